@@ -1,0 +1,168 @@
+// The payloads of client messages. Field names are the wire names; optional fields may be omitted.
+
+extension ClientMessage {
+    /// `ping`: answered by `pong` with the server's time (and this `clientTime` echoed, for NTP-style sync).
+    public struct Ping: Sendable, Hashable, Codable {
+        public var clientTime: Timestamp?
+        public init(clientTime: Timestamp? = nil) { self.clientTime = clientTime }
+    }
+
+    /// `reaction`: one tap of an allowed emoji.
+    public struct Reaction: Sendable, Hashable, Codable {
+        public var emoji: String
+        public init(emoji: String) { self.emoji = emoji }
+    }
+
+    /// `chat.send`.
+    public struct ChatSend: Sendable, Hashable, Codable {
+        public var text: String
+        public init(text: String) { self.text = text }
+    }
+
+    /// `chat.delete`.
+    public struct ChatDelete: Sendable, Hashable, Codable {
+        public var messageID: String
+        public init(messageID: String) { self.messageID = messageID }
+    }
+
+    /// `poll.vote`: option indices (one for a single-choice poll).
+    public struct PollVote: Sendable, Hashable, Codable {
+        public var pollID: String
+        public var choices: [Int]
+        public init(pollID: String, choices: [Int]) {
+            self.pollID = pollID
+            self.choices = choices
+        }
+    }
+
+    /// `quiz.answer`. `question` is the index of the question answered. The viewer may say when they saw it, either as
+    /// `shownAt` (server time, Unix ms, from their clock sync) or as `displayLatencyMs` after the question went out;
+    /// the room clamps either to the latency the server can verify.
+    public struct QuizAnswer: Sendable, Hashable, Codable {
+        public var quizID: String
+        public var question: Int
+        public var choices: [Int]
+        public var shownAt: Timestamp?
+        public var displayLatencyMs: Int?
+        public init(quizID: String, question: Int, choices: [Int], shownAt: Timestamp? = nil, displayLatencyMs: Int? = nil) {
+            self.quizID = quizID
+            self.question = question
+            self.choices = choices
+            self.shownAt = shownAt
+            self.displayLatencyMs = displayLatencyMs
+        }
+    }
+
+    /// `qa.ask`.
+    public struct QuestionAsk: Sendable, Hashable, Codable {
+        public var text: String
+        public init(text: String) { self.text = text }
+    }
+
+    /// `qa.upvote`, `qa.approve`, `qa.reject`, `qa.pin`, `qa.unpin`, `qa.answer`, `qa.archive`.
+    public struct QuestionTarget: Sendable, Hashable, Codable {
+        public var questionID: String
+        public init(questionID: String) { self.questionID = questionID }
+    }
+
+    /// `gift.send`: `count` defaults to 1; `receipt` is passed to the payment hook.
+    public struct GiftSend: Sendable, Hashable, Codable {
+        public var giftID: String
+        public var count: Int?
+        public var receipt: String?
+        public init(giftID: String, count: Int? = nil, receipt: String? = nil) {
+            self.giftID = giftID
+            self.count = count
+            self.receipt = receipt
+        }
+    }
+
+    /// `offer.click`, `offer.hide`.
+    public struct OfferTarget: Sendable, Hashable, Codable {
+        public var offerID: String
+        public init(offerID: String) { self.offerID = offerID }
+    }
+
+    /// `mod.ban`, `mod.unban`.
+    public struct UserTarget: Sendable, Hashable, Codable {
+        public var sub: String
+        public init(sub: String) { self.sub = sub }
+    }
+
+    /// `mod.timeout`: 1 second to 7 days.
+    public struct TimeoutUser: Sendable, Hashable, Codable {
+        public var sub: String
+        public var seconds: Int
+        public init(sub: String, seconds: Int) {
+            self.sub = sub
+            self.seconds = seconds
+        }
+    }
+
+    /// `mod.shadowban`: `enabled` defaults to true; false lifts it.
+    public struct ShadowBanUser: Sendable, Hashable, Codable {
+        public var sub: String
+        public var enabled: Bool?
+        public init(sub: String, enabled: Bool? = nil) {
+            self.sub = sub
+            self.enabled = enabled
+        }
+    }
+
+    /// `chat.slowmode`: seconds between two messages of one viewer; 0 turns it off.
+    public struct SlowMode: Sendable, Hashable, Codable {
+        public var seconds: Int
+        public init(seconds: Int) { self.seconds = seconds }
+    }
+
+    /// `chat.filter`: replaces the word filter's list.
+    public struct Filter: Sendable, Hashable, Codable {
+        public var words: [String]
+        public init(words: [String]) { self.words = words }
+    }
+
+    /// `poll.create`: a draft poll; the ack's `ref` is the new `pollID`.
+    public struct PollDraft: Sendable, Hashable, Codable {
+        public var question: String
+        public var options: [String]
+        public var multipleChoice: Bool?
+        public var windowSeconds: Int?
+        public var allowChanges: Bool?
+        public init(question: String, options: [String], multipleChoice: Bool? = nil, windowSeconds: Int? = nil,
+                    allowChanges: Bool? = nil) {
+            self.question = question
+            self.options = options
+            self.multipleChoice = multipleChoice
+            self.windowSeconds = windowSeconds
+            self.allowChanges = allowChanges
+        }
+    }
+
+    /// `poll.launch`, `poll.close`, `poll.reveal`.
+    public struct PollTarget: Sendable, Hashable, Codable {
+        public var pollID: String
+        public init(pollID: String) { self.pollID = pollID }
+    }
+
+    /// `quiz.create`: the ack's `ref` is the new `quizID`.
+    public struct QuizDraft: Sendable, Hashable, Codable {
+        public var title: String
+        public var questions: [QuizDefinition.Question]
+        public init(title: String, questions: [QuizDefinition.Question]) {
+            self.title = title
+            self.questions = questions
+        }
+    }
+
+    /// `quiz.next`, `quiz.close`, `quiz.reveal`, `quiz.end`.
+    public struct QuizTarget: Sendable, Hashable, Codable {
+        public var quizID: String
+        public init(quizID: String) { self.quizID = quizID }
+    }
+
+    /// `offer.show`: shows a new card, or updates and re-shows one with the same `offerID`.
+    public struct OfferShow: Sendable, Hashable, Codable {
+        public var offer: OfferCard
+        public init(offer: OfferCard) { self.offer = offer }
+    }
+}

@@ -1,0 +1,229 @@
+import OrderedCollections
+
+extension Room {
+    /// Handles one client request from `identity` at `now`.
+    ///
+    /// Checks the role (`forbidden`), bans (`banned`) and the message's own rules, then records and applies it. A
+    /// refused request changes nothing and yields only an `error` reply; an accepted one yields its records, an `ack`
+    /// (or `pong`) when the request had an `id`, and its broadcasts.
+    public mutating func handle(_ request: ClientRequest, from identity: Identity, at now: Timestamp,
+                                context: RequestContext = RequestContext()) -> RoomUpdate {
+        var effects = Effects()
+        do {
+            try authorize(request.message.kind, for: identity)
+            try perform(request.message, from: identity, at: now, context: context, into: &effects)
+        } catch {
+            return RoomUpdate(reply: ServerEnvelope(id: request.id, .error(.init(error))))
+        }
+        let reply: ServerEnvelope?
+        if case .ping(let ping) = request.message {
+            reply = ServerEnvelope(id: request.id, .pong(.init(serverTime: now, clientTime: ping.clientTime)))
+        } else {
+            reply = request.id.map { ServerEnvelope(id: $0, .ack(.init(ref: effects.ref))) }
+        }
+        return RoomUpdate(reply: reply, broadcasts: effects.broadcasts, records: effects.records)
+    }
+
+    /// Handles a message without a request id (convenience for servers and tests).
+    public mutating func handle(_ message: ClientMessage, from identity: Identity, at now: Timestamp,
+                                context: RequestContext = RequestContext()) -> RoomUpdate {
+        handle(ClientRequest(message), from: identity, at: now, context: context)
+    }
+
+    /// Whether `identity` may send a message of `kind` at all.
+    public func authorize(_ kind: ClientMessage.Kind, for identity: Identity) throws(InteractionError) {
+        guard identity.role >= kind.requiredRole else {
+            throw InteractionError(.forbidden, "\(kind.rawValue) needs the \(kind.requiredRole.rawValue) role")
+        }
+        guard kind != .ping else { return }
+        if identity.role == .guest && !configuration.allowsAnonymous {
+            throw InteractionError(.forbidden, "this channel does not allow anonymous viewers")
+        }
+        if moderation.isBanned(identity.sub) { throw InteractionError(.banned, "you are banned from this channel") }
+    }
+
+    private mutating func perform(_ message: ClientMessage, from identity: Identity, at now: Timestamp,
+                                  context: RequestContext, into effects: inout Effects) throws(InteractionError) {
+        let by = identity.sub
+        switch message {
+        case .ping:
+            return
+        case .reaction(let reaction):
+            try limits.reactions.take(for: by, at: now)
+            try reactions.add(reaction.emoji)
+        case .chatSend(let send):
+            try sendChat(send.text, from: identity, at: now, into: &effects)
+        case .chatDelete(let delete):
+            guard let entry = chat.entry(delete.messageID) else { throw .notFound("message", delete.messageID) }
+            guard identity.role.isStaff || entry.message.sub == by else {
+                throw InteractionError(.forbidden, "you may delete only your own messages")
+            }
+            try commit(.chatDeleted(messageID: delete.messageID, by: by, at: now), into: &effects)
+            emit(.chatDeleted(.init(messageIDs: [delete.messageID])),
+                 to: entry.shadow ? .only(entry.message.sub) : .everyone, into: &effects)
+        case .pollVote(let vote):
+            guard let choices = Choices(indices: vote.choices) else {
+                throw InteractionError(.unknownOption, "no such option on poll \(vote.pollID)")
+            }
+            try limits.votes.take(for: by, at: now)
+            try commit(.vote(pollID: vote.pollID, sub: by, choices: choices, at: now), into: &effects)
+        case .quizAnswer(let answer):
+            try answerQuiz(answer, from: identity, at: now, context: context, into: &effects)
+        case .qaAsk(let ask):
+            try askQuestion(ask.text, from: identity, at: now, into: &effects)
+        case .qaUpvote(let target):
+            try limits.upvotes.take(for: by, at: now)
+            try commit(.questionUpvoted(questionID: target.questionID, sub: by, at: now), into: &effects)
+            questionVotesChanged.insert(target.questionID)
+        case .giftSend(let send):
+            try sendGift(send, from: identity, at: now, into: &effects)
+        case .offerClick(let target):
+            try limits.clicks.take(for: by, at: now)
+            try commit(.offerClicked(offerID: target.offerID, sub: by, at: now), into: &effects)
+            offerClicksChanged.insert(target.offerID)
+        case .qaModerate(let action, let target):
+            let wasPublic = qanda.question(target.questionID)?.status.isPublic ?? false
+            try commit(.questionModerated(questionID: target.questionID, action: action, by: by, at: now), into: &effects)
+            if let question = qanda.question(target.questionID) {
+                let audience: Broadcast.Audience = wasPublic || question.status.isPublic ? .everyone : .staffAnd(question.sub)
+                emit(.question(question), to: audience, into: &effects)
+            }
+        case .modTimeout(let timeout):
+            guard (1...604_800).contains(timeout.seconds) else { throw .badRequest("seconds must be 1 to 604800") }
+            let until = now + .seconds(timeout.seconds)
+            try commit(.moderation(action: .timeout(sub: timeout.sub, until: until), by: by, at: now), into: &effects)
+            emit(.moderation(.init(action: .timeout, until: until)), to: .only(timeout.sub), into: &effects)
+        case .modBan(let target):
+            guard !moderation.isBanned(target.sub) else { throw .invalidState("\(target.sub) is already banned") }
+            let purged = configuration.purgesMessagesOnBan
+                ? chat.history.filter { $0.message.sub == target.sub }.map(\.message.messageID) : []
+            try commit(.moderation(action: .ban(sub: target.sub), by: by, at: now), into: &effects)
+            emit(.moderation(.init(action: .ban, until: nil)), to: .only(target.sub), into: &effects)
+            if !purged.isEmpty { emit(.chatDeleted(.init(messageIDs: purged)), to: .everyone, into: &effects) }
+        case .modUnban(let target):
+            guard moderation.isBanned(target.sub) || moderation.timeout(of: target.sub, at: now) != nil else {
+                throw .notFound("ban or timeout of", target.sub)
+            }
+            try commit(.moderation(action: .unban(sub: target.sub), by: by, at: now), into: &effects)
+            emit(.moderation(.init(action: .unban, until: nil)), to: .only(target.sub), into: &effects)
+        case .modShadowBan(let shadow):
+            try commit(.moderation(action: .shadowBan(sub: shadow.sub, enabled: shadow.enabled ?? true), by: by, at: now),
+                       into: &effects)
+        case .chatSlowMode(let slow):
+            guard (0...3_600).contains(slow.seconds) else { throw .badRequest("seconds must be 0 to 3600") }
+            try commit(.chatSettingsChanged(slowModeSeconds: slow.seconds, filterWords: nil, by: by, at: now), into: &effects)
+            emit(.chatSettings(.init(slowModeSeconds: slow.seconds)), to: .everyone, into: &effects)
+        case .chatFilter(let filter):
+            guard filter.words.count <= 1_000, filter.words.allSatisfy({ $0.count <= 64 }) else {
+                throw .badRequest("at most 1000 words of at most 64 characters")
+            }
+            try commit(.chatSettingsChanged(slowModeSeconds: nil, filterWords: filter.words, by: by, at: now), into: &effects)
+        case .pollCreate, .pollLaunch, .pollClose, .pollReveal, .quizCreate, .quizNext, .quizClose, .quizReveal, .quizEnd:
+            try performHostInteraction(message, from: identity, at: now, into: &effects)
+        case .offerShow(let show):
+            try show.offer.validate()
+            try commit(.offerShown(offer: show.offer, at: now), into: &effects)
+            emit(.offer(show.offer), to: .everyone, into: &effects)
+            effects.ref = show.offer.offerID
+        case .offerHide(let target):
+            try commit(.offerHidden(offerID: target.offerID, at: now), into: &effects)
+            emit(.offerHidden(target), to: .everyone, into: &effects)
+        }
+    }
+
+    private mutating func sendChat(_ raw: String, from identity: Identity, at now: Timestamp,
+                                   into effects: inout Effects) throws(InteractionError) {
+        if let until = moderation.timeout(of: identity.sub, at: now) {
+            throw InteractionError(.timedOut, "you are timed out until \(until.unixMilliseconds)")
+        }
+        let text = raw.trimmingWhitespace
+        guard !text.isEmpty else { throw .badRequest("empty message") }
+        guard text.count <= configuration.maxMessageLength else {
+            throw InteractionError(.tooLarge, "messages are at most \(configuration.maxMessageLength) characters")
+        }
+        try limits.chat.take(for: identity.sub, at: now)
+        if !identity.role.isStaff {
+            try chat.checkSlowMode(for: identity.sub, at: now)
+            if chat.filter.matches(text) { throw InteractionError(.filtered, "your message contains a blocked word") }
+        }
+        let message = ChatMessage(messageID: ids.next("m"), sub: identity.sub, name: identity.name, role: identity.role,
+                                  text: text, at: now)
+        let shadow = moderation.isShadowBanned(identity.sub)
+        try commit(.chatPosted(message: message, shadow: shadow), into: &effects)
+        emit(.chat(message), to: shadow ? .only(identity.sub) : .everyone, into: &effects)
+        effects.ref = message.messageID
+    }
+
+    private mutating func answerQuiz(_ answer: ClientMessage.QuizAnswer, from identity: Identity, at now: Timestamp,
+                                     context: RequestContext, into effects: inout Effects) throws(InteractionError) {
+        let quiz = try quiz(answer.quizID)
+        guard let choices = Choices(indices: answer.choices) else {
+            throw InteractionError(.unknownOption, "no such option on question \(answer.question)")
+        }
+        let bound = min(max(context.maxDisplayLatency, .zero), configuration.maxDisplayLatency)
+        var claim = answer.shownAt
+        if claim == nil, let latency = answer.displayLatencyMs, let shownAt = quiz.shownAt {
+            claim = shownAt + .milliseconds(latency)
+        }
+        guard quiz.currentIndex == answer.question,
+              let responseTime = quiz.responseTime(claimedShownAt: claim, maxDisplayLatency: bound, at: now) else {
+            throw InteractionError(.answerClosed, "question \(answer.question) of quiz \(answer.quizID) is not open")
+        }
+        try commit(.quizAnswer(quizID: answer.quizID, index: answer.question, sub: identity.sub, name: identity.name,
+                               choices: choices, responseMilliseconds: responseTime.wholeMilliseconds, at: now),
+                   into: &effects)
+    }
+
+    private mutating func askQuestion(_ raw: String, from identity: Identity, at now: Timestamp,
+                                      into effects: inout Effects) throws(InteractionError) {
+        if let until = moderation.timeout(of: identity.sub, at: now) {
+            throw InteractionError(.timedOut, "you are timed out until \(until.unixMilliseconds)")
+        }
+        let text = raw.trimmingWhitespace
+        guard !text.isEmpty else { throw .badRequest("empty question") }
+        guard text.count <= configuration.maxQuestionLength else {
+            throw InteractionError(.tooLarge, "questions are at most \(configuration.maxQuestionLength) characters")
+        }
+        try limits.questions.take(for: identity.sub, at: now)
+        if !identity.role.isStaff && chat.filter.matches(text) {
+            throw InteractionError(.filtered, "your question contains a blocked word")
+        }
+        // Shadow-banned askers always go through the queue: nobody but staff and themselves sees their questions.
+        let queued = !identity.role.isStaff
+            && (configuration.questionsNeedApproval || moderation.isShadowBanned(identity.sub))
+        let question = Question(questionID: ids.next("q"), sub: identity.sub, name: identity.name, text: text,
+                                askedAt: now, status: queued ? .pending : .open)
+        try commit(.questionAsked(question: question), into: &effects)
+        emit(.question(question), to: queued ? .staffAnd(identity.sub) : .everyone, into: &effects)
+        effects.ref = question.questionID
+    }
+
+    private mutating func sendGift(_ send: ClientMessage.GiftSend, from identity: Identity, at now: Timestamp,
+                                   into effects: inout Effects) throws(InteractionError) {
+        let count = send.count ?? 1
+        guard (1...max(configuration.maxGiftCount, 1)).contains(count) else {
+            throw .badRequest("count must be 1 to \(configuration.maxGiftCount)")
+        }
+        let item = try gifts.item(send.giftID)
+        try limits.gifts.take(for: identity.sub, at: now)
+        let purchase = GiftPurchase(sub: identity.sub, item: item, count: count, receipt: send.receipt, at: now)
+        if case .declined(let reason) = paymentHook.authorize(purchase) {
+            throw InteractionError(.paymentDeclined, reason)
+        }
+        let event = GiftEvent(giftEventID: ids.next("g"), sub: identity.sub, name: identity.name, giftID: item.giftID,
+                              giftName: item.name, icon: item.icon, value: item.value, count: count,
+                              text: GiftEvent.render(gifts.template, name: identity.name, item: item, count: count), at: now)
+        try commit(.giftSent(event: event), into: &effects)
+        emit(.gift(event), to: .everyone, into: &effects)
+        supportersChanged = true
+        effects.ref = event.giftEventID
+    }
+}
+
+extension String {
+    var trimmingWhitespace: String {
+        guard let first = firstIndex(where: { !$0.isWhitespace }),
+              let last = lastIndex(where: { !$0.isWhitespace }) else { return "" }
+        return String(self[first...last])
+    }
+}

@@ -1,0 +1,31 @@
+import OrderedCollections
+
+extension Room {
+    /// The room as `identity` may see it (the `hello` snapshot). Staff also see draft polls, live counts and pending
+    /// questions; a viewer sees their own shadow-banned messages and pending questions but nobody else's.
+    public func snapshot(for identity: Identity) -> RoomSnapshot {
+        let staff = identity.role.isStaff
+        let visiblePolls = polls.values.filter { staff || $0.phase != .draft }
+            .suffix(max(configuration.snapshotPollCount, 0))
+            .map { PollView($0, includeTally: staff) }
+        let latestQuiz = quizzes.values.last { staff || $0.phase != .ready }
+        var questions = qanda.ordered(includePending: staff, limit: configuration.snapshotQuestionCount)
+        if !staff {
+            questions += qanda.questions.values.filter { $0.sub == identity.sub && $0.status == .pending }
+        }
+        return RoomSnapshot(
+            polls: Array(visiblePolls),
+            quiz: latestQuiz.map(QuizView.init),
+            chat: chat.recent(configuration.snapshotChatCount, visibleTo: identity.sub),
+            questions: questions,
+            leaderboard: latestQuiz?.leaderboard.top(configuration.leaderboardSize) ?? [],
+            standing: latestQuiz?.leaderboard.standing(of: identity.sub),
+            supporters: gifts.topSupporters(configuration.supportersSize),
+            offers: offers.visibleCards,
+            viewers: viewers,
+            slowModeSeconds: chat.slowModeSeconds,
+            allowedReactions: configuration.allowedReactions,
+            gifts: gifts.catalogueOrder
+        )
+    }
+}

@@ -1,0 +1,100 @@
+import OrderedCollections
+
+extension Room {
+    /// How often the tick forgets idle rate-limit buckets, slow-mode times and expired timeouts.
+    static let pruneInterval: Duration = .seconds(60)
+
+    /// The periodic flush, every 100–200 ms: closes polls and quiz questions whose window has passed (their records
+    /// must be committed like any other), sends live tallies to staff, and aggregated counts (reactions, question
+    /// votes, offer clicks, supporters, viewers) as one message each — never one per tap.
+    public mutating func tick(at now: Timestamp) -> RoomUpdate {
+        var effects = Effects()
+        closeExpiredPolls(at: now, into: &effects)
+        closeExpiredQuestions(at: now, into: &effects)
+        for poll in polls.values where poll.phase == .live {
+            let view = ServerMessage.TallyView(pollID: poll.pollID, counts: poll.tally.counts, ballots: poll.tally.ballots)
+            emit(.tally(view), to: .staff, replayable: false, into: &effects)
+        }
+        if let counts = reactions.flush() {
+            emit(.reactions(.init(counts: counts)), to: .everyone, replayable: false, into: &effects)
+        }
+        if !questionVotesChanged.isEmpty {
+            var votes: [String: Int] = [:]
+            for questionID in questionVotesChanged {
+                if let question = qanda.question(questionID), question.status.isPublic { votes[questionID] = question.votes }
+            }
+            questionVotesChanged.removeAll(keepingCapacity: true)
+            if !votes.isEmpty { emit(.questionVotes(.init(votes: votes)), to: .everyone, replayable: false, into: &effects) }
+        }
+        for offerID in offerClicksChanged.sorted() {
+            if let entry = offers.entries[offerID] {
+                let clicks = ServerMessage.OfferClicks(offerID: offerID, clicks: entry.clicks, uniqueClicks: entry.clickers.count)
+                emit(.offerClicks(clicks), to: .staff, replayable: false, into: &effects)
+            }
+        }
+        offerClicksChanged.removeAll(keepingCapacity: true)
+        if supportersChanged {
+            supportersChanged = false
+            emit(.supporters(.init(top: gifts.topSupporters(configuration.supportersSize))), to: .everyone,
+                 replayable: false, into: &effects)
+        }
+        if viewers != lastViewersSent {
+            lastViewersSent = viewers
+            emit(.viewers(.init(count: viewers)), to: .everyone, replayable: false, into: &effects)
+        }
+        prune(at: now)
+        return RoomUpdate(broadcasts: effects.broadcasts, records: effects.records)
+    }
+
+    /// Adds reaction counts gathered by another shard or node (the server's per-event-loop counters).
+    public mutating func mergeReactions(_ counts: [String: Int]) {
+        reactions.merge(counts)
+    }
+
+    private mutating func closeExpiredPolls(at now: Timestamp, into effects: inout Effects) {
+        let expired = polls.values.filter { $0.isExpired(at: now) }
+        for poll in expired {
+            // Closed at its deadline, not at the tick, so replay and results say when voting really stopped.
+            let closedAt = poll.deadline ?? now
+            do {
+                try commit(.pollClosed(pollID: poll.pollID, at: closedAt), into: &effects)
+                emitPollState(poll.pollID, into: &effects)
+            } catch {
+                continue
+            }
+        }
+    }
+
+    private mutating func closeExpiredQuestions(at now: Timestamp, into effects: inout Effects) {
+        let grace = configuration.maxDisplayLatency
+        let expired = quizzes.values.filter { quiz in quiz.closesAt(grace: grace).map { $0 <= now } ?? false }
+        for quiz in expired {
+            let closedAt = quiz.closesAt(grace: grace) ?? now
+            do {
+                try commit(.quizQuestionClosed(quizID: quiz.quizID, index: quiz.currentIndex ?? -1, at: closedAt),
+                           into: &effects)
+                emitQuizState(quiz.quizID, into: &effects)
+            } catch {
+                continue
+            }
+        }
+    }
+
+    private mutating func prune(at now: Timestamp) {
+        guard let last = lastPrune else {
+            lastPrune = now
+            return
+        }
+        guard last.duration(to: now) >= Self.pruneInterval else { return }
+        lastPrune = now
+        limits.chat.prune(at: now)
+        limits.reactions.prune(at: now)
+        limits.votes.prune(at: now)
+        limits.questions.prune(at: now)
+        limits.upvotes.prune(at: now)
+        limits.gifts.prune(at: now)
+        limits.clicks.prune(at: now)
+        chat.pruneSlowMode(at: now)
+        moderation.pruneTimeouts(at: now)
+    }
+}

@@ -1,0 +1,155 @@
+import OrderedCollections
+
+/// The interactive room of one channel: a deterministic state machine with no I/O.
+///
+/// Drive it with `handle(_:from:at:context:)` for each client request, `tick(at:)` every 100–200 ms, `join`/`leave`
+/// as connections come and go, and `hello(for:resumingAfter:at:)` when a connection opens. Each call returns a
+/// `RoomUpdate`: records to commit, then a reply and broadcasts to send. Rebuild after a restart with
+/// `restore(configuration:records:…)`.
+///
+/// A room is a value: the server keeps it where it serializes access (an actor or one event loop per room) and merges
+/// per-shard counters (`Tally`, reaction counts) into it on the tick.
+public struct Room: Sendable {
+    public let configuration: RoomConfiguration
+    let paymentHook: any GiftPaymentHook
+
+    /// The last sequence number issued.
+    public private(set) var seq: UInt64
+    public internal(set) var history: BroadcastHistory
+    var ids = IDGenerator()
+
+    public internal(set) var chat: ChatRoom
+    public internal(set) var moderation = Moderation()
+    public internal(set) var polls: OrderedDictionary<String, Poll> = [:]
+    public internal(set) var quizzes: OrderedDictionary<String, Quiz> = [:]
+    public internal(set) var qanda = QandA()
+    public internal(set) var reactions: Reactions
+    public internal(set) var gifts: Gifts
+    public internal(set) var offers = Offers()
+    /// Open connections (a count, never a member list).
+    public internal(set) var viewers = 0
+
+    var limits: Limits
+    var lastViewersSent = 0
+    var questionVotesChanged: Set<String> = []
+    var offerClicksChanged: Set<String> = []
+    var supportersChanged = false
+    var lastPrune: Timestamp?
+
+    struct Limits: Sendable {
+        var chat, reactions, votes, questions, upvotes, gifts, clicks: RateLimiter
+
+        init(_ limits: RoomConfiguration.RateLimits) {
+            chat = RateLimiter(limits.chat)
+            reactions = RateLimiter(limits.reactions)
+            votes = RateLimiter(limits.votes)
+            questions = RateLimiter(limits.questions)
+            upvotes = RateLimiter(limits.upvotes)
+            gifts = RateLimiter(limits.gifts)
+            clicks = RateLimiter(limits.clicks)
+        }
+    }
+
+    /// A new, empty room.
+    ///
+    /// - Parameter startingSeq: the seq before the first broadcast. It must exceed every seq an earlier instance of
+    ///   this room issued, so that clients of that instance are not resumed against this one. The default,
+    ///   `Room.startingSeq(at:)`, derives it from the wall clock.
+    public init(configuration: RoomConfiguration = RoomConfiguration(),
+                paymentHook: any GiftPaymentHook = AcceptAllGifts(),
+                startingSeq: UInt64) {
+        self.configuration = configuration
+        self.paymentHook = paymentHook
+        self.seq = startingSeq
+        self.history = BroadcastHistory(limit: configuration.broadcastHistoryLimit, startingAfter: startingSeq)
+        self.chat = ChatRoom(historyLimit: configuration.chatHistoryLimit, slowModeSeconds: configuration.slowModeSeconds,
+                             filter: WordFilter(configuration.filterWords))
+        self.reactions = Reactions(allowed: configuration.allowedReactions)
+        self.gifts = Gifts(catalogue: configuration.gifts, template: configuration.giftTemplate)
+        self.limits = Limits(configuration.rateLimits)
+    }
+
+    /// A starting seq for an instance created at `now`: Unix microseconds. An instance that issues fewer than a
+    /// million broadcasts per second on average never reaches the starting seq of a later instance, and the values
+    /// stay below 2^53 (exact in JavaScript) for centuries.
+    public static func startingSeq(at now: Timestamp) -> UInt64 {
+        UInt64(max(now.unixMilliseconds, 0)) &* 1000
+    }
+
+    /// Rebuilds a room from its records, in the order they were committed. Records that no longer apply (which a
+    /// consistent log never contains) are skipped and counted in `skipped`.
+    public static func restore(configuration: RoomConfiguration = RoomConfiguration(),
+                               paymentHook: any GiftPaymentHook = AcceptAllGifts(),
+                               records: some Sequence<Record>,
+                               startingSeq: UInt64) -> (room: Room, skipped: Int) {
+        var room = Room(configuration: configuration, paymentHook: paymentHook, startingSeq: startingSeq)
+        var skipped = 0
+        for record in records {
+            do { try room.apply(record) } catch { skipped += 1 }
+        }
+        return (room, skipped)
+    }
+
+    // MARK: Connections
+
+    /// Counts a new connection; refuses banned users (`banned`) and guests where the channel has no anonymous access
+    /// (`forbidden`).
+    public mutating func join(_ identity: Identity) throws(InteractionError) {
+        if identity.role == .guest && !configuration.allowsAnonymous {
+            throw InteractionError(.forbidden, "this channel does not allow anonymous viewers")
+        }
+        if moderation.isBanned(identity.sub) { throw InteractionError(.banned, "you are banned from this channel") }
+        viewers += 1
+    }
+
+    /// Counts a closed connection.
+    public mutating func leave(_ identity: Identity) {
+        viewers = max(viewers - 1, 0)
+    }
+
+    /// Whether `sub` is banned (the server closes their connections and refuses new ones).
+    public func isBanned(_ sub: String) -> Bool { moderation.isBanned(sub) }
+
+    /// The `hello` for a new connection. When `lastSeq` can be resumed, `hello` says `recovered: true` and `missed`
+    /// holds the broadcasts to send after it, in order; otherwise `hello` carries a fresh snapshot.
+    public func hello(for identity: Identity, resumingAfter lastSeq: UInt64? = nil, at now: Timestamp)
+        -> (hello: ServerEnvelope, missed: [ServerEnvelope]) {
+        if let lastSeq, let missed = resume(afterSeq: lastSeq, for: identity) {
+            let hello = ServerMessage.Hello(serverTime: now, you: identity, currentSeq: seq, recovered: true, snapshot: nil)
+            return (ServerEnvelope(.hello(hello)), missed.map(\.envelope))
+        }
+        let hello = ServerMessage.Hello(serverTime: now, you: identity, currentSeq: seq, recovered: false,
+                                        snapshot: snapshot(for: identity))
+        return (ServerEnvelope(.hello(hello)), [])
+    }
+
+    /// The replayable broadcasts after `afterSeq` that `identity` may see, or nil when history no longer covers them
+    /// (the client then needs a fresh snapshot).
+    public func resume(afterSeq: UInt64, for identity: Identity) -> [Broadcast]? {
+        history.messages(after: afterSeq, currentSeq: seq, visibleTo: identity)
+    }
+
+    // MARK: Output
+
+    /// Collects the output of one operation.
+    struct Effects {
+        var ref: String?
+        var records: [Record] = []
+        var broadcasts: [Broadcast] = []
+    }
+
+    /// Stamps a broadcast with the next seq, keeps it in history if replayable, and adds it to the output.
+    mutating func emit(_ message: ServerMessage, to audience: Broadcast.Audience, replayable: Bool = true,
+                       into effects: inout Effects) {
+        seq &+= 1
+        let broadcast = Broadcast(seq: seq, audience: audience, message: message, replayable: replayable)
+        if replayable { history.append(broadcast) }
+        effects.broadcasts.append(broadcast)
+    }
+
+    /// Applies `record` to the state and adds it to the output.
+    mutating func commit(_ record: Record, into effects: inout Effects) throws(InteractionError) {
+        try apply(record)
+        effects.records.append(record)
+    }
+}

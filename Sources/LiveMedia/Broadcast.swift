@@ -1,0 +1,336 @@
+import Foundation
+import Logging
+import MediaFormats
+import NIOCore
+import Synchronization
+
+/// One live session of a channel: the codecs, the stream clock, the LL-HLS packager and the readers waiting on it.
+///
+/// Ingest calls `ingest(_:now:)` from the publisher's event loop; HTTP handlers read from any thread. All state sits
+/// behind one mutex that is held only for in-memory work: continuations are resumed and streams fed after it is
+/// released.
+public final class Broadcast: Sendable {
+    public let channel: String
+    public let configuration: HLSConfiguration
+
+    /// How a part request is answered.
+    public enum PartResponse: Sendable {
+        case complete(ByteBuffer)
+        /// The part is being written: its bytes so far, then each chunk as it is packaged, ending with the part.
+        case streaming(AsyncStream<ByteBuffer>)
+        case notFound
+    }
+
+    public enum PlaylistError: Error, Equatable, Sendable {
+        /// `_HLS_msn` too far ahead of the live edge (RFC 8216bis §6.2.5.2).
+        case tooFarAhead
+        /// The requested part did not appear within three target durations.
+        case timedOut
+        /// Nothing has been packaged yet.
+        case notReady
+    }
+
+    enum WaitOutcome: Sendable { case ready, tooFarAhead, timedOut, notReady }
+
+    struct Waiter {
+        var msn: Int
+        var part: Int?
+        var continuation: CheckedContinuation<WaitOutcome, Never>
+    }
+
+    struct Subscriber {
+        var msn: Int
+        var part: Int
+        var continuation: AsyncStream<ByteBuffer>.Continuation
+    }
+
+    struct State {
+        var packager: HLSPackager?
+        var video: AVCDecoderConfiguration?
+        var audio: AudioSpecificConfig?
+        var codecsChanged = false
+        var framesWithoutVideoConfig = 0
+        var timelineOffset: Int64 = 0
+        var needsTimelineAnchor = true
+        var lastMappedDTS: Int64?
+        var publisherConnected = true
+        var publisherGeneration = 0
+        var waiters: [Int: Waiter] = [:]
+        var nextWaiterID = 0
+        var subscribers: [Int: Subscriber] = [:]
+        var nextSubscriberID = 0
+        var stats = IngestStats()
+        var metadata: [String: String] = [:]
+        var startedAt: Date
+    }
+
+    private let state: Mutex<State>
+    private let logger: Logger
+
+    public init(channel: String, configuration: HLSConfiguration, startedAt: Date, logger: Logger) {
+        self.channel = channel
+        self.configuration = configuration
+        self.state = Mutex(State(startedAt: startedAt))
+        self.logger = logger
+    }
+
+    // MARK: Ingest
+
+    /// Feeds one event from the publisher.
+    public func ingest(_ event: IngestEvent, now: Date) {
+        var resumes: [CheckedContinuation<WaitOutcome, Never>] = []
+        var feeds: [(AsyncStream<ByteBuffer>.Continuation, ByteBuffer)] = []
+        var finishes: [AsyncStream<ByteBuffer>.Continuation] = []
+        state.withLock { state in
+            switch event {
+            case let .videoConfiguration(record):
+                do {
+                    let config = try AVCDecoderConfiguration(record: record)
+                    if config != state.video { state.codecsChanged = true }
+                    state.video = config
+                } catch {
+                    logger.warning("ignoring a bad AVC sequence header", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                }
+            case let .audioConfiguration(bytes):
+                do {
+                    let config = try AudioSpecificConfig(bytes: bytes)
+                    if config != state.audio { state.codecsChanged = true }
+                    state.audio = config
+                } catch {
+                    logger.warning("ignoring a bad AAC sequence header", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                }
+            case let .metadata(values):
+                state.metadata = values
+            case let .frame(frame):
+                state.stats.record(frame, at: now)
+                var events: [PackagerEvent] = []
+                Self.package(frame, now: now, state: &state, configuration: configuration, events: &events)
+                Self.dispatch(events, state: &state, resumes: &resumes, feeds: &feeds, finishes: &finishes)
+            }
+        }
+        for (continuation, bytes) in feeds { continuation.yield(bytes) }
+        for continuation in finishes { continuation.finish() }
+        for continuation in resumes { continuation.resume(returning: .ready) }
+    }
+
+    private static func package(
+        _ frame: MediaFrame, now: Date, state: inout State, configuration: HLSConfiguration, events: inout [PackagerEvent]
+    ) {
+        if frame.track == .audio, state.video == nil { state.framesWithoutVideoConfig += 1 }
+        // Codecs take effect at a video keyframe, or for an audio-only stream once it is clear no video is coming.
+        let canConfigure = (frame.track == .video && frame.isKeyframe && state.video != nil)
+            || (state.video == nil && state.audio != nil && state.framesWithoutVideoConfig > 50)
+        if state.codecsChanged, canConfigure {
+            state.codecsChanged = false
+            if state.packager == nil {
+                let clock = StreamClock(anchorMediaTime: 0, anchorWallClock: now)
+                state.packager = HLSPackager(configuration: configuration, clock: clock)
+            }
+            state.packager?.configure(CMAFMuxer(video: state.video, audio: state.audio))
+        }
+        guard var packager = state.packager, packager.muxer != nil else { return }
+        state.packager = nil
+        defer { state.packager = packager }
+
+        if state.needsTimelineAnchor {
+            // Place the first frame of this publisher where the stream clock says "now", never behind what we have.
+            var start = packager.clock.mediaTime(at: now)
+            if let last = state.lastMappedDTS { start = max(start, last + 1) }
+            state.timelineOffset = start - frame.dts
+            state.needsTimelineAnchor = false
+        }
+        var mapped = frame
+        mapped.dts += state.timelineOffset
+        mapped.pts += state.timelineOffset
+        guard mapped.dts >= 0 else { return }
+        if mapped.track == .video { state.lastMappedDTS = max(state.lastMappedDTS ?? mapped.dts, mapped.dts) }
+        events += packager.append(mapped)
+    }
+
+    private static func dispatch(
+        _ events: [PackagerEvent], state: inout State,
+        resumes: inout [CheckedContinuation<WaitOutcome, Never>],
+        feeds: inout [(AsyncStream<ByteBuffer>.Continuation, ByteBuffer)],
+        finishes: inout [AsyncStream<ByteBuffer>.Continuation]
+    ) {
+        var playlistChanged = false
+        for event in events {
+            switch event {
+            case let .chunk(msn, part, bytes):
+                for subscriber in state.subscribers.values where subscriber.msn == msn && subscriber.part == part {
+                    feeds.append((subscriber.continuation, bytes))
+                }
+            case let .partCompleted(msn, part):
+                playlistChanged = true
+                for (id, subscriber) in state.subscribers where subscriber.msn == msn && subscriber.part == part {
+                    finishes.append(subscriber.continuation)
+                    state.subscribers[id] = nil
+                }
+            case .segmentCompleted:
+                playlistChanged = true
+            }
+        }
+        guard playlistChanged, let packager = state.packager else { return }
+        for (id, waiter) in state.waiters where packager.contains(msn: waiter.msn, part: waiter.part) {
+            resumes.append(waiter.continuation)
+            state.waiters[id] = nil
+        }
+    }
+
+    /// The publisher's connection closed. Returns the publisher generation, which `end(ifGeneration:)` checks so a
+    /// grace timer never ends a broadcast whose publisher came back.
+    public func publisherDisconnected() -> Int {
+        var resumes: [CheckedContinuation<WaitOutcome, Never>] = []
+        var feeds: [(AsyncStream<ByteBuffer>.Continuation, ByteBuffer)] = []
+        var finishes: [AsyncStream<ByteBuffer>.Continuation] = []
+        let generation = state.withLock { state in
+            state.publisherConnected = false
+            let events = state.packager?.interrupt() ?? []
+            Self.dispatch(events, state: &state, resumes: &resumes, feeds: &feeds, finishes: &finishes)
+            state.needsTimelineAnchor = true
+            state.stats.reset()
+            return state.publisherGeneration
+        }
+        for (continuation, bytes) in feeds { continuation.yield(bytes) }
+        for continuation in finishes { continuation.finish() }
+        for continuation in resumes { continuation.resume(returning: .ready) }
+        return generation
+    }
+
+    /// A publisher took the channel again within the grace period: the playlist goes on after a discontinuity.
+    public func publisherReconnected() {
+        state.withLock { state in
+            state.publisherConnected = true
+            state.publisherGeneration += 1
+            state.codecsChanged = true
+        }
+    }
+
+    /// Ends the broadcast (`EXT-X-ENDLIST`) unless a publisher came back since `generation`.
+    @discardableResult
+    public func end(ifGeneration generation: Int? = nil) -> Bool {
+        var resumes: [CheckedContinuation<WaitOutcome, Never>] = []
+        var finishes: [AsyncStream<ByteBuffer>.Continuation] = []
+        let ended = state.withLock { state -> Bool in
+            if let generation, generation != state.publisherGeneration || state.publisherConnected { return false }
+            state.publisherConnected = false
+            state.packager?.end()
+            if state.packager == nil {
+                var empty = HLSPackager(configuration: configuration, clock: StreamClock(anchorMediaTime: 0, anchorWallClock: state.startedAt))
+                empty.end()
+                state.packager = empty
+            }
+            resumes = state.waiters.values.map(\.continuation)
+            state.waiters.removeAll()
+            finishes = state.subscribers.values.map(\.continuation)
+            state.subscribers.removeAll()
+            return true
+        }
+        for continuation in finishes { continuation.finish() }
+        for continuation in resumes { continuation.resume(returning: .ready) }
+        return ended
+    }
+
+    // MARK: Reading
+
+    public var isLive: Bool { state.withLock { $0.publisherConnected } }
+    public var hasEnded: Bool { state.withLock { $0.packager?.ended ?? false } }
+    public var stats: IngestStats { state.withLock { $0.stats } }
+    public var streamClock: StreamClock? { state.withLock { $0.packager?.clock } }
+
+    /// What the multivariant playlist says about the one rendition we have.
+    public struct RenditionInfo: Sendable {
+        public var codecs: String
+        public var width: Int
+        public var height: Int
+        public var frameRate: Double?
+        public var bandwidth: Int
+        public var hasVideo: Bool
+    }
+
+    public var rendition: RenditionInfo? {
+        state.withLock { state in
+            guard let muxer = state.packager?.muxer else { return nil }
+            let frameRate = state.stats.frameRate ?? (try? muxer.video?.parsedSPS().frameRate) ?? nil
+            return RenditionInfo(
+                codecs: muxer.codecs, width: muxer.width, height: muxer.height, frameRate: frameRate,
+                bandwidth: max(state.stats.peakBitrate, 100_000), hasVideo: muxer.video != nil
+            )
+        }
+    }
+
+    public func initSegment(version: Int) -> ByteBuffer? {
+        state.withLock { $0.packager?.initSegments[version] }
+    }
+
+    public func segment(msn: Int) -> [ByteBuffer]? {
+        state.withLock { $0.packager?.segmentParts(msn: msn) }
+    }
+
+    /// A part, whole if complete, streamed if it is the one being written.
+    public func part(msn: Int, index: Int) -> PartResponse {
+        let result: (PartResponse, AsyncStream<ByteBuffer>.Continuation?, ByteBuffer?) = state.withLock { state in
+            guard let packager = state.packager else { return (.notFound, nil, nil) }
+            switch packager.part(msn: msn, index: index) {
+            case let .complete(bytes):
+                return (.complete(bytes), nil, nil)
+            case .notFound:
+                return (.notFound, nil, nil)
+            case let .open(bytes):
+                let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+                let id = state.nextSubscriberID
+                state.nextSubscriberID += 1
+                state.subscribers[id] = Subscriber(msn: msn, part: index, continuation: continuation)
+                return (.streaming(stream), continuation, bytes)
+            }
+        }
+        if let continuation = result.1, let bytes = result.2, bytes.readableBytes > 0 {
+            continuation.yield(bytes)
+        }
+        return result.0
+    }
+
+    /// The media playlist, after waiting (blocking playlist reload, RFC 8216bis §6.2.5.2) until it holds `msn`/`part`.
+    public func playlist(_ request: PlaylistRequest) async throws(PlaylistError) -> String {
+        if let msn = request.msn {
+            let timeout = Double(3 * (state.withLock { $0.packager?.targetDuration } ?? Int(configuration.segmentTarget.rounded(.up))))
+            let outcome: WaitOutcome = await withCheckedContinuation { continuation in
+                let immediate: WaitOutcome? = state.withLock { state in
+                    guard let packager = state.packager else { return .notReady }
+                    if msn > packager.liveEdgeSequenceNumber + 2 { return .tooFarAhead }
+                    if packager.contains(msn: msn, part: request.part) { return .ready }
+                    let id = state.nextWaiterID
+                    state.nextWaiterID += 1
+                    state.waiters[id] = Waiter(msn: msn, part: request.part, continuation: continuation)
+                    Task { [weak self] in
+                        try? await Task.sleep(for: .seconds(timeout))
+                        self?.expireWaiter(id)
+                    }
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+            switch outcome {
+            case .ready: break
+            case .tooFarAhead: throw .tooFarAhead
+            case .timedOut: throw .timedOut
+            case .notReady: throw .notReady
+            }
+        }
+        guard let text = state.withLock({ $0.packager?.renderMediaPlaylist(skip: request.skip) }) else { throw .notReady }
+        return text
+    }
+
+    private func expireWaiter(_ id: Int) {
+        let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+        waiter?.continuation.resume(returning: .timedOut)
+    }
+}
+
+/// Media and configuration from a publisher, whatever the protocol.
+public enum IngestEvent: Sendable {
+    case videoConfiguration([UInt8])
+    case audioConfiguration([UInt8])
+    case metadata([String: String])
+    case frame(MediaFrame)
+}

@@ -1,0 +1,86 @@
+import MediaFormats
+import NIOCore
+
+/// Turns frames into CMAF chunks: one `moof`+`mdat` per video frame, carrying the audio frames that arrived before it,
+/// so a frame is on the wire the moment it is ingested. Video is track 1 at 90 kHz, audio track 2 at its sample rate.
+///
+/// Sample durations are not known until the next frame arrives; the muxer writes the last observed frame interval and
+/// relies on each chunk's `tfdt` for exact timing, which keeps the latency at zero frames instead of one.
+public struct CMAFMuxer: Sendable {
+    public let video: AVCDecoderConfiguration?
+    public let audio: AudioSpecificConfig?
+    public let initSegment: ByteBuffer
+    public let width: Int
+    public let height: Int
+
+    private var sequenceNumber: UInt32 = 0
+    private var videoFrameDuration: Int64 = 3000
+    private var lastVideoDTS: Int64?
+    private var nextAudioTime: Int64?
+
+    static let videoTrackID: UInt32 = 1
+    static let audioTrackID: UInt32 = 2
+    /// AAC-LC frames carry 1024 samples each.
+    static let aacFrameSamples: Int64 = 1024
+
+    public init(video: AVCDecoderConfiguration?, audio: AudioSpecificConfig?) {
+        self.video = video
+        self.audio = audio
+        var tracks: [FMP4.Track] = []
+        var width = 0
+        var height = 0
+        if let video {
+            let sps = try? video.parsedSPS()
+            width = sps?.width ?? 0
+            height = sps?.height ?? 0
+            tracks.append(FMP4.Track(id: Self.videoTrackID, timescale: 90_000, kind: .video(video, width: width, height: height)))
+        }
+        if let audio {
+            tracks.append(FMP4.Track(id: Self.audioTrackID, timescale: UInt32(max(1, audio.samplingFrequency)), kind: .audio(audio)))
+        }
+        self.width = width
+        self.height = height
+        self.initSegment = FMP4.initSegment(tracks: tracks)
+    }
+
+    /// RFC 6381 codec strings for the multivariant playlist and MSE.
+    public var codecs: String {
+        [video?.codecString, audio?.codecString].compactMap { $0 }.joined(separator: ",")
+    }
+
+    /// The current estimate of a video frame's duration, 90 kHz.
+    public var estimatedFrameDuration: Int64 { videoFrameDuration }
+
+    /// One chunk holding `audio` (in order) and then `video`. Either may be empty.
+    public mutating func chunk(video frame: MediaFrame?, audio frames: [MediaFrame]) -> ByteBuffer {
+        var runs: [FMP4.TrackRun] = []
+        if let frame, video != nil {
+            if let last = lastVideoDTS, frame.dts > last {
+                videoFrameDuration = frame.dts - last
+            }
+            lastVideoDTS = frame.dts
+            let sample = FMP4.Sample(
+                duration: UInt32(clamping: videoFrameDuration), isSync: frame.isKeyframe,
+                compositionOffset: Int32(clamping: frame.pts - frame.dts), data: frame.data
+            )
+            runs.append(FMP4.TrackRun(trackID: Self.videoTrackID, baseDecodeTime: UInt64(max(0, frame.dts)), samples: [sample]))
+        }
+        if !frames.isEmpty, let audio {
+            let rate = Int64(max(1, audio.samplingFrequency))
+            let measured = frames[0].dts * rate / StreamClock.timescale
+            // RTMP timestamps are whole milliseconds; counting samples keeps AAC frames back to back, and we only
+            // resynchronise when the source jumps by more than half a frame.
+            var start = measured
+            if let expected = nextAudioTime, abs(expected - measured) < Self.aacFrameSamples / 2 {
+                start = expected
+            }
+            let samples = frames.map {
+                FMP4.Sample(duration: UInt32(Self.aacFrameSamples), isSync: true, compositionOffset: 0, data: $0.data)
+            }
+            nextAudioTime = start + Self.aacFrameSamples * Int64(frames.count)
+            runs.insert(FMP4.TrackRun(trackID: Self.audioTrackID, baseDecodeTime: UInt64(max(0, start)), samples: samples), at: 0)
+        }
+        sequenceNumber &+= 1
+        return FMP4.fragment(sequenceNumber: sequenceNumber, runs: runs)
+    }
+}

@@ -1,0 +1,267 @@
+import DequeModule
+import Foundation
+import MediaFormats
+import NIOCore
+
+/// What the packager did with a frame, for the broadcast to wake its waiting readers.
+public enum PackagerEvent: Sendable, Equatable {
+    /// Bytes were appended to the open part (the preload-hinted one).
+    case chunk(msn: Int, part: Int, bytes: ByteBuffer)
+    case partCompleted(msn: Int, part: Int)
+    case segmentCompleted(msn: Int)
+}
+
+/// Where a part can be found.
+public enum PartLookup: Sendable {
+    case complete(ByteBuffer)
+    /// The part is being written now; what it holds so far.
+    case open(ByteBuffer)
+    case notFound
+}
+
+/// The LL-HLS packager of one rendition (RFC 8216bis): frames in, segments and parts out.
+///
+/// Segments start at keyframes and close at the first keyframe after `segmentTarget`; parts close at the last frame
+/// boundary that keeps them within `partTarget`, and are `INDEPENDENT` when they start with a keyframe. A struct with
+/// no I/O and no clock reads: the broadcast around it supplies wall-clock anchors and wakes blocked requests.
+public struct HLSPackager: Sendable {
+    public let configuration: HLSConfiguration
+    public let clock: StreamClock
+
+    public private(set) var segments: Deque<Segment> = []
+    /// The segment being written, if any; its last part is the open one.
+    public private(set) var openSegment: Segment?
+    private var openPartStart: Int64 = 0
+    private var openPartHasData = false
+
+    public private(set) var muxer: CMAFMuxer?
+    public private(set) var initSegments: [Int: ByteBuffer] = [:]
+    public private(set) var initVersion = -1
+    public private(set) var ended = false
+    /// `EXT-X-DISCONTINUITY-SEQUENCE`: discontinuities that have slid out of the playlist.
+    public private(set) var discontinuitySequence = 0
+    private var nextSequenceNumber = 0
+    private var pendingDiscontinuity = false
+    private var pendingAudio: [MediaFrame] = []
+    private var lastFrameTime: Int64?
+    private var longestSegment: Double = 0
+
+    /// Audio frames are held for the next video frame, but never more than this many (a stalled video track).
+    static let maximumPendingAudio = 16
+
+    public init(configuration: HLSConfiguration, clock: StreamClock) {
+        self.configuration = configuration
+        self.clock = clock
+    }
+
+    // MARK: Input
+
+    /// Sets the codecs. The first call starts the stream; a later call with other codecs begins a new init segment
+    /// after a discontinuity.
+    public mutating func configure(_ newMuxer: CMAFMuxer) {
+        if let muxer, muxer.video == newMuxer.video, muxer.audio == newMuxer.audio { return }
+        if muxer != nil {
+            interrupt()
+        }
+        muxer = newMuxer
+        initVersion += 1
+        initSegments[initVersion] = newMuxer.initSegment
+        // Init segments no segment refers to any more are dropped.
+        let used = Set(segments.map(\.initVersion) + [initVersion])
+        initSegments = initSegments.filter { used.contains($0.key) }
+    }
+
+    /// The publisher went away: close what is open; whatever comes next follows an `EXT-X-DISCONTINUITY`.
+    @discardableResult
+    public mutating func interrupt() -> [PackagerEvent] {
+        guard var segment = openSegment else { return [] }
+        openSegment = nil
+        var events: [PackagerEvent] = []
+        let end = (lastFrameTime ?? openPartStart) + (muxer?.estimatedFrameDuration ?? 3000)
+        flushPendingAudio(into: &segment, events: &events)
+        if openPartHasData {
+            closePart(at: end, in: &segment)
+            events.append(.partCompleted(msn: segment.sequenceNumber, part: segment.parts.count - 1))
+        } else {
+            segment.parts.removeLast()
+        }
+        if !segment.parts.isEmpty {
+            segment.duration = Double(end - segment.startTime) / Double(StreamClock.timescale)
+            appendCompleted(segment)
+            events.append(.segmentCompleted(msn: segment.sequenceNumber))
+        }
+        pendingDiscontinuity = true
+        return events
+    }
+
+    /// The broadcast is over: the playlist gets `EXT-X-ENDLIST`.
+    @discardableResult
+    public mutating func end() -> [PackagerEvent] {
+        let events = interrupt()
+        ended = true
+        return events
+    }
+
+    /// Packages one frame (timestamps already on the broadcast's timeline).
+    public mutating func append(_ frame: MediaFrame) -> [PackagerEvent] {
+        guard !ended, let muxer else { return [] }
+        let audioOnly = muxer.video == nil
+        if frame.track == .audio, !audioOnly {
+            guard muxer.audio != nil, var segment = openSegment else { return [] }
+            pendingAudio.append(frame)
+            guard pendingAudio.count >= Self.maximumPendingAudio else { return [] }
+            openSegment = nil
+            var events: [PackagerEvent] = []
+            flushPendingAudio(into: &segment, events: &events)
+            openSegment = segment
+            return events
+        }
+        if frame.track == .video, audioOnly { return [] }
+
+        var events: [PackagerEvent] = []
+        let isKeyframe = frame.isKeyframe || audioOnly
+        let t = frame.dts
+        let frameDuration = audioOnly
+            ? CMAFMuxer.aacFrameSamples * StreamClock.timescale / Int64(max(1, muxer.audio?.samplingFrequency ?? 48_000))
+            : muxer.estimatedFrameDuration
+
+        if var segment = openSegment {
+            let segmentTicks = Int64(configuration.segmentTarget * Double(StreamClock.timescale))
+            let partTicks = Int64(configuration.partTarget * Double(StreamClock.timescale))
+            if isKeyframe, t - segment.startTime >= segmentTicks - frameDuration / 2 {
+                openSegment = nil
+                flushPendingAudio(into: &segment, events: &events)
+                closePart(at: t, in: &segment)
+                events.append(.partCompleted(msn: segment.sequenceNumber, part: segment.parts.count - 1))
+                segment.duration = Double(t - segment.startTime) / Double(StreamClock.timescale)
+                appendCompleted(segment)
+                events.append(.segmentCompleted(msn: segment.sequenceNumber))
+                startSegment(at: t)
+            } else if openPartHasData, t - openPartStart + frameDuration > partTicks {
+                openSegment = nil
+                flushPendingAudio(into: &segment, events: &events)
+                closePart(at: t, in: &segment)
+                events.append(.partCompleted(msn: segment.sequenceNumber, part: segment.parts.count - 1))
+                openPart(at: t, independent: isKeyframe, in: &segment)
+                openSegment = segment
+            }
+        } else {
+            guard isKeyframe else { return [] }
+            pendingAudio.removeAll()
+            startSegment(at: t)
+        }
+
+        guard var chunkMuxer = self.muxer else { return events }
+        self.muxer = nil
+        let bytes = audioOnly ? chunkMuxer.chunk(video: nil, audio: [frame]) : chunkMuxer.chunk(video: frame, audio: pendingAudio)
+        self.muxer = chunkMuxer
+        pendingAudio.removeAll(keepingCapacity: true)
+        appendToOpenPart(bytes)
+        lastFrameTime = t
+        if let segment = openSegment {
+            events.append(.chunk(msn: segment.sequenceNumber, part: segment.parts.count - 1, bytes: bytes))
+        }
+        return events
+    }
+
+    // MARK: Reading
+
+    /// The `EXT-X-TARGETDURATION`: the segment target, or the longest segment seen if a keyframe came late.
+    public var targetDuration: Int {
+        max(Int(configuration.segmentTarget.rounded(.up)), Int(longestSegment.rounded()))
+    }
+
+    /// The preload hint: the part being written now.
+    public var openPartPosition: (msn: Int, part: Int)? {
+        guard let segment = openSegment, !segment.parts.isEmpty else { return nil }
+        return (segment.sequenceNumber, segment.parts.count - 1)
+    }
+
+    /// The sequence number the next segment to start will take (or the open one has).
+    public var liveEdgeSequenceNumber: Int { openSegment?.sequenceNumber ?? nextSequenceNumber }
+
+    /// Whether the playlist already holds segment `msn` (complete) or, with `part`, that part of it (RFC 8216bis
+    /// §6.2.5.2). A part index past the end of a completed segment is satisfied by that segment.
+    public func contains(msn: Int, part: Int?) -> Bool {
+        if ended { return true }
+        if let last = segments.last, last.sequenceNumber >= msn { return true }
+        guard let part, let open = openSegment, open.sequenceNumber == msn else {
+            return openSegment.map { $0.sequenceNumber > msn } ?? false
+        }
+        // The open segment's last part is still being written.
+        return open.parts.count - 1 > part
+    }
+
+    public func part(msn: Int, index: Int) -> PartLookup {
+        if let open = openSegment, open.sequenceNumber == msn {
+            guard index < open.parts.count else { return .notFound }
+            return index == open.parts.count - 1 ? .open(open.parts[index].bytes) : .complete(open.parts[index].bytes)
+        }
+        guard let segment = segments.first(where: { $0.sequenceNumber == msn }), index < segment.parts.count else {
+            return .notFound
+        }
+        return .complete(segment.parts[index].bytes)
+    }
+
+    /// The parts of a complete segment, which together are the segment's bytes.
+    public func segmentParts(msn: Int) -> [ByteBuffer]? {
+        segments.first { $0.sequenceNumber == msn }.map { $0.parts.map(\.bytes) }
+    }
+
+    // MARK: Internals
+
+    private mutating func startSegment(at t: Int64) {
+        var segment = Segment(
+            sequenceNumber: nextSequenceNumber, discontinuity: pendingDiscontinuity && !segments.isEmpty,
+            initVersion: initVersion, programDateTime: clock.wallClock(atMediaTime: t), startTime: t,
+            duration: nil, parts: []
+        )
+        nextSequenceNumber += 1
+        pendingDiscontinuity = false
+        openPart(at: t, independent: true, in: &segment)
+        openSegment = segment
+    }
+
+    private mutating func openPart(at t: Int64, independent: Bool, in segment: inout Segment) {
+        segment.parts.append(Part(index: segment.parts.count, duration: 0, independent: independent, bytes: ByteBuffer()))
+        openPartStart = t
+        openPartHasData = false
+    }
+
+    private mutating func closePart(at t: Int64, in segment: inout Segment) {
+        guard !segment.parts.isEmpty else { return }
+        segment.parts[segment.parts.count - 1].duration = Double(t - openPartStart) / Double(StreamClock.timescale)
+    }
+
+    private mutating func appendToOpenPart(_ bytes: ByteBuffer) {
+        guard var segment = openSegment, !segment.parts.isEmpty else { return }
+        // Clear the slot first so the part's storage is uniquely referenced and the append does not copy it.
+        openSegment = nil
+        segment.parts[segment.parts.count - 1].bytes.writeImmutableBuffer(bytes)
+        openPartHasData = true
+        openSegment = segment
+    }
+
+    /// Writes the held audio frames as a chunk of the open part. The segment must be taken out of `openSegment`
+    /// while it is changed, so its buffers are uniquely referenced and appends do not copy them.
+    private mutating func flushPendingAudio(into segment: inout Segment, events: inout [PackagerEvent]) {
+        guard !pendingAudio.isEmpty, !segment.parts.isEmpty, var muxer else { return }
+        self.muxer = nil
+        let bytes = muxer.chunk(video: nil, audio: pendingAudio)
+        self.muxer = muxer
+        pendingAudio.removeAll(keepingCapacity: true)
+        segment.parts[segment.parts.count - 1].bytes.writeImmutableBuffer(bytes)
+        openPartHasData = true
+        events.append(.chunk(msn: segment.sequenceNumber, part: segment.parts.count - 1, bytes: bytes))
+    }
+
+    private mutating func appendCompleted(_ segment: Segment) {
+        longestSegment = max(longestSegment, segment.duration ?? 0)
+        segments.append(segment)
+        while segments.count > configuration.segmentCount {
+            if segments.removeFirst().discontinuity { discontinuitySequence += 1 }
+        }
+        let used = Set(segments.map(\.initVersion) + [initVersion])
+        initSegments = initSegments.filter { used.contains($0.key) }
+    }
+}

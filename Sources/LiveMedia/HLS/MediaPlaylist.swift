@@ -1,0 +1,135 @@
+import DequeModule
+import Foundation
+
+/// The query of a media playlist request (RFC 8216bis §6.2.5.1–6.2.5.2).
+public struct PlaylistRequest: Sendable, Equatable {
+    public var msn: Int?
+    public var part: Int?
+    /// `_HLS_skip=YES`: a delta update.
+    public var skip: Bool
+
+    public init(msn: Int? = nil, part: Int? = nil, skip: Bool = false) {
+        self.msn = msn
+        self.part = part
+        self.skip = skip
+    }
+
+    /// Reads `_HLS_msn`, `_HLS_part` and `_HLS_skip`; a malformed value, or `_HLS_part` without `_HLS_msn`, is an error.
+    public init(query: [String: String]) throws(HLSRequestError) {
+        if let value = query["_HLS_msn"] {
+            guard let n = Int(value), n >= 0 else { throw .badRequest("_HLS_msn must be a non-negative integer") }
+            msn = n
+        }
+        if let value = query["_HLS_part"] {
+            guard let n = Int(value), n >= 0 else { throw .badRequest("_HLS_part must be a non-negative integer") }
+            guard msn != nil else { throw .badRequest("_HLS_part needs _HLS_msn") }
+            part = n
+        }
+        skip = query["_HLS_skip"] == "YES" || query["_HLS_skip"] == "v2"
+    }
+}
+
+public enum HLSRequestError: Error, Equatable, Sendable {
+    case badRequest(String)
+}
+
+/// File names inside a channel's HLS folder.
+public enum HLSNames {
+    public static func initSegment(_ version: Int) -> String { "init\(version).mp4" }
+    public static func segment(_ msn: Int) -> String { "seg\(msn).m4s" }
+    public static func part(_ msn: Int, _ index: Int) -> String { "part\(msn).\(index).m4s" }
+
+    public enum Resource: Equatable, Sendable {
+        case initSegment(Int)
+        case segment(Int)
+        case part(Int, Int)
+    }
+
+    /// Parses a file name back; nil for anything we did not name.
+    public static func parse(_ name: String) -> Resource? {
+        if name.hasPrefix("init"), name.hasSuffix(".mp4"), let v = Int(name.dropFirst(4).dropLast(4)) {
+            return .initSegment(v)
+        }
+        if name.hasPrefix("seg"), name.hasSuffix(".m4s"), let n = Int(name.dropFirst(3).dropLast(4)) {
+            return .segment(n)
+        }
+        if name.hasPrefix("part"), name.hasSuffix(".m4s") {
+            let numbers = name.dropFirst(4).dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
+            if numbers.count == 2, let m = Int(numbers[0]), let p = Int(numbers[1]) { return .part(m, p) }
+        }
+        return nil
+    }
+}
+
+extension HLSPackager {
+    /// `CAN-SKIP-UNTIL`: six target durations, the specification's minimum.
+    public var canSkipUntil: Double { Double(6 * targetDuration) }
+
+    /// Renders the media playlist (RFC 8216bis §4.4). With `skip`, segments older than `CAN-SKIP-UNTIL` from the end
+    /// are replaced by `EXT-X-SKIP` (§4.4.5.2).
+    public func renderMediaPlaylist(skip: Bool = false) -> String {
+        var lines: [String] = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:9",
+            "#EXT-X-TARGETDURATION:\(targetDuration)",
+            "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=\(format(configuration.partHoldBack, 3)),"
+                + "CAN-SKIP-UNTIL=\(format(canSkipUntil, 1))",
+            "#EXT-X-PART-INF:PART-TARGET=\(format(configuration.partTarget, 5))",
+            "#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequenceNumber ?? openSegment?.sequenceNumber ?? 0)",
+            "#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)",
+        ]
+        var all = Array(segments)
+        if let openSegment { all.append(openSegment) }
+
+        var skipped = 0
+        if skip {
+            // Segments that start more than CAN-SKIP-UNTIL before the end of the playlist may be left out.
+            var fromEnd = 0.0
+            var keep = segments.count
+            for index in stride(from: segments.count - 1, through: 0, by: -1) {
+                fromEnd += segments[index].duration ?? 0
+                if fromEnd > canSkipUntil { break }
+                keep = index
+            }
+            skipped = keep
+            if skipped > 0 { lines.append("#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skipped)") }
+        }
+
+        let partsFrom = segments.count - configuration.partListedSegments
+        var currentMap = -1
+        for (index, segment) in all.enumerated() where index >= skipped {
+            if segment.discontinuity, index > 0 { lines.append("#EXT-X-DISCONTINUITY") }
+            if segment.initVersion != currentMap {
+                lines.append("#EXT-X-MAP:URI=\"\(HLSNames.initSegment(segment.initVersion))\"")
+                currentMap = segment.initVersion
+            }
+            lines.append("#EXT-X-PROGRAM-DATE-TIME:\(Self.programDateTime(segment.programDateTime))")
+            if index >= partsFrom {
+                let completeParts = segment.isComplete ? segment.parts.count : segment.parts.count - 1
+                for part in segment.parts.prefix(completeParts) {
+                    var line = "#EXT-X-PART:DURATION=\(format(part.duration, 5)),URI=\"\(HLSNames.part(segment.sequenceNumber, part.index))\""
+                    if part.independent { line += ",INDEPENDENT=YES" }
+                    lines.append(line)
+                }
+            }
+            if let duration = segment.duration {
+                lines.append("#EXTINF:\(format(duration, 5)),")
+                lines.append(HLSNames.segment(segment.sequenceNumber))
+            }
+        }
+        if ended {
+            lines.append("#EXT-X-ENDLIST")
+        } else if let (msn, part) = openPartPosition {
+            lines.append("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(HLSNames.part(msn, part))\"")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    static func programDateTime(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    private func format(_ value: Double, _ decimals: Int) -> String {
+        String(format: "%.\(decimals)f", value)
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import MediaFormats
+import RTMP
+
+/// Connects an RTMP publisher to its broadcast: converts RTMP media events and reports the disconnect.
+public struct RTMPIngest: RTMPPublishSink {
+    public let broadcast: Broadcast
+    public let registry: BroadcastRegistry
+
+    public init(broadcast: Broadcast, registry: BroadcastRegistry) {
+        self.broadcast = broadcast
+        self.registry = registry
+    }
+
+    public func handle(_ event: RTMPMediaEvent) {
+        let now = Date()
+        switch event {
+        case let .codec(.avc(record)):
+            broadcast.ingest(.videoConfiguration(record), now: now)
+        case let .codec(.aac(config)):
+            broadcast.ingest(.audioConfiguration(config), now: now)
+        case let .frame(frame):
+            broadcast.ingest(.frame(frame), now: now)
+        case let .metadata(properties):
+            var values: [String: String] = [:]
+            for (key, value) in properties.prefix(64) {
+                switch value {
+                case let .number(n): values[key] = n == n.rounded() && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+                case let .string(s): values[key] = String(s.prefix(256))
+                case let .boolean(b): values[key] = String(b)
+                default: break
+                }
+            }
+            broadcast.ingest(.metadata(values), now: now)
+        }
+    }
+
+    public func publisherDisconnected() {
+        registry.publisherLeft(broadcast)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LiveMedia
+import Storage
+
+/// `/api/v1/channels`: create, list, rotate a key, delete. Every call needs the admin API key.
+struct ChannelAPI {
+    let store: SQLiteStore
+    let registry: BroadcastRegistry
+    let rtmpURL: @Sendable () -> String
+
+    struct ChannelBody: Codable, Sendable {
+        var name: String
+        var createdAt: Date
+        var live: Bool
+        var rtmpURL: String
+        var playbackURL: String
+        /// Present only in the answer that created or rotated the key.
+        var streamKey: String?
+    }
+
+    struct CreateRequest: Decodable { var name: String }
+
+    func register(on router: Router<LiveloopRequestContext>) {
+        let api = router.group("api/v1/channels").add(middleware: AdminKeyMiddleware(store: store))
+        api.get { _, _ in
+            let channels = try store.channels()
+            return try jsonResponse(.ok, channels.map { body($0, key: nil) })
+        }
+        api.post { request, context in
+            let create = try await request.decode(as: CreateRequest.self, context: context)
+            do {
+                let (channel, key) = try store.createChannel(name: create.name)
+                return try jsonResponse(.created, body(channel, key: key))
+            } catch let error as StoreError {
+                throw Self.apiError(error)
+            }
+        }
+        api.get(":name") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            guard let channel = try store.channel(named: name) else { throw Self.apiError(.channelNotFound(name)) }
+            return try jsonResponse(.ok, body(channel, key: nil))
+        }
+        api.post(":name/rotate-key") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            do {
+                let key = try store.rotateKey(name: name)
+                guard let channel = try store.channel(named: name) else { throw StoreError.channelNotFound(name) }
+                return try jsonResponse(.ok, body(channel, key: key))
+            } catch let error as StoreError {
+                throw Self.apiError(error)
+            }
+        }
+        api.delete(":name") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            do {
+                try store.deleteChannel(name: name)
+            } catch let error as StoreError {
+                throw Self.apiError(error)
+            }
+            registry.remove(name)
+            return Response(status: .noContent)
+        }
+    }
+
+    func body(_ channel: Channel, key: String?) -> ChannelBody {
+        ChannelBody(
+            name: channel.name, createdAt: channel.createdAt, live: registry.broadcast(channel.name)?.isLive ?? false,
+            rtmpURL: rtmpURL(), playbackURL: "/live/\(channel.name)/index.m3u8", streamKey: key
+        )
+    }
+
+    static func apiError(_ error: StoreError) -> APIError {
+        switch error {
+        case .invalidChannelName: APIError(.badRequest, code: "invalid_name", message: error.description)
+        case .channelExists: APIError(.conflict, code: "channel_exists", message: error.description)
+        case .channelNotFound: APIError(.notFound, code: "not_found", message: error.description)
+        }
+    }
+}
+
+func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable) throws -> Response {
+    let encoder = JSONEncoder()
+    encoder.dateEncodingStrategy = .iso8601
+    encoder.outputFormatting = [.sortedKeys]
+    let data = try encoder.encode(value)
+    return Response(
+        status: status, headers: [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"],
+        body: .init(byteBuffer: .init(bytes: data))
+    )
+}
+
+/// Requires the admin API key as `Authorization: Bearer ak_…` or `X-API-Key: ak_…`.
+struct AdminKeyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let store: SQLiteStore
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard let key = Self.presentedKey(request), try store.verifyAdminKey(key) else { throw APIError.unauthorized }
+        return try await next(request, context)
+    }
+
+    static func presentedKey(_ request: Request) -> String? {
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            return String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        }
+        if let name = HTTPField.Name("X-API-Key"), let key = request.headers[name] { return key }
+        return nil
+    }
+}

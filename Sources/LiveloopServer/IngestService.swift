@@ -1,0 +1,58 @@
+import Foundation
+import LiveMedia
+import Logging
+import NIOCore
+import NIOPosix
+import RTMP
+import ServiceLifecycle
+import Storage
+
+/// The ingest side as one service: the RTMP listener and, with `--demo`, the built-in clip. On graceful shutdown it
+/// closes every publisher and ends every broadcast, so live playlists finish with `EXT-X-ENDLIST` while the HTTP
+/// server (shut down after it) still answers.
+struct IngestService: Service {
+    let configuration: ServerConfiguration
+    let store: SQLiteStore
+    let registry: BroadcastRegistry
+    let connections: RTMPConnectionSet
+    let readiness: Readiness
+    let logger: Logger
+
+    func run() async throws {
+        let authorizer = ChannelPublishAuthorizer(store: store, registry: registry, logger: logger)
+        let listener = try await RTMPListener.bind(
+            host: configuration.host, port: configuration.rtmpPort, group: MultiThreadedEventLoopGroup.singleton,
+            authorizer: authorizer, connections: connections, logger: logger
+        )
+        let port = listener.localAddress?.port ?? configuration.rtmpPort
+        logger.info("RTMP listening", metadata: ["port": "\(port)"])
+        readiness.rtmpBound(port: port)
+
+        let demoTask: Task<Void, Never>? = configuration.demo ? startDemo() : nil
+
+        await withGracefulShutdownHandler {
+            try? await listener.closeFuture.get()
+        } onGracefulShutdown: {
+            listener.close(promise: nil)
+        }
+        demoTask?.cancel()
+        connections.closeAll()
+        registry.endAll()
+        logger.info("ingest stopped; broadcasts ended")
+    }
+
+    private func startDemo() -> Task<Void, Never>? {
+        do {
+            let source = try DemoSource()
+            _ = try store.ensureChannel(name: "demo")
+            guard case let .started(broadcast) = registry.beginPublishing(channel: "demo", now: Date()) else { return nil }
+            logger.info("demo clip publishing on channel \"demo\"")
+            return Task {
+                await source.run(into: broadcast)
+            }
+        } catch {
+            logger.error("demo unavailable: \(error)")
+            return nil
+        }
+    }
+}

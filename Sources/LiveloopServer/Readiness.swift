@@ -1,0 +1,42 @@
+import Synchronization
+
+/// Tracks when the server is ready: both listeners bound. `/healthz` answers 200 only then, and tests wait on it to
+/// learn the ports the system picked.
+public final class Readiness: Sendable {
+    struct State {
+        var httpPort: Int?
+        var rtmpPort: Int?
+        var waiters: [CheckedContinuation<(http: Int, rtmp: Int), Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var isReady: Bool { state.withLock { $0.httpPort != nil && $0.rtmpPort != nil } }
+
+    func httpBound(port: Int) { update { $0.httpPort = port } }
+    func rtmpBound(port: Int) { update { $0.rtmpPort = port } }
+
+    private func update(_ change: (inout State) -> Void) {
+        let (waiters, ports): ([CheckedContinuation<(http: Int, rtmp: Int), Never>], (Int, Int)?) = state.withLock { state in
+            change(&state)
+            guard let http = state.httpPort, let rtmp = state.rtmpPort else { return ([], nil) }
+            defer { state.waiters.removeAll() }
+            return (state.waiters, (http, rtmp))
+        }
+        if let ports { for waiter in waiters { waiter.resume(returning: ports) } }
+    }
+
+    /// Waits until both listeners are bound and returns their ports.
+    public func ports() async -> (http: Int, rtmp: Int) {
+        await withCheckedContinuation { continuation in
+            let ready: (Int, Int)? = state.withLock { state in
+                if let http = state.httpPort, let rtmp = state.rtmpPort { return (http, rtmp) }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import LiveMedia
+
+/// Everything `liveloop serve` can be told. Defaults are the documented ones (`liveloop serve --help`).
+public struct ServerConfiguration: Sendable {
+    public var host = "0.0.0.0"
+    public var httpPort = 8080
+    public var rtmpPort = 1935
+    public var dataDirectory = "./liveloop-data"
+    /// Host name put in the RTMP URLs we print; the machine's own when unset.
+    public var publicHost: String?
+    public var hls = HLSConfiguration()
+    /// How long a dropped publisher may take to come back and continue the same broadcast.
+    public var reconnectGrace: Duration = .seconds(10)
+    /// Publish the built-in clip on the `demo` channel.
+    public var demo = false
+
+    public init() {}
+}

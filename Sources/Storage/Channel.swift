@@ -1,0 +1,22 @@
+import Foundation
+
+/// A channel: a name viewers see in URLs, and a stream key (held only as a hash) that lets an encoder publish to it.
+public struct Channel: Codable, Sendable, Equatable {
+    public var name: String
+    public var createdAt: Date
+    /// Viewers without a token may watch and react.
+    public var allowAnonymous: Bool
+
+    public init(name: String, createdAt: Date, allowAnonymous: Bool = true) {
+        self.name = name
+        self.createdAt = createdAt
+        self.allowAnonymous = allowAnonymous
+    }
+
+    /// 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter or digit: safe in URLs, paths and logs.
+    public static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, (1...64).contains(name.unicodeScalars.count) else { return false }
+        func allowed(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
+        return allowed(first) && name.unicodeScalars.allSatisfy { allowed($0) || $0 == "-" || $0 == "_" }
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import GRDB
+
+/// The embedded store: one SQLite database in WAL mode under the data directory.
+///
+/// Every command of the CLI and the running server open the same file; WAL lets them read and write side by side,
+/// and since the server asks the database on every publish and API call, a change made by the CLI counts at once.
+public final class SQLiteStore: Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) `DIR/liveloop.sqlite` and migrates it.
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent("liveloop.sqlite")
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1 channels and settings") { db in
+            try db.create(table: "channel") { t in
+                t.primaryKey("name", .text)
+                t.column("streamKeyHash", .blob).notNull().unique()
+                t.column("createdAt", .double).notNull()
+                t.column("allowAnonymous", .boolean).notNull().defaults(to: true)
+            }
+            try db.create(table: "setting") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .blob).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: Channels
+
+    /// Creates a channel and returns its stream key, which is not stored and cannot be shown again.
+    public func createChannel(name: String, now: Date = Date()) throws -> (Channel, streamKey: String) {
+        guard Channel.isValidName(name) else { throw StoreError.invalidChannelName(name) }
+        let key = Secrets.generate(prefix: "sk_")
+        let channel = Channel(name: name, createdAt: now)
+        try pool.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM channel WHERE name = ?", arguments: [name]) != nil {
+                throw StoreError.channelExists(name)
+            }
+            try db.execute(
+                sql: "INSERT INTO channel (name, streamKeyHash, createdAt, allowAnonymous) VALUES (?, ?, ?, ?)",
+                arguments: [name, Secrets.hash(key), now.timeIntervalSince1970, true]
+            )
+        }
+        return (channel, key)
+    }
+
+    /// Creates the channel unless it exists; the key is returned only when it was created.
+    public func ensureChannel(name: String) throws -> String? {
+        do {
+            return try createChannel(name: name).streamKey
+        } catch StoreError.channelExists {
+            return nil
+        }
+    }
+
+    public func channels() throws -> [Channel] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, createdAt, allowAnonymous FROM channel ORDER BY name").map(Self.channel)
+        }
+    }
+
+    public func channel(named name: String) throws -> Channel? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: "SELECT name, createdAt, allowAnonymous FROM channel WHERE name = ?", arguments: [name])
+                .map(Self.channel)
+        }
+    }
+
+    /// The channel a stream key publishes to, or nil. The presented key is hashed, the row found by its hash, and the
+    /// hashes compared again in constant time.
+    public func channel(forStreamKey key: String) throws -> Channel? {
+        let hash = Secrets.hash(key)
+        return try pool.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT name, createdAt, allowAnonymous, streamKeyHash FROM channel WHERE streamKeyHash = ?",
+                arguments: [hash]
+            ) else { return nil }
+            let stored: Data = row["streamKeyHash"]
+            return Secrets.constantTimeEquals(stored, hash) ? Self.channel(row) : nil
+        }
+    }
+
+    /// Replaces a channel's stream key; the old one stops working at once.
+    public func rotateKey(name: String) throws -> String {
+        let key = Secrets.generate(prefix: "sk_")
+        try pool.write { db in
+            try db.execute(sql: "UPDATE channel SET streamKeyHash = ? WHERE name = ?", arguments: [Secrets.hash(key), name])
+            if db.changesCount == 0 { throw StoreError.channelNotFound(name) }
+        }
+        return key
+    }
+
+    public func deleteChannel(name: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "DELETE FROM channel WHERE name = ?", arguments: [name])
+            if db.changesCount == 0 { throw StoreError.channelNotFound(name) }
+        }
+    }
+
+    private static func channel(_ row: Row) -> Channel {
+        Channel(
+            name: row["name"], createdAt: Date(timeIntervalSince1970: row["createdAt"]),
+            allowAnonymous: row["allowAnonymous"]
+        )
+    }
+
+    // MARK: Admin key and server secrets
+
+    static let adminKeySetting = "adminKeyHash"
+
+    /// Makes sure an admin API key exists; returns the key when it was just created (the only time it can be shown).
+    public func ensureAdminKey() throws -> String? {
+        try pool.write { db in
+            if try Row.fetchOne(db, sql: "SELECT 1 FROM setting WHERE key = ?", arguments: [Self.adminKeySetting]) != nil {
+                return nil
+            }
+            let key = Secrets.generate(prefix: "ak_")
+            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)", arguments: [Self.adminKeySetting, Secrets.hash(key)])
+            return key
+        }
+    }
+
+    /// Replaces the admin API key and returns the new one.
+    public func rotateAdminKey() throws -> String {
+        let key = Secrets.generate(prefix: "ak_")
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                arguments: [Self.adminKeySetting, Secrets.hash(key)]
+            )
+        }
+        return key
+    }
+
+    public func verifyAdminKey(_ key: String) throws -> Bool {
+        let hash = Secrets.hash(key)
+        let stored = try pool.read { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [Self.adminKeySetting])
+        }
+        guard let stored else { return false }
+        return Secrets.constantTimeEquals(stored, hash)
+    }
+
+    /// A random secret kept in the store under `name` (e.g. the JWT signing secret), created on first use.
+    public func secret(named name: String) throws -> Data {
+        try pool.write { db in
+            if let value = try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [name]) {
+                return value
+            }
+            var generator = SystemRandomNumberGenerator()
+            let value = Data((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+            try db.execute(sql: "INSERT INTO setting (key, value) VALUES (?, ?)", arguments: [name, value])
+            return value
+        }
+    }
+}

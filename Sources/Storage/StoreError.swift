@@ -1,0 +1,17 @@
+/// Errors of the store that a user can act on; each maps to one API error code.
+public enum StoreError: Error, Equatable, Sendable {
+    case invalidChannelName(String)
+    case channelExists(String)
+    case channelNotFound(String)
+}
+
+extension StoreError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case let .invalidChannelName(name):
+            "invalid channel name \"\(name)\": use 1–64 characters a–z, 0–9, '-' or '_', starting with a letter or digit"
+        case let .channelExists(name): "channel \"\(name)\" already exists"
+        case let .channelNotFound(name): "channel \"\(name)\" not found"
+        }
+    }
+}

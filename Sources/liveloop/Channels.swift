@@ -1,0 +1,138 @@
+import ArgumentParser
+import Foundation
+import Storage
+
+struct DataOptions: ParsableArguments {
+    @Option(name: .customLong("data"), help: "Data directory (LIVELOOP_DATA).")
+    var dataDirectory = "./liveloop-data"
+}
+
+struct Channels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list, rotate keys of and delete channels (works with or without a running server).",
+        subcommands: [Create.self, List.self, RotateKey.self, Delete.self]
+    )
+
+    struct URLOptions: ParsableArguments {
+        @Option(help: "Host name for the RTMP URL (LIVELOOP_PUBLIC_HOST); this machine's name by default.")
+        var publicHost: String?
+        @Option(help: "RTMP port for the RTMP URL (LIVELOOP_RTMP_PORT).")
+        var rtmpPort = 1935
+
+        var rtmpURL: String { "rtmp://\(publicHost ?? ProcessInfo.processInfo.hostName):\(rtmpPort)/live" }
+    }
+
+    struct Output: Encodable {
+        var name: String
+        var createdAt: Date
+        var rtmpURL: String
+        var playbackPath: String
+        var streamKey: String?
+    }
+
+    static func printJSON(_ value: some Encodable) throws {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    }
+
+    static func output(_ channel: Channel, key: String?, urls: URLOptions) -> Output {
+        Output(name: channel.name, createdAt: channel.createdAt, rtmpURL: urls.rtmpURL,
+               playbackPath: "/live/\(channel.name)/index.m3u8", streamKey: key)
+    }
+
+    static func describe(_ output: Output) {
+        print("channel:    \(output.name)")
+        print("RTMP URL:   \(output.rtmpURL)   (OBS: Settings → Stream → Custom)")
+        if let key = output.streamKey { print("stream key: \(key)   (shown once; rotate-key makes a new one)") }
+        print("playback:   http://HOST:8080\(output.playbackPath)")
+    }
+
+    struct Create: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a channel and print its stream key.")
+        @Argument(help: "Channel name: 1–64 of a–z, 0–9, '-', '_'.") var name: String
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var data: DataOptions
+        @OptionGroup var urls: URLOptions
+
+        func run() throws {
+            let store = try SQLiteStore(directory: data.dataDirectory)
+            do {
+                let (channel, key) = try store.createChannel(name: name)
+                let out = Channels.output(channel, key: key, urls: urls)
+                if json { try Channels.printJSON(out) } else { Channels.describe(out) }
+            } catch let error as StoreError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List channels.")
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var data: DataOptions
+        @OptionGroup var urls: URLOptions
+
+        func run() throws {
+            let channels = try SQLiteStore(directory: data.dataDirectory).channels()
+            if json {
+                try Channels.printJSON(channels.map { Channels.output($0, key: nil, urls: urls) })
+            } else if channels.isEmpty {
+                print("no channels; create one with 'liveloop channels create NAME'")
+            } else {
+                for channel in channels { print(channel.name) }
+            }
+        }
+    }
+
+    struct RotateKey: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rotate-key", abstract: "Give a channel a new stream key; the old one stops working.")
+        @Argument var name: String
+        @Flag(help: "Print JSON.") var json = false
+        @OptionGroup var data: DataOptions
+        @OptionGroup var urls: URLOptions
+
+        func run() throws {
+            let store = try SQLiteStore(directory: data.dataDirectory)
+            do {
+                let key = try store.rotateKey(name: name)
+                guard let channel = try store.channel(named: name) else { throw StoreError.channelNotFound(name) }
+                let out = Channels.output(channel, key: key, urls: urls)
+                if json { try Channels.printJSON(out) } else { Channels.describe(out) }
+            } catch let error as StoreError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+
+    struct Delete: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a channel.")
+        @Argument var name: String
+        @OptionGroup var data: DataOptions
+
+        func run() throws {
+            do {
+                try SQLiteStore(directory: data.dataDirectory).deleteChannel(name: name)
+                print("deleted \(name)")
+            } catch let error as StoreError {
+                throw ValidationError(error.description)
+            }
+        }
+    }
+}
+
+struct AdminKey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "admin-key", abstract: "Manage the admin API key.", subcommands: [Rotate.self]
+    )
+
+    struct Rotate: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Make a new admin API key (the old one stops working) and print it.")
+        @OptionGroup var data: DataOptions
+
+        func run() throws {
+            print(try SQLiteStore(directory: data.dataDirectory).rotateAdminKey())
+        }
+    }
+}

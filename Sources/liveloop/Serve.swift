@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import LiveMedia
+import LiveloopServer
+import Logging
+import Storage
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the server: HTTP (API, LL-HLS, health, metrics) and RTMP ingest.")
+
+    @Option(help: "Address to listen on (LIVELOOP_HOST).")
+    var host = "0.0.0.0"
+    @Option(help: "HTTP port: API, LL-HLS, /healthz, /metrics (LIVELOOP_HTTP_PORT).")
+    var httpPort = 8080
+    @Option(help: "RTMP ingest port (LIVELOOP_RTMP_PORT).")
+    var rtmpPort = 1935
+    @Option(name: .customLong("data"), help: "Data directory: the SQLite database (LIVELOOP_DATA).")
+    var dataDirectory = "./liveloop-data"
+    @Option(help: "Host name in the RTMP URLs the server prints (LIVELOOP_PUBLIC_HOST); this machine's name by default.")
+    var publicHost: String?
+    @Option(help: "LL-HLS part target in seconds (LIVELOOP_PART_TARGET).")
+    var partTarget = 0.2
+    @Option(help: "Minimum segment duration in seconds; segments close at the next keyframe (LIVELOOP_SEGMENT_TARGET).")
+    var segmentTarget = 2.0
+    @Option(help: "Completed segments kept in memory and listed per playlist (LIVELOOP_SEGMENTS).")
+    var segments = 10
+    @Option(help: "Seconds a dropped publisher has to reconnect and continue the same broadcast (LIVELOOP_RECONNECT_GRACE).")
+    var reconnectGrace = 10.0
+    @Flag(help: "Publish the built-in looping clip on the 'demo' channel (LIVELOOP_DEMO=1).")
+    var demo = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
+    var logLevel = "info"
+
+    func validate() throws {
+        guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort) else { throw ValidationError("ports must be 0–65535") }
+        guard partTarget >= 0.05, partTarget <= 2 else { throw ValidationError("--part-target must be between 0.05 and 2 seconds") }
+        guard segmentTarget >= partTarget, segmentTarget <= 30 else {
+            throw ValidationError("--segment-target must be at least the part target and at most 30 seconds")
+        }
+        guard segments >= 3, segments <= 1000 else { throw ValidationError("--segments must be 3–1000") }
+        guard reconnectGrace >= 0, reconnectGrace <= 3600 else { throw ValidationError("--reconnect-grace must be 0–3600 seconds") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.httpPort = httpPort
+        configuration.rtmpPort = rtmpPort
+        configuration.dataDirectory = dataDirectory
+        configuration.publicHost = publicHost
+        configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
+        configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))
+        configuration.demo = demo
+
+        let server = try LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
+        if let key = try server.store.ensureAdminKey() {
+            print("""
+
+            ┌─ First start: this is your admin API key. It is shown once; keep it safe. ─────────────
+            │  \(key)
+            │  Use it as 'Authorization: Bearer <key>' on /api/v1. Lost it? 'liveloop admin-key rotate'.
+            └────────────────────────────────────────────────────────────────────────────────────────
+
+            """)
+        }
+        print("Liveloop: HTTP on http://\(host == "0.0.0.0" ? "localhost" : host):\(httpPort)  RTMP on \(server.rtmpURL)")
+        if demo { print("Demo channel: http://localhost:\(httpPort)/live/demo/index.m3u8") }
+        try await server.run()
+    }
+}
