@@ -87,10 +87,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "LiveloopClient",
+            dependencies: [
+                "Interaction", "MediaFormats",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "liveloop",
             dependencies: [
-                "LiveloopServer", "LiveMedia", "RTMP", "MediaFormats", "Storage",
+                "LiveloopServer", "LiveloopClient", "LiveMedia", "RTMP", "MediaFormats", "Storage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -106,7 +116,7 @@ let package = Package(
         .testTarget(
             name: "LiveloopServerTests",
             dependencies: [
-                "LiveloopServer", "Storage", "LiveMedia", "MediaFormats",
+                "LiveloopServer", "LiveloopClient", "Storage", "LiveMedia", "MediaFormats", "RTMP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -41,5 +41,8 @@ public struct Offers: Sendable, Hashable {
         return entries.values[index].clickers.insert(sub).inserted
     }
 
+    /// The card with this id, shown or hidden, with its clicks.
+    public func entry(_ offerID: String) -> Entry? { entries[offerID] }
+
     public var visibleCards: [OfferCard] { entries.values.filter(\.visible).map(\.card) }
 }

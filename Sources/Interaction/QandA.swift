@@ -49,6 +49,9 @@ public struct QandA: Sendable, Hashable {
         return question
     }
 
+    /// Every question in any status, in the order asked.
+    public var all: [Question] { Array(questions.values) }
+
     public func question(_ questionID: String) -> Question? { questions[questionID] }
 
     /// Questions in display order: public ones, plus pending ones when `includePending` (for staff).

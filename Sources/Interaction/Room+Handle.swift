@@ -85,7 +85,7 @@ extension Room {
             let wasPublic = qanda.question(target.questionID)?.status.isPublic ?? false
             try commit(.questionModerated(questionID: target.questionID, action: action, by: by, at: now), into: &effects)
             if let question = qanda.question(target.questionID) {
-                let audience: Broadcast.Audience = wasPublic || question.status.isPublic ? .everyone : .staffAnd(question.sub)
+                let audience: RoomBroadcast.Audience = wasPublic || question.status.isPublic ? .everyone : .staffAnd(question.sub)
                 emit(.question(question), to: audience, into: &effects)
             }
         case .modTimeout(let timeout):

@@ -29,3 +29,22 @@ extension Room {
         )
     }
 }
+
+extension Room {
+    /// The poll with this id.
+    public func poll(withID pollID: String) -> Poll? { polls[pollID] }
+
+    /// The quiz with this id.
+    public func quiz(withID quizID: String) -> Quiz? { quizzes[quizID] }
+
+    /// The Q&A question with this id.
+    public func question(withID questionID: String) -> Question? { qanda.question(questionID) }
+}
+
+extension Room {
+    /// Every poll, in creation order.
+    public var pollsInOrder: [Poll] { Array(polls.values) }
+
+    /// Every quiz, in creation order.
+    public var quizzesInOrder: [Quiz] { Array(quizzes.values) }
+}

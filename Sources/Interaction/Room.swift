@@ -125,7 +125,7 @@ public struct Room: Sendable {
 
     /// The replayable broadcasts after `afterSeq` that `identity` may see, or nil when history no longer covers them
     /// (the client then needs a fresh snapshot).
-    public func resume(afterSeq: UInt64, for identity: Identity) -> [Broadcast]? {
+    public func resume(afterSeq: UInt64, for identity: Identity) -> [RoomBroadcast]? {
         history.messages(after: afterSeq, currentSeq: seq, visibleTo: identity)
     }
 
@@ -135,14 +135,14 @@ public struct Room: Sendable {
     struct Effects {
         var ref: String?
         var records: [Record] = []
-        var broadcasts: [Broadcast] = []
+        var broadcasts: [RoomBroadcast] = []
     }
 
     /// Stamps a broadcast with the next seq, keeps it in history if replayable, and adds it to the output.
-    mutating func emit(_ message: ServerMessage, to audience: Broadcast.Audience, replayable: Bool = true,
+    mutating func emit(_ message: ServerMessage, to audience: RoomBroadcast.Audience, replayable: Bool = true,
                        into effects: inout Effects) {
         seq &+= 1
-        let broadcast = Broadcast(seq: seq, audience: audience, message: message, replayable: replayable)
+        let broadcast = RoomBroadcast(seq: seq, audience: audience, message: message, replayable: replayable)
         if replayable { history.append(broadcast) }
         effects.broadcasts.append(broadcast)
     }

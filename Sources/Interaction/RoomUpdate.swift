@@ -8,10 +8,10 @@ public struct RoomUpdate: Sendable, Hashable {
     /// The answer to the sender: `ack`/`error`/`pong` with the request id; nil for a tick, and for an accepted
     /// request that carried no `id`.
     public var reply: ServerEnvelope?
-    public var broadcasts: [Broadcast]
+    public var broadcasts: [RoomBroadcast]
     public var records: [Record]
 
-    public init(reply: ServerEnvelope? = nil, broadcasts: [Broadcast] = [], records: [Record] = []) {
+    public init(reply: ServerEnvelope? = nil, broadcasts: [RoomBroadcast] = [], records: [Record] = []) {
         self.reply = reply
         self.broadcasts = broadcasts
         self.records = records

@@ -16,6 +16,7 @@ public struct CMAFMuxer: Sendable {
     private var sequenceNumber: UInt32 = 0
     private var videoFrameDuration: Int64 = 3000
     private var lastVideoDTS: Int64?
+    private var videoFrames = 0
     private var nextAudioTime: Int64?
 
     static let videoTrackID: UInt32 = 1
@@ -56,7 +57,11 @@ public struct CMAFMuxer: Sendable {
         var runs: [FMP4.TrackRun] = []
         if let frame, video != nil {
             if let last = lastVideoDTS, frame.dts > last {
-                videoFrameDuration = frame.dts - last
+                // A running average: RTMP's millisecond timestamps make 30 fps alternate 33/34 ms, and the average
+                // is what the cut decisions and written durations should use.
+                let delta = frame.dts - last
+                videoFrameDuration = videoFrames < 2 ? delta : (videoFrameDuration * 7 + delta + 4) / 8
+                videoFrames += 1
             }
             lastVideoDTS = frame.dts
             let sample = FMP4.Sample(

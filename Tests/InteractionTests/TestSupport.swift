@@ -66,6 +66,7 @@ extension Room {
         return pollID
     }
 
+    @discardableResult
     mutating func vote(_ pollID: String, _ choices: [Int], by identity: Identity, at now: Timestamp = t0) -> RoomUpdate {
         send(.pollVote(.init(pollID: pollID, choices: choices)), from: identity, at: now)
     }

@@ -46,6 +46,9 @@ public struct HLSPackager: Sendable {
     private var lastFrameTime: Int64?
     private var longestSegment: Double = 0
 
+    /// Slack for timestamp rounding when predicting whether the next frame still fits in the part (1 ms).
+    static let partTolerance: Int64 = 90
+
     /// Audio frames are held for the next video frame, but never more than this many (a stalled video track).
     static let maximumPendingAudio = 16
 
@@ -77,7 +80,10 @@ public struct HLSPackager: Sendable {
         guard var segment = openSegment else { return [] }
         openSegment = nil
         var events: [PackagerEvent] = []
-        let end = (lastFrameTime ?? openPartStart) + (muxer?.estimatedFrameDuration ?? 3000)
+        // The last frame's duration is a guess; the part it closes must still fit PART-TARGET.
+        let partTicks = Int64(configuration.partTarget * Double(StreamClock.timescale))
+        let lastFrame = lastFrameTime ?? openPartStart
+        let end = max(lastFrame + 1, min(lastFrame + (muxer?.estimatedFrameDuration ?? 3000), openPartStart + partTicks))
         flushPendingAudio(into: &segment, events: &events)
         if openPartHasData {
             closePart(at: end, in: &segment)
@@ -137,7 +143,7 @@ public struct HLSPackager: Sendable {
                 appendCompleted(segment)
                 events.append(.segmentCompleted(msn: segment.sequenceNumber))
                 startSegment(at: t)
-            } else if openPartHasData, t - openPartStart + frameDuration > partTicks {
+            } else if openPartHasData, t - openPartStart + frameDuration > partTicks + Self.partTolerance {
                 openSegment = nil
                 flushPendingAudio(into: &segment, events: &events)
                 closePart(at: t, in: &segment)

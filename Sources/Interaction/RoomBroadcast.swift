@@ -3,7 +3,7 @@
 /// `seq` increases strictly with every broadcast of a room (gaps are normal: a client sees only its audience's
 /// messages). `replayable` broadcasts are kept in the bounded history for `Room.resume`; transient ones (tallies,
 /// reaction counts, viewer counts, personal standings) are not, since the next tick or the snapshot supersedes them.
-public struct Broadcast: Sendable, Hashable {
+public struct RoomBroadcast: Sendable, Hashable {
     /// Who receives a broadcast.
     public enum Audience: Sendable, Hashable {
         /// Every connection of the room.

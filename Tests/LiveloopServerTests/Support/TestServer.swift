@@ -1,0 +1,74 @@
+import Foundation
+import LiveMedia
+import LiveloopClient
+import LiveloopServer
+import Logging
+import ServiceLifecycle
+import Storage
+
+/// A real server on free ports with its own data directory, run in-process for a test.
+final class TestServer: Sendable {
+    let server: LiveloopServer
+    let group: ServiceGroup
+    let task: Task<Void, any Error>
+    let httpPort: Int
+    let rtmpPort: Int
+    let dataDirectory: String
+
+    static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0)) async throws -> TestServer {
+        var configuration = ServerConfiguration()
+        configuration.host = "127.0.0.1"
+        configuration.httpPort = 0
+        configuration.rtmpPort = 0
+        configuration.dataDirectory = NSTemporaryDirectory() + "liveloop-test-" + UUID().uuidString
+        configuration.publicHost = "127.0.0.1"
+        configuration.reconnectGrace = grace
+        configuration.hls = hls
+        configuration.demo = demo
+        var logger = Logger(label: "test")
+        logger.logLevel = .warning
+        let server = try LiveloopServer(configuration: configuration, logger: logger)
+        let group = server.makeServiceGroup(gracefulShutdownSignals: [])
+        let task = Task { try await group.run() }
+        let ports = await server.readiness.ports()
+        return TestServer(server: server, group: group, task: task, http: ports.http, rtmp: ports.rtmp, data: configuration.dataDirectory)
+    }
+
+    private init(server: LiveloopServer, group: ServiceGroup, task: Task<Void, any Error>, http: Int, rtmp: Int, data: String) {
+        self.server = server
+        self.group = group
+        self.task = task
+        self.httpPort = http
+        self.rtmpPort = rtmp
+        self.dataDirectory = data
+    }
+
+    var store: SQLiteStore { server.store }
+
+    func rtmpURL(key: String) -> String { "rtmp://127.0.0.1:\(rtmpPort)/live/\(key)" }
+
+    /// Creates a channel and returns its stream key.
+    func createChannel(_ name: String) throws -> String {
+        try store.createChannel(name: name).streamKey
+    }
+
+    func get(_ path: String) async throws -> HTTPConnection.Response {
+        try await HTTPConnection.with(host: "127.0.0.1", port: httpPort) { try await $0.get(path) }
+    }
+
+    func stop() async {
+        await group.triggerGracefulShutdown()
+        _ = try? await task.value
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
