@@ -117,6 +117,8 @@ let package = Package(
             name: "LiveloopServerTests",
             dependencies: [
                 "LiveloopServer", "LiveloopClient", "Storage", "LiveMedia", "MediaFormats", "RTMP",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
