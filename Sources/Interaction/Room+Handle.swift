@@ -7,7 +7,7 @@ extension Room {
     /// refused request changes nothing and yields only an `error` reply; an accepted one yields its records, an `ack`
     /// (or `pong`) when the request had an `id`, and its broadcasts.
     public mutating func handle(_ request: ClientRequest, from identity: Identity, at now: Timestamp,
-                                context: RequestContext = RequestContext()) -> RoomUpdate {
+                                context: RequestTiming = RequestTiming()) -> RoomUpdate {
         var effects = Effects()
         do {
             try authorize(request.message.kind, for: identity)
@@ -26,7 +26,7 @@ extension Room {
 
     /// Handles a message without a request id (convenience for servers and tests).
     public mutating func handle(_ message: ClientMessage, from identity: Identity, at now: Timestamp,
-                                context: RequestContext = RequestContext()) -> RoomUpdate {
+                                context: RequestTiming = RequestTiming()) -> RoomUpdate {
         handle(ClientRequest(message), from: identity, at: now, context: context)
     }
 
@@ -43,7 +43,7 @@ extension Room {
     }
 
     private mutating func perform(_ message: ClientMessage, from identity: Identity, at now: Timestamp,
-                                  context: RequestContext, into effects: inout Effects) throws(InteractionError) {
+                                  context: RequestTiming, into effects: inout Effects) throws(InteractionError) {
         let by = identity.sub
         switch message {
         case .ping:
@@ -155,7 +155,7 @@ extension Room {
     }
 
     private mutating func answerQuiz(_ answer: ClientMessage.QuizAnswer, from identity: Identity, at now: Timestamp,
-                                     context: RequestContext, into effects: inout Effects) throws(InteractionError) {
+                                     context: RequestTiming, into effects: inout Effects) throws(InteractionError) {
         let quiz = try quiz(answer.quizID)
         guard let choices = Choices(indices: answer.choices) else {
             throw InteractionError(.unknownOption, "no such option on question \(answer.question)")

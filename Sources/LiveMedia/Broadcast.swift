@@ -59,6 +59,8 @@ public final class Broadcast: Sendable {
         var nextWaiterID = 0
         var subscribers: [Int: Subscriber] = [:]
         var nextSubscriberID = 0
+        var liveSubscribers: [Int: AsyncStream<LiveFragment>.Continuation] = [:]
+        var announcedInitVersion = -1
         var stats = IngestStats()
         var metadata: [String: String] = [:]
         var startedAt: Date
@@ -81,6 +83,7 @@ public final class Broadcast: Sendable {
         var resumes: [CheckedContinuation<WaitOutcome, Never>] = []
         var feeds: [(AsyncStream<ByteBuffer>.Continuation, ByteBuffer)] = []
         var finishes: [AsyncStream<ByteBuffer>.Continuation] = []
+        var slowLive: [AsyncStream<LiveFragment>.Continuation] = []
         state.withLock { state in
             switch event {
             case let .videoConfiguration(record):
@@ -105,11 +108,13 @@ public final class Broadcast: Sendable {
                 state.stats.record(frame, at: now)
                 var events: [PackagerEvent] = []
                 Self.package(frame, now: now, state: &state, configuration: configuration, events: &events)
+                slowLive = Self.feedLiveSubscribers(events, state: &state)
                 Self.dispatch(events, state: &state, resumes: &resumes, feeds: &feeds, finishes: &finishes)
             }
         }
         for (continuation, bytes) in feeds { continuation.yield(bytes) }
         for continuation in finishes { continuation.finish() }
+        for continuation in slowLive { continuation.finish() }
         for continuation in resumes { continuation.resume(returning: .ready) }
     }
 
@@ -145,6 +150,58 @@ public final class Broadcast: Sendable {
         guard mapped.dts >= 0 else { return }
         if mapped.track == .video { state.lastMappedDTS = max(state.lastMappedDTS ?? mapped.dts, mapped.dts) }
         events += packager.append(mapped)
+    }
+
+    /// The sub-second path: every chunk goes to WebSocket subscribers as it is packaged, after a new init segment when
+    /// the codecs changed. A subscriber whose queue is full is too slow and is ended (its socket closes).
+    /// Returns the subscribers to finish, which the caller must do after releasing the lock (finishing runs their
+    /// termination handlers, which take the lock).
+    private static func feedLiveSubscribers(_ events: [PackagerEvent], state: inout State) -> [AsyncStream<LiveFragment>.Continuation] {
+        guard !state.liveSubscribers.isEmpty, let packager = state.packager else { return [] }
+        var fragments: [LiveFragment] = []
+        if packager.initVersion != state.announcedInitVersion, let muxer = packager.muxer {
+            state.announcedInitVersion = packager.initVersion
+            fragments.append(.initSegment(muxer.initSegment, codecs: muxer.codecs))
+        }
+        for case let .chunk(_, _, bytes) in events { fragments.append(.media(bytes)) }
+        guard !fragments.isEmpty else { return [] }
+        var slow: [AsyncStream<LiveFragment>.Continuation] = []
+        for (id, continuation) in state.liveSubscribers {
+            for fragment in fragments {
+                if case .dropped = continuation.yield(fragment) {
+                    slow.append(continuation)
+                    state.liveSubscribers[id] = nil
+                    break
+                }
+            }
+        }
+        return slow
+    }
+
+    /// Subscribes to the live fragments: the init segment and every chunk since the last keyframe first, then each
+    /// chunk as it is packaged. The stream ends when the broadcast ends or the subscriber falls behind.
+    public func subscribeLive(bufferLimit: Int = 512) -> AsyncStream<LiveFragment> {
+        let (stream, continuation) = AsyncStream.makeStream(of: LiveFragment.self, bufferingPolicy: .bufferingOldest(bufferLimit))
+        let live = state.withLock { state -> Bool in
+            guard let packager = state.packager, !packager.ended else { return false }
+            if let muxer = packager.muxer {
+                continuation.yield(.initSegment(muxer.initSegment, codecs: muxer.codecs))
+                state.announcedInitVersion = packager.initVersion
+                // The open segment began at a keyframe: its parts are exactly the chunks a decoder needs to start.
+                for part in packager.openSegment?.parts ?? [] where part.bytes.readableBytes > 0 {
+                    continuation.yield(.media(part.bytes))
+                }
+            }
+            let id = state.nextSubscriberID
+            state.nextSubscriberID += 1
+            state.liveSubscribers[id] = continuation
+            continuation.onTermination = { [weak self] _ in
+                self?.state.withLock { _ = $0.liveSubscribers.removeValue(forKey: id) }
+            }
+            return true
+        }
+        if !live { continuation.finish() }
+        return stream
     }
 
     private static func dispatch(
@@ -211,6 +268,7 @@ public final class Broadcast: Sendable {
     public func end(ifGeneration generation: Int? = nil) -> Bool {
         var resumes: [CheckedContinuation<WaitOutcome, Never>] = []
         var finishes: [AsyncStream<ByteBuffer>.Continuation] = []
+        var liveFinishes: [AsyncStream<LiveFragment>.Continuation] = []
         let ended = state.withLock { state -> Bool in
             if let generation, generation != state.publisherGeneration || state.publisherConnected { return false }
             state.publisherConnected = false
@@ -224,9 +282,12 @@ public final class Broadcast: Sendable {
             state.waiters.removeAll()
             finishes = state.subscribers.values.map(\.continuation)
             state.subscribers.removeAll()
+            liveFinishes = Array(state.liveSubscribers.values)
+            state.liveSubscribers.removeAll()
             return true
         }
         for continuation in finishes { continuation.finish() }
+        for continuation in liveFinishes { continuation.finish() }
         for continuation in resumes { continuation.resume(returning: .ready) }
         return ended
     }
@@ -325,6 +386,14 @@ public final class Broadcast: Sendable {
         let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
         waiter?.continuation.resume(returning: .timedOut)
     }
+}
+
+/// What a sub-second (WebSocket) viewer receives.
+public enum LiveFragment: Sendable {
+    /// An init segment, with the RFC 6381 codecs string MSE needs for `addSourceBuffer`.
+    case initSegment(ByteBuffer, codecs: String)
+    /// One CMAF chunk (`moof`+`mdat`).
+    case media(ByteBuffer)
 }
 
 /// Media and configuration from a publisher, whatever the protocol.

@@ -14,6 +14,7 @@ struct IngestService: Service {
     let configuration: ServerConfiguration
     let store: SQLiteStore
     let registry: BroadcastRegistry
+    let rooms: RoomRegistry
     let connections: RTMPConnectionSet
     let readiness: Readiness
     let logger: Logger
@@ -38,6 +39,7 @@ struct IngestService: Service {
         demoTask?.cancel()
         connections.closeAll()
         registry.endAll()
+        rooms.stopAll()
         logger.info("ingest stopped; broadcasts ended")
     }
 

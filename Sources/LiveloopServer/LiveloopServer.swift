@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import LiveMedia
 import Logging
 import NIOCore
@@ -15,16 +16,23 @@ public struct LiveloopServer: Sendable {
     public let registry: BroadcastRegistry
     public let readiness = Readiness()
     public let logger: Logger
+    public let rooms: RoomRegistry
+    public let tokens: TokenAuthority
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
 
-    /// Opens the data directory. Returns the admin API key in `newAdminKey` when this is the first start.
-    public init(configuration: ServerConfiguration, logger: Logger) throws {
+    /// The store key of the HS256 secret that signs viewer and host tokens.
+    public static let tokenSecretName = "jwtSecret"
+
+    /// Opens the data directory (creating and migrating the database on first use).
+    public init(configuration: ServerConfiguration, logger: Logger) async throws {
         self.configuration = configuration
         self.logger = logger
         store = try SQLiteStore(directory: configuration.dataDirectory)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
+        rooms = RoomRegistry(store: store, logger: logger)
+        tokens = await TokenAuthority(secret: try store.secret(named: Self.tokenSecretName))
     }
 
     /// The RTMP URL encoders publish to.
@@ -54,7 +62,16 @@ public struct LiveloopServer: Sendable {
         }
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
         let url = rtmpURL
-        ChannelAPI(store: store, registry: registry, rtmpURL: { url }).register(on: router)
+        ChannelAPI(store: store, registry: registry, rooms: rooms, rtmpURL: { url }).register(on: router)
+        RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        return router
+    }
+
+    func makeWebSocketRouter() -> Router<LiveloopWebSocketContext> {
+        let router = Router(context: LiveloopWebSocketContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        WebSocketGateway(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens), logger: logger).register(on: router)
+        LiveSocket(registry: registry, metrics: metrics).register(on: router)
         return router
     }
 
@@ -63,12 +80,16 @@ public struct LiveloopServer: Sendable {
         let readiness = readiness
         let app = Application(
             router: makeRouter(),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: makeWebSocketRouter(),
+                configuration: .init(ws: .init(maxFrameSize: WebSocketGateway.maximumFrameBytes))
+            ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "liveloop"),
             onServerRunning: { channel in readiness.httpBound(port: channel.localAddress?.port ?? 0) },
             logger: logger
         )
         let ingest = IngestService(
-            configuration: configuration, store: store, registry: registry, connections: connections,
+            configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
             readiness: readiness, logger: logger
         )
         return ServiceGroup(configuration: .init(

@@ -10,7 +10,7 @@ struct Liveloop: AsyncParsableCommand {
         Every option can also be set from the environment as LIVELOOP_<OPTION> (e.g. LIVELOOP_HTTP_PORT=9000,
         LIVELOOP_DATA=/var/lib/liveloop, LIVELOOP_DEMO=1); a flag on the command line wins.
         """,
-        subcommands: [Serve.self, Channels.self, AdminKey.self, Bench.self]
+        subcommands: [Serve.self, Channels.self, Token.self, AdminKey.self, Bench.self]
     )
 
     static func main() async {
@@ -36,6 +36,7 @@ enum EnvironmentOptions {
                   "--segments", "--reconnect-grace", "--log-level"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
+        "token": ["--data"],
     ]
     static let flags: [String: [String]] = ["serve": ["--demo"]]
 

@@ -59,7 +59,7 @@ struct Serve: AsyncParsableCommand {
         configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))
         configuration.demo = demo
 
-        let server = try LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
+        let server = try await LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
         if let key = try server.store.ensureAdminKey() {
             print("""
 

@@ -21,7 +21,7 @@ extension Room {
                          shownAt: Timestamp? = nil, latencyMs: Int? = nil, bound: Duration = .zero) -> RoomUpdate {
         send(.quizAnswer(.init(quizID: quizID, question: question, choices: [choice], shownAt: shownAt,
                                displayLatencyMs: latencyMs)),
-             from: identity, at: now, context: RequestContext(maxDisplayLatency: bound))
+             from: identity, at: now, context: RequestTiming(maxDisplayLatency: bound))
     }
 
     mutating func nextQuestion(_ quizID: String, at now: Timestamp) {

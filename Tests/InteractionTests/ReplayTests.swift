@@ -9,7 +9,7 @@ struct RecordingRoom {
 
     @discardableResult
     mutating func send(_ message: ClientMessage, from identity: Identity, at now: Timestamp,
-                       context: RequestContext = RequestContext()) -> RoomUpdate {
+                       context: RequestTiming = RequestTiming()) -> RoomUpdate {
         let update = room.send(message, from: identity, at: now, context: context)
         records += update.records
         return update
@@ -57,7 +57,7 @@ struct ReplayTests {
         for number in 0..<40 {
             log.send(.quizAnswer(.init(quizID: quizID, question: 0, choices: [number % 3 == 0 ? 0 : 1],
                                        displayLatencyMs: number * 50)),
-                     from: viewer(200 + number), at: at(80 + Double(number) * 0.2), context: RequestContext(maxDisplayLatency: .seconds(1)))
+                     from: viewer(200 + number), at: at(80 + Double(number) * 0.2), context: RequestTiming(maxDisplayLatency: .seconds(1)))
         }
         log.tick(at: at(100))
         log.send(.quizReveal(.init(quizID: quizID)), from: host, at: at(101))

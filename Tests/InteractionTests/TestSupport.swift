@@ -51,7 +51,7 @@ extension Room {
     /// Sends `message` with a request id so that the reply is always present.
     @discardableResult
     mutating func send(_ message: ClientMessage, from identity: Identity, at now: Timestamp = t0,
-                       context: RequestContext = RequestContext()) -> RoomUpdate {
+                       context: RequestTiming = RequestTiming()) -> RoomUpdate {
         handle(ClientRequest(id: "req", message), from: identity, at: now, context: context)
     }
 

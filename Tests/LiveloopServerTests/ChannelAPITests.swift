@@ -2,44 +2,14 @@ import Foundation
 import LiveloopClient
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import ServiceLifecycle
 import Storage
 import Testing
 
 @Suite("channels: REST API and shared data", .serialized)
 struct ChannelAPITests {
-    /// Sends one request with an optional bearer key and JSON body.
     func request(_ server: TestServer, _ method: HTTPMethod, _ path: String, key: String?, body: String? = nil) async throws -> (Int, [String: Any]?) {
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connect(host: "127.0.0.1", port: server.httpPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    return try NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>(wrappingChannelSynchronously: channel)
-                }
-            }
-        return try await channel.executeThenClose { inbound, outbound in
-            var head = HTTPRequestHead(version: .http1_1, method: method, uri: path)
-            head.headers.add(name: "Host", value: "localhost")
-            if let key { head.headers.add(name: "Authorization", value: "Bearer \(key)") }
-            if let body {
-                head.headers.add(name: "Content-Type", value: "application/json")
-                head.headers.add(name: "Content-Length", value: "\(body.utf8.count)")
-            }
-            try await outbound.write(.head(head))
-            if let body { try await outbound.write(.body(.byteBuffer(ByteBuffer(string: body)))) }
-            try await outbound.write(.end(nil))
-            var status = 0
-            var data = ByteBuffer()
-            for try await part in inbound {
-                switch part {
-                case let .head(h): status = Int(h.status.code)
-                case var .body(b): data.writeBuffer(&b)
-                case .end: return (status, try? JSONSerialization.jsonObject(with: Data(data.readableBytesView)) as? [String: Any])
-                }
-            }
-            return (status, nil)
-        }
+        try await httpRequest(port: server.httpPort, method, path, bearer: key, body: body)
     }
 
     @Test("the channel API needs the admin key and creates, lists, rotates and deletes")

@@ -8,6 +8,7 @@ import Storage
 struct ChannelAPI {
     let store: SQLiteStore
     let registry: BroadcastRegistry
+    let rooms: RoomRegistry
     let rtmpURL: @Sendable () -> String
 
     struct ChannelBody: Codable, Sendable {
@@ -37,13 +38,13 @@ struct ChannelAPI {
                 throw Self.apiError(error)
             }
         }
-        api.get(":name") { _, context in
-            let name = context.parameters.get("name") ?? ""
+        api.get(":channel") { _, context in
+            let name = context.parameters.get("channel") ?? ""
             guard let channel = try store.channel(named: name) else { throw Self.apiError(.channelNotFound(name)) }
             return try jsonResponse(.ok, body(channel, key: nil))
         }
-        api.post(":name/rotate-key") { _, context in
-            let name = context.parameters.get("name") ?? ""
+        api.post(":channel/rotate-key") { _, context in
+            let name = context.parameters.get("channel") ?? ""
             do {
                 let key = try store.rotateKey(name: name)
                 guard let channel = try store.channel(named: name) else { throw StoreError.channelNotFound(name) }
@@ -52,14 +53,16 @@ struct ChannelAPI {
                 throw Self.apiError(error)
             }
         }
-        api.delete(":name") { _, context in
-            let name = context.parameters.get("name") ?? ""
+        api.delete(":channel") { _, context in
+            let name = context.parameters.get("channel") ?? ""
             do {
                 try store.deleteChannel(name: name)
             } catch let error as StoreError {
                 throw Self.apiError(error)
             }
             registry.remove(name)
+            rooms.remove(name)
+            try store.deleteEvents(channel: name)
             return Response(status: .noContent)
         }
     }

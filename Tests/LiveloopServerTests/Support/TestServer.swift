@@ -27,7 +27,7 @@ final class TestServer: Sendable {
         configuration.demo = demo
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let server = try LiveloopServer(configuration: configuration, logger: logger)
+        let server = try await LiveloopServer(configuration: configuration, logger: logger)
         let group = server.makeServiceGroup(gracefulShutdownSignals: [])
         let task = Task { try await group.run() }
         let ports = await server.readiness.ports()

@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import LiveMedia
+import NIOCore
+import NIOWebSocket
+import Prometheus
+
+/// `GET /live/CHANNEL/ws`: the sub-second path. A text frame `{"type":"init","codecs":"…"}` announces each init
+/// segment (sent next, as a binary frame); then every CMAF chunk from the last keyframe on follows as a binary frame,
+/// the moment it is packaged. A viewer that cannot keep up is disconnected rather than buffered without bound.
+struct LiveSocket {
+    let registry: BroadcastRegistry
+    let metrics: ServerMetrics
+
+    func register(on router: Router<LiveloopWebSocketContext>) {
+        let registry = registry
+        let metrics = metrics
+        router.ws("live/:channel/ws") { _, context in
+            let channel = context.parameters.get("channel") ?? ""
+            guard registry.broadcast(channel)?.hasEnded == false else {
+                throw APIError.notFound("channel \"\(channel)\" is not live")
+            }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let channel = context.requestContext.parameters.get("channel") ?? ""
+            guard let broadcast = registry.broadcast(channel) else { return }
+            let fragments = broadcast.subscribeLive()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // The viewer sends nothing we need; reading keeps pings answered and notices the close.
+                    do { for try await _ in inbound {} } catch {}
+                }
+                do {
+                    for await fragment in fragments {
+                        switch fragment {
+                        case let .initSegment(bytes, codecs):
+                            let announce = #"{"type":"init","codecs":"\#(codecs)"}"#
+                            try await outbound.write(.text(announce))
+                            try await outbound.write(.binary(bytes))
+                            metrics.bytesOut.increment(by: Int64(bytes.readableBytes))
+                        case let .media(bytes):
+                            try await outbound.write(.binary(bytes))
+                            metrics.bytesOut.increment(by: Int64(bytes.readableBytes))
+                        }
+                    }
+                    try await outbound.close(.normalClosure, reason: "broadcast ended")
+                } catch {}
+                group.cancelAll()
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Interaction
+
+/// REST access to a room: `POST /api/v1/channels/CHANNEL/messages` takes any client message (host actions above all)
+/// and answers with the same `ack`/`error` envelope the WebSocket would; `GET …/room` returns the caller's snapshot.
+struct RoomAPI {
+    let rooms: RoomRegistry
+    let authenticator: Authenticator
+
+    func register(on router: Router<LiveloopRequestContext>) {
+        let group = router.group("api/v1/channels/:channel")
+        group.post("messages") { request, context in try await message(request, context) }
+        group.get("room") { request, context in
+            let (host, identity) = try await resolve(request, context)
+            return try jsonResponse(.ok, host.snapshot(for: identity))
+        }
+    }
+
+    private func resolve(_ request: Request, _ context: LiveloopRequestContext) async throws -> (RoomHost, Identity) {
+        let channel = context.parameters.get("channel") ?? ""
+        guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
+        let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: false)
+        return (host, identity)
+    }
+
+    private func message(_ request: Request, _ context: LiveloopRequestContext) async throws -> Response {
+        let (host, identity) = try await resolve(request, context)
+        let body = try await request.body.collect(upTo: WebSocketGateway.maximumMessageBytes + 1)
+        let decoded = ClientRequest.decode(Data(body.readableBytesView), maxBytes: WebSocketGateway.maximumMessageBytes)
+        let envelope: ServerEnvelope?
+        switch decoded {
+        case let .failure(rejection):
+            envelope = rejection.reply
+        case var .success(clientRequest):
+            // REST always answers, so every request gets an id.
+            if clientRequest.id == nil { clientRequest.id = "rest" }
+            let finalRequest = clientRequest
+            envelope = await withCheckedContinuation { continuation in
+                host.handle(finalRequest, from: identity, sender: nil) { continuation.resume(returning: $0) }
+            }
+        }
+        guard let envelope else { return Response(status: .noContent) }
+        var status = HTTPResponse.Status.ok
+        if case let .error(error) = envelope.message {
+            status = Self.status(for: error.code)
+        }
+        return try jsonResponse(status, envelope)
+    }
+
+    static func status(for code: ErrorCode) -> HTTPResponse.Status {
+        switch code {
+        case .forbidden, .banned: .forbidden
+        case .notFound: .notFound
+        case .rateLimited, .slowMode: .tooManyRequests
+        case .tooLarge: .contentTooLarge
+        case .conflict, .alreadyVoted, .alreadyAnswered, .invalidState: .conflict
+        default: .badRequest
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import Foundation
+import Interaction
+import Logging
+import Storage
+import Synchronization
+
+/// The rooms by channel, created on first use and rebuilt from the event log, so a restart keeps results, history,
+/// questions, scores and bans.
+public final class RoomRegistry: Sendable {
+    private let rooms = Mutex<[String: RoomHost]>([:])
+    private let store: SQLiteStore
+    let log: GroupCommitLog
+    private let logger: Logger
+
+    public init(store: SQLiteStore, logger: Logger) {
+        self.store = store
+        self.log = GroupCommitLog(store: store)
+        self.logger = logger
+    }
+
+    /// The room of an existing channel, or nil when there is no such channel.
+    public func room(for channelName: String) throws -> RoomHost? {
+        if let host = rooms.withLock({ $0[channelName] }) { return host }
+        guard let channel = try store.channel(named: channelName) else { return nil }
+        var configuration = RoomConfiguration()
+        configuration.allowsAnonymous = channel.allowAnonymous
+        let decoder = JSONDecoder()
+        let records = try store.events(channel: channelName).compactMap { try? decoder.decode(Record.self, from: $0) }
+        let (room, skipped) = Room.restore(configuration: configuration, records: records, startingSeq: Room.startingSeq(at: Timestamp(Date())))
+        if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
+        return rooms.withLock { rooms in
+            if let existing = rooms[channelName] { return existing }
+            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger)
+            rooms[channelName] = host
+            return host
+        }
+    }
+
+    /// Forgets a channel's room (the channel was deleted).
+    public func remove(_ channel: String) {
+        rooms.withLock { $0.removeValue(forKey: channel) }?.stop()
+    }
+
+    public func stopAll() {
+        for host in rooms.withLock({ Array($0.values) }) { host.stop() }
+    }
+}

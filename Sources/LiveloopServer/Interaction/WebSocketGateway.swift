@@ -1,0 +1,126 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Interaction
+import Logging
+import NIOCore
+import NIOWebSocket
+import Storage
+
+/// The request context of WebSocket upgrade routes.
+public struct LiveloopWebSocketContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
+}
+
+/// Who is calling: from a bearer token or `?token=`, the admin key (host), or nobody (a guest where the channel allows).
+struct Authenticator {
+    let store: SQLiteStore
+    let tokens: TokenAuthority
+
+    func identity(for request: Request, channel: String, allowGuest: Bool) async throws -> Identity {
+        let bearer = request.headers[.authorization].flatMap { header -> String? in
+            header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+        }
+        let token = bearer ?? request.uri.queryParameters.get("token")
+        guard let token, !token.isEmpty else {
+            guard allowGuest else { throw APIError.unauthorized }
+            return Identity(sub: "guest-" + UUID().uuidString.prefix(12).lowercased(), name: "guest", role: .guest)
+        }
+        if token.hasPrefix("ak_") {
+            guard try store.verifyAdminKey(token) else { throw APIError.unauthorized }
+            return Identity(sub: "admin", name: "Admin", role: .host)
+        }
+        do {
+            return try await tokens.identity(token: token, channel: channel)
+        } catch .wrongChannel {
+            throw APIError(.forbidden, code: "forbidden", message: "this token is for another channel")
+        } catch {
+            throw APIError(.unauthorized, code: "unauthorized", message: "invalid or expired token")
+        }
+    }
+}
+
+/// `GET /api/v1/channels/CHANNEL/ws`: the interaction protocol (docs/protocol.md) over WebSocket.
+struct WebSocketGateway {
+    let rooms: RoomRegistry
+    let authenticator: Authenticator
+    let logger: Logger
+
+    /// Frames above this are refused with a `too_large` error frame; the connection stays.
+    static let maximumMessageBytes = 16 * 1024
+    /// Frames above this close the connection (1009), before they are buffered.
+    static let maximumFrameBytes = 64 * 1024
+    /// Per-connection token bucket.
+    static let connectionRate = RateLimit(burst: 40, perSecond: 20)
+
+    func register(on router: Router<LiveloopWebSocketContext>) {
+        let rooms = rooms
+        let authenticator = authenticator
+        let logger = logger
+        router.ws("api/v1/channels/:channel/ws") { request, context in
+            let channel = context.parameters.get("channel") ?? ""
+            guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
+            _ = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let channel = context.requestContext.parameters.get("channel") ?? ""
+            guard let host = try rooms.room(for: channel) else { return }
+            let identity = try await authenticator.identity(for: context.request, channel: channel, allowGuest: host.allowsGuests)
+            let lastSeq = context.request.uri.queryParameters.get("lastSeq").flatMap { UInt64($0) }
+            let (stream, continuation) = ClientConnection.makeOutbox()
+            let connection: ClientConnection
+            do throws(InteractionError) {
+                connection = try host.connect(identity, lastSeq: lastSeq, outbox: continuation)
+            } catch {
+                if let bytes = RoomHost.encode(ServerEnvelope(.error(.init(error)))) {
+                    try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
+                }
+                try await outbound.close(.policyViolation, reason: error.message)
+                return
+            }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // The writer: the room's frames, in order, until the room closes this client.
+                    for await frame in stream {
+                        do {
+                            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
+                        } catch {
+                            break
+                        }
+                    }
+                    try? await outbound.close(.normalClosure, reason: nil)
+                }
+                var bucket = TokenBucket(limit: Self.connectionRate, at: Timestamp(Date()))
+                do {
+                    for try await message in inbound.messages(maxSize: Self.maximumFrameBytes) {
+                        guard case let .text(text) = message else {
+                            host.sendDirect(ServerEnvelope(.error(.init(InteractionError(.badRequest, "only JSON text frames are accepted")))), to: connection)
+                            continue
+                        }
+                        switch ClientRequest.decode(text, maxBytes: Self.maximumMessageBytes) {
+                        case let .failure(rejection):
+                            host.sendDirect(rejection.reply, to: connection)
+                        case let .success(request):
+                            guard bucket.take(at: Timestamp(Date())) else {
+                                host.sendDirect(ServerEnvelope(id: request.id, .error(.init(InteractionError(.rateLimited, "too many messages on this connection")))), to: connection)
+                                continue
+                            }
+                            host.handle(request, from: identity, sender: connection)
+                        }
+                    }
+                } catch {
+                    logger.debug("WebSocket closed: \(error)")
+                }
+                host.disconnect(connection)
+                await group.waitForAll()
+            }
+        }
+    }
+}

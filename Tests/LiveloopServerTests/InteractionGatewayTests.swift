@@ -1,0 +1,169 @@
+import Foundation
+import Interaction
+import LiveloopServer
+import NIOHTTP1
+import Storage
+import Testing
+
+/// The interaction layer over real sockets: REST host actions, Python `websockets` clients, bad input, durability.
+@Suite("interaction gateway", .serialized)
+struct InteractionGatewayTests {
+    static var havePythonWebsockets: Bool {
+        (try? Tools.output("python3", ["-c", "import websockets"]).0) == 0
+    }
+
+    static let pythonDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("python").path
+
+    func token(_ server: LiveloopServer, channel: String, sub: String, role: Role) async throws -> String {
+        try await server.tokens.mint(LiveloopClaims(sub: sub, name: sub, role: role, channel: channel, expires: Date().addingTimeInterval(3600)))
+    }
+
+    /// Creates and launches a poll through REST as the admin; returns its id.
+    func launchPoll(port: Int, channel: String, adminKey: String, allowChanges: Bool = false) async throws -> String {
+        let (status, created) = try await httpRequest(port: port, .POST, "/api/v1/channels/\(channel)/messages", bearer: adminKey,
+            body: #"{"v":1,"type":"poll.create","id":"c1","question":"Tea or coffee?","options":["tea","coffee"],"allowChanges":\#(allowChanges)}"#)
+        #expect(status == 200, "poll.create: \(String(describing: created))")
+        let pollID = try #require(created?["ref"] as? String)
+        let (launched, _) = try await httpRequest(port: port, .POST, "/api/v1/channels/\(channel)/messages", bearer: adminKey,
+            body: #"{"v":1,"type":"poll.launch","id":"l1","pollID":"\#(pollID)"}"#)
+        #expect(launched == 200)
+        return pollID
+    }
+
+    @Test("bad frames from a Python client get error frames with stable codes and the connection stays",
+          .enabled(if: havePythonWebsockets, "needs python3 websockets"))
+    func badFrames() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        _ = try server.createChannel("show")
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let pollID = try await launchPoll(port: server.httpPort, channel: "show", adminKey: adminKey)
+        let viewer = try await token(server.server, channel: "show", sub: "viewer-1", role: .viewer)
+        let (status, out, err) = try Tools.output("python3", [
+            "\(Self.pythonDirectory)/ws_bad_input.py", "ws://127.0.0.1:\(server.httpPort)/api/v1/channels/show/ws", viewer, pollID,
+        ])
+        #expect(status == 0, "python: \(err)")
+        let seen = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
+        #expect(seen["hello"] as? String == "hello")
+        #expect(seen["role"] as? String == "viewer")
+        let expected: [String: String] = [
+            "malformed_json": "bad_request", "not_an_object": "bad_request", "unknown_type": "unknown_type",
+            "oversized": "too_large", "missing_option": "unknown_option", "unknown_poll": "not_found",
+            "viewer_host_action": "forbidden",
+        ]
+        for (name, code) in expected {
+            #expect(seen[name] as? String == code, "\(name)")
+            #expect(seen[name + "_alive"] as? Bool == true, "\(name): the connection stays open")
+        }
+        #expect(seen["valid_vote"] as? String == "ack")
+        #expect(seen["second_vote"] as? String == "already_voted")
+
+        // Nothing else changed: exactly one ballot, for option 1.
+        let (_, room) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/room", bearer: adminKey)
+        let polls = try #require(room?["polls"] as? [[String: Any]])
+        let results = try #require(polls.first?["results"] as? [String: Any])
+        #expect(results["counts"] as? [Int] == [0, 1])
+    }
+
+    @Test("viewers and guests cannot perform host or moderator actions over REST", arguments: [
+        #"{"v":1,"type":"poll.create","question":"q","options":["a","b"]}"#,
+        #"{"v":1,"type":"mod.ban","sub":"someone"}"#,
+        #"{"v":1,"type":"chat.slowmode","seconds":5}"#,
+        #"{"v":1,"type":"offer.show","offerID":"o1","title":"Mug","price":"9.99","currency":"EUR","link":"https://example.invalid/mug"}"#,
+    ])
+    func viewerRefused(_ body: String) async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        _ = try server.createChannel("show")
+        let viewer = try await token(server.server, channel: "show", sub: "v1", role: .viewer)
+        let (status, reply) = try await httpRequest(port: server.httpPort, .POST, "/api/v1/channels/show/messages", bearer: viewer, body: body)
+        #expect(status == 403)
+        #expect(reply?["code"] as? String == "forbidden")
+        #expect(try await httpRequest(port: server.httpPort, .POST, "/api/v1/channels/show/messages", bearer: nil, body: body).0 == 401)
+        let otherChannel = try await token(server.server, channel: "elsewhere", sub: "h1", role: .host)
+        #expect(try await httpRequest(port: server.httpPort, .POST, "/api/v1/channels/show/messages", bearer: otherChannel, body: body).0 == 403)
+    }
+
+    @Test("kill -9 during a burst of votes: after a restart every acknowledged vote is in the tally",
+          .enabled(if: havePythonWebsockets && LiveloopBinary.path != nil, "needs python3 websockets and the built liveloop binary"))
+    func durability() async throws {
+        let data = NSTemporaryDirectory() + "liveloop-kill-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let store = try Storage.SQLiteStore(directory: data)
+        _ = try store.createChannel(name: "show")
+        let adminKey = try #require(try store.ensureAdminKey())
+        let authority = await TokenAuthority(secret: try store.secret(named: LiveloopServer.tokenSecretName))
+
+        var server = try LiveloopBinary.start(data: data)
+        #expect(await server.waitUntilHealthy())
+        let pollID = try await launchPoll(port: server.httpPort, channel: "show", adminKey: adminKey)
+
+        let viewers = 400
+        var tokens: [String] = []
+        for i in 0..<viewers {
+            tokens.append(try await authority.mint(LiveloopClaims(sub: "voter-\(i)", name: "v\(i)", role: .viewer, channel: "show",
+                                                                  expires: Date().addingTimeInterval(3600))))
+        }
+        let ackFile = data + "/acks.txt"
+        _ = FileManager.default.createFile(atPath: ackFile, contents: nil)
+        let burst = try Tools.run("python3", ["\(Self.pythonDirectory)/ws_vote_burst.py",
+                                             "ws://127.0.0.1:\(server.httpPort)/api/v1/channels/show/ws", pollID, ackFile] + tokens)
+        // Kill the server hard once some votes are acknowledged, in the middle of the burst.
+        #expect(await eventually(timeout: .seconds(20)) {
+            ((try? String(contentsOfFile: ackFile, encoding: .utf8)) ?? "").split(separator: "\n").count >= 40
+        })
+        server.kill()
+        _ = await Tools.waitForExit(burst, timeout: .seconds(30))
+        let acked = ((try? String(contentsOfFile: ackFile, encoding: .utf8)) ?? "").split(separator: "\n").map { $0.split(separator: " ") }
+        #expect(acked.count >= 40)
+
+        server = try LiveloopBinary.start(data: data)
+        defer { server.kill() }
+        #expect(await server.waitUntilHealthy())
+        let (_, room) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/room", bearer: adminKey)
+        let polls = try #require(room?["polls"] as? [[String: Any]])
+        let results = try #require(polls.first?["results"] as? [String: Any])
+        let counts = try #require(results["counts"] as? [Int])
+        let ackedPerOption = [acked.filter { $0.last == "0" }.count, acked.filter { $0.last == "1" }.count]
+        #expect(counts[0] >= ackedPerOption[0] && counts[1] >= ackedPerOption[1],
+                "every acknowledged vote survived: tally \(counts), acknowledged \(ackedPerOption)")
+        #expect(counts[0] + counts[1] <= viewers)
+    }
+}
+
+/// The `liveloop` executable built next to the test bundle, run as a separate process (for kill -9).
+struct LiveloopBinary {
+    let process: Process
+    let httpPort: Int
+
+    static var path: String? {
+        let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [directory, directory.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("liveloop").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }
+
+    static func freePort() -> Int { Int.random(in: 20_000...60_000) }
+
+    static func start(data: String) throws -> LiveloopBinary {
+        let http = freePort()
+        let process = try Tools.run(path ?? "liveloop", [
+            "serve", "--data", data, "--host", "127.0.0.1", "--http-port", "\(http)", "--rtmp-port", "\(freePort())", "--log-level", "warning",
+        ])
+        return LiveloopBinary(process: process, httpPort: http)
+    }
+
+    func waitUntilHealthy() async -> Bool {
+        await eventually(timeout: .seconds(20)) {
+            (try? await httpRequest(port: httpPort, .GET, "/healthz", bearer: nil))?.0 == 200
+        }
+    }
+
+    func kill() {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+    }
+}
