@@ -64,6 +64,9 @@ public struct LiveloopServer: Sendable {
         let url = rtmpURL
         ChannelAPI(store: store, registry: registry, rooms: rooms, rtmpURL: { url }).register(on: router)
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
+                         authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        StaticRoutes().register(on: router)
         return router
     }
 

@@ -34,6 +34,7 @@ public final class SQLiteStore: Sendable {
             }
         }
         registerEventLog(&migrator)
+        registerRundowns(&migrator)
         return migrator
     }
 
@@ -201,5 +202,33 @@ extension SQLiteStore {
 
     public func deleteEvents(channel: String) throws {
         try pool.write { db in try db.execute(sql: "DELETE FROM event WHERE channel = ?", arguments: [channel]) }
+    }
+}
+
+// MARK: Rundowns
+
+extension SQLiteStore {
+    static func registerRundowns(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v3 rundowns") { db in
+            try db.create(table: "rundown") { t in
+                t.primaryKey("channel", .text)
+                t.column("body", .blob).notNull()
+                t.column("updatedAt", .double).notNull()
+            }
+        }
+    }
+
+    /// A channel's rundown: the host's prepared polls, quizzes and offers, as the studio saved it (JSON).
+    public func rundown(channel: String) throws -> Data? {
+        try pool.read { db in try Data.fetchOne(db, sql: "SELECT body FROM rundown WHERE channel = ?", arguments: [channel]) }
+    }
+
+    public func saveRundown(channel: String, body: Data, now: Date = Date()) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO rundown (channel, body, updatedAt) VALUES (?, ?, ?) ON CONFLICT(channel) DO UPDATE SET body = excluded.body, updatedAt = excluded.updatedAt",
+                arguments: [channel, body, now.timeIntervalSince1970]
+            )
+        }
     }
 }

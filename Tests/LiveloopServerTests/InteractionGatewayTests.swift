@@ -70,7 +70,7 @@ struct InteractionGatewayTests {
         #"{"v":1,"type":"poll.create","question":"q","options":["a","b"]}"#,
         #"{"v":1,"type":"mod.ban","sub":"someone"}"#,
         #"{"v":1,"type":"chat.slowmode","seconds":5}"#,
-        #"{"v":1,"type":"offer.show","offerID":"o1","title":"Mug","price":"9.99","currency":"EUR","link":"https://example.invalid/mug"}"#,
+        #"{"v":1,"type":"offer.show","offer":{"offerID":"tee","title":"Tee","price":"24.90","currency":"EUR","imageURL":"https://shop.example/tee.jpg","link":"https://shop.example/tee"}}"#,
     ])
     func viewerRefused(_ body: String) async throws {
         let server = try await TestServer.start()

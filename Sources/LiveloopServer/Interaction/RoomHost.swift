@@ -108,6 +108,9 @@ public final class RoomHost: Sendable {
         if let bytes = Self.encode(envelope) { connection.send(bytes) }
     }
 
+    /// Clients connected to the room now.
+    public var viewerCount: Int { room.withLock { $0.viewers } }
+
     /// Whether viewers without a token may join (as guests: read and react only).
     public var allowsGuests: Bool { room.withLock { $0.configuration.allowsAnonymous } }
 

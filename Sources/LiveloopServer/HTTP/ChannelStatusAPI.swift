@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import Interaction
+import LiveMedia
+import Storage
+
+/// What pages need around the stream: the public list of live channels, a channel's stream health for its studio,
+/// and the studio's saved rundown.
+struct ChannelStatusAPI {
+    let store: SQLiteStore
+    let registry: BroadcastRegistry
+    let rooms: RoomRegistry
+    let metrics: ServerMetrics
+    let authenticator: Authenticator
+
+    /// Largest rundown accepted.
+    static let maximumRundownBytes = 256 * 1024
+
+    struct LiveChannel: Encodable {
+        var name: String
+        var live: Bool
+        var viewers: Int
+        var width: Int?
+        var height: Int?
+        var watchURL: String
+    }
+
+    struct Health: Encodable {
+        var live: Bool
+        var codecs: String?
+        var width: Int?
+        var height: Int?
+        var frameRate: Double?
+        var bitrate: Int?
+        var keyframeInterval: Double?
+        var hlsViewers: Int
+        var interactiveViewers: Int
+        var programDateTimeAnchor: Date?
+    }
+
+    func register(on router: Router<LiveloopRequestContext>) {
+        router.get("api/v1/live") { _, _ in
+            let now = Date()
+            let channels = try store.channels().map { channel -> LiveChannel in
+                let broadcast = registry.broadcast(channel.name)
+                let rendition = broadcast?.rendition
+                let roomViewers = (try? rooms.room(for: channel.name))??.viewerCount ?? 0
+                return LiveChannel(
+                    name: channel.name, live: broadcast?.isLive ?? false,
+                    viewers: metrics.viewers.count(channel: channel.name, now: now) + roomViewers,
+                    width: rendition?.width, height: rendition?.height, watchURL: "/watch/\(channel.name)"
+                )
+            }
+            return try jsonResponse(.ok, channels)
+        }
+        let group = router.group("api/v1/channels/:channel")
+        group.get("health") { request, context in
+            let channel = try await requireStaff(request, context)
+            let broadcast = registry.broadcast(channel)
+            let rendition = broadcast?.rendition
+            let stats = broadcast?.stats
+            let health = Health(
+                live: broadcast?.isLive ?? false, codecs: rendition?.codecs, width: rendition?.width, height: rendition?.height,
+                frameRate: stats?.frameRate, bitrate: stats?.bitrate, keyframeInterval: stats?.keyframeInterval,
+                hlsViewers: metrics.viewers.count(channel: channel, now: Date()),
+                interactiveViewers: (try rooms.room(for: channel))?.viewerCount ?? 0,
+                programDateTimeAnchor: broadcast?.streamClock?.anchorWallClock
+            )
+            return try jsonResponse(.ok, health)
+        }
+        group.get("rundown") { request, context in
+            let channel = try await requireStaff(request, context)
+            let body = try store.rundown(channel: channel) ?? Data(#"{"items":[]}"#.utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: body)))
+        }
+        group.put("rundown") { request, context in
+            let channel = try await requireStaff(request, context)
+            let body = try await request.body.collect(upTo: Self.maximumRundownBytes)
+            let data = Data(body.readableBytesView)
+            guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
+                throw APIError.badRequest("a rundown is a JSON object")
+            }
+            try store.saveRundown(channel: channel, body: data)
+            return Response(status: .noContent)
+        }
+    }
+
+    /// The channel name, once the caller is proven to be its host or moderator (token or admin key).
+    private func requireStaff(_ request: Request, _ context: LiveloopRequestContext) async throws -> String {
+        let channel = context.parameters.get("channel") ?? ""
+        guard try store.channel(named: channel) != nil else { throw APIError.notFound("no channel \"\(channel)\"") }
+        let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: false)
+        guard identity.role >= .moderator else { throw APIError(.forbidden, code: "forbidden", message: "hosts and moderators only") }
+        return channel
+    }
+}
