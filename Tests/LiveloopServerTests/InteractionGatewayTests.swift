@@ -1,6 +1,8 @@
 import Foundation
 import Interaction
+import LiveloopClient
 import LiveloopServer
+import NIOCore
 import NIOHTTP1
 import Storage
 import Testing
@@ -148,11 +150,11 @@ struct LiveloopBinary {
 
     static func freePort() -> Int { Int.random(in: 20_000...60_000) }
 
-    static func start(data: String) throws -> LiveloopBinary {
+    static func start(data: String, extra: [String] = []) throws -> LiveloopBinary {
         let http = freePort()
         let process = try Tools.run(path ?? "liveloop", [
             "serve", "--data", data, "--host", "127.0.0.1", "--http-port", "\(http)", "--rtmp-port", "\(freePort())", "--log-level", "warning",
-        ])
+        ] + extra)
         return LiveloopBinary(process: process, httpPort: http)
     }
 
@@ -165,5 +167,29 @@ struct LiveloopBinary {
     func kill() {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
+    }
+}
+
+@Suite("the liveloop binary")
+struct BinaryTests {
+    @Test("SIGTERM ends live playlists with EXT-X-ENDLIST and the process exits cleanly",
+          .enabled(if: LiveloopBinary.path != nil, "needs the built liveloop binary"))
+    func sigterm() async throws {
+        let data = NSTemporaryDirectory() + "liveloop-term-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try LiveloopBinary.start(data: data, extra: ["--demo"])
+        defer { server.kill() }
+        #expect(await server.waitUntilHealthy())
+        #expect(await eventually { (try? await httpRequest(port: server.httpPort, .GET, "/live/demo/index.m3u8", bearer: nil))?.0 == 200 })
+        let port = server.httpPort
+        let waiting = Task {
+            try await HTTPConnection.with(host: "127.0.0.1", port: port) { try await $0.get("/live/demo/media.m3u8?_HLS_msn=2") }
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        kill(server.process.processIdentifier, SIGTERM)
+        let response = try await waiting.value
+        #expect(String(buffer: response.body).contains("#EXT-X-ENDLIST"), "a waiting player learns the stream ended")
+        let status = await Tools.waitForExit(server.process, timeout: .seconds(20))
+        #expect(status == 0, "exit status after SIGTERM")
     }
 }
