@@ -6,9 +6,13 @@ import NIOCore
 import NIOWebSocket
 import Prometheus
 
-/// `GET /live/CHANNEL/ws`: the sub-second path. A text frame `{"type":"init","codecs":"…"}` announces each init
-/// segment (sent next, as a binary frame); then every CMAF chunk from the last keyframe on follows as a binary frame,
-/// the moment it is packaged. A viewer that cannot keep up is disconnected rather than buffered without bound.
+/// `GET /live/CHANNEL/ws`: the sub-second path. A text frame
+/// `{"type":"init","codecs":"…","clock":{"timescale":90000,"mediaTime":M,"wallClock":MS}}` announces each init segment
+/// (sent next, as a binary frame); then every CMAF chunk from the last keyframe on follows as a binary frame, the moment
+/// it is packaged. `clock` is the broadcast's stream clock: the media time `M` (the video track's decode timeline, in
+/// `timescale` units) was ingested at `MS` (Unix milliseconds, server clock); it never moves during a broadcast, so
+/// `wallClock(t) = MS + (t − M) / timescale × 1000` for every fragment — the same mapping `EXT-X-PROGRAM-DATE-TIME`
+/// carries in the playlist. A viewer that cannot keep up is disconnected rather than buffered without bound.
 struct LiveSocket {
     let registry: BroadcastRegistry
     let metrics: ServerMetrics
@@ -35,7 +39,12 @@ struct LiveSocket {
                     for await fragment in fragments {
                         switch fragment {
                         case let .initSegment(bytes, codecs):
-                            let announce = #"{"type":"init","codecs":"\#(codecs)"}"#
+                            var announce = #"{"type":"init","codecs":"\#(codecs)""#
+                            if let clock = broadcast.streamClock {
+                                let wall = Int64((clock.anchorWallClock.timeIntervalSince1970 * 1000).rounded())
+                                announce += #","clock":{"timescale":90000,"mediaTime":\#(clock.anchorMediaTime),"wallClock":\#(wall)}"#
+                            }
+                            announce += "}"
                             try await outbound.write(.text(announce))
                             try await outbound.write(.binary(bytes))
                             metrics.bytesOut.increment(by: Int64(bytes.readableBytes))
