@@ -45,6 +45,7 @@ public struct LLHLSReader: Sendable {
                 result.playlistRequests += 1
                 guard response.status == 200 else { throw ReaderError.status(response.status, "media.m3u8") }
                 var playlist = ParsedMediaPlaylist(String(buffer: response.body))
+                var lastRead: (Int, Int)?
                 while ContinuousClock.now < deadline {
                     result.lastPlaylist = playlist
                     if playlist.ended { result.ended = true; break }
@@ -55,6 +56,20 @@ public struct LLHLSReader: Sendable {
                         if response.status == 200 { playlist = ParsedMediaPlaylist(String(buffer: response.body)) }
                         continue
                     }
+                    // Parts completed since the last one read (the reader fell behind): fetch them whole first.
+                    if let last = lastRead {
+                        for missed in playlist.parts where (missed.msn, missed.index) > last && (missed.msn, missed.index) < (msn, part) {
+                            var assembler = FrameAssembler()
+                            let missedResponse = try await partConnection.get("\(basePath)/\(missed.uri)")
+                            let now = ContinuousClock.now
+                            if missedResponse.status == 200 {
+                                result.frames += assembler.append(missedResponse.body).map { ArrivedFrame(dts: $0, arrivedAt: now) }
+                                result.partsRead += 1
+                                if keepBytes { result.parts.append((missed.uri, missedResponse.body)) }
+                            }
+                        }
+                    }
+                    lastRead = (msn, part)
                     // Block on the playlist that will hold the hinted part while the part itself streams in.
                     // (A connection of its own per blocking request: on loopback a connect costs microseconds.)
                     let path = "\(basePath)/media.m3u8?_HLS_msn=\(msn)&_HLS_part=\(part)"
