@@ -131,7 +131,8 @@ public final class Broadcast: Sendable {
                 let clock = StreamClock(anchorMediaTime: 0, anchorWallClock: now)
                 state.packager = HLSPackager(configuration: configuration, clock: clock)
             }
-            state.packager?.configure(CMAFMuxer(video: state.video, audio: state.audio))
+            // Other codecs close the open segment: its readers must hear that its last part completed.
+            events += state.packager?.configure(CMAFMuxer(video: state.video, audio: state.audio)) ?? []
         }
         guard var packager = state.packager, packager.muxer != nil else { return }
         state.packager = nil
@@ -267,25 +268,30 @@ public final class Broadcast: Sendable {
     @discardableResult
     public func end(ifGeneration generation: Int? = nil) -> Bool {
         var resumes: [CheckedContinuation<WaitOutcome, Never>] = []
+        var feeds: [(AsyncStream<ByteBuffer>.Continuation, ByteBuffer)] = []
         var finishes: [AsyncStream<ByteBuffer>.Continuation] = []
         var liveFinishes: [AsyncStream<LiveFragment>.Continuation] = []
         let ended = state.withLock { state -> Bool in
             if let generation, generation != state.publisherGeneration || state.publisherConnected { return false }
             state.publisherConnected = false
-            state.packager?.end()
+            // Ending flushes held audio into the open part: its readers get those last chunks before they finish.
+            let events = state.packager?.end() ?? []
+            liveFinishes = Self.feedLiveSubscribers(events, state: &state)
+            Self.dispatch(events, state: &state, resumes: &resumes, feeds: &feeds, finishes: &finishes)
             if state.packager == nil {
                 var empty = HLSPackager(configuration: configuration, clock: StreamClock(anchorMediaTime: 0, anchorWallClock: state.startedAt))
                 empty.end()
                 state.packager = empty
             }
-            resumes = state.waiters.values.map(\.continuation)
+            resumes += state.waiters.values.map(\.continuation)
             state.waiters.removeAll()
-            finishes = state.subscribers.values.map(\.continuation)
+            finishes += state.subscribers.values.map(\.continuation)
             state.subscribers.removeAll()
-            liveFinishes = Array(state.liveSubscribers.values)
+            liveFinishes += state.liveSubscribers.values
             state.liveSubscribers.removeAll()
             return true
         }
+        for (continuation, bytes) in feeds { continuation.yield(bytes) }
         for continuation in finishes { continuation.finish() }
         for continuation in liveFinishes { continuation.finish() }
         for continuation in resumes { continuation.resume(returning: .ready) }
@@ -330,25 +336,24 @@ public final class Broadcast: Sendable {
 
     /// A part, whole if complete, streamed if it is the one being written.
     public func part(msn: Int, index: Int) -> PartResponse {
-        let result: (PartResponse, AsyncStream<ByteBuffer>.Continuation?, ByteBuffer?) = state.withLock { state in
-            guard let packager = state.packager else { return (.notFound, nil, nil) }
+        state.withLock { state in
+            guard let packager = state.packager else { return .notFound }
             switch packager.part(msn: msn, index: index) {
             case let .complete(bytes):
-                return (.complete(bytes), nil, nil)
+                return .complete(bytes)
             case .notFound:
-                return (.notFound, nil, nil)
+                return .notFound
             case let .open(bytes):
                 let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
                 let id = state.nextSubscriberID
                 state.nextSubscriberID += 1
                 state.subscribers[id] = Subscriber(msn: msn, part: index, continuation: continuation)
-                return (.streaming(stream), continuation, bytes)
+                // Yielded under the lock: an ingest on another thread may feed this subscriber its next chunk, or
+                // finish it, as soon as the lock is released, and the bytes so far must come before either.
+                if bytes.readableBytes > 0 { continuation.yield(bytes) }
+                return .streaming(stream)
             }
         }
-        if let continuation = result.1, let bytes = result.2, bytes.readableBytes > 0 {
-            continuation.yield(bytes)
-        }
-        return result.0
     }
 
     /// The media playlist, after waiting (blocking playlist reload, RFC 8216bis §6.2.5.2) until it holds `msn`/`part`.

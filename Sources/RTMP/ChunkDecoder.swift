@@ -36,7 +36,9 @@ public struct ChunkDecoder: Sendable {
 
     /// Applies a Set Chunk Size received from the peer.
     public mutating func setChunkSize(_ size: Int) throws(RTMPError) {
-        guard size >= 1, size <= limits.maximumChunkSize else { throw .chunkTooLarge(size, limit: limits.maximumChunkSize) }
+        // A chunk size of zero would make every chunk empty; it is not "too large", and saying so misleads the log.
+        guard size >= 1 else { throw .protocolViolation("Set Chunk Size \(size)") }
+        guard size <= limits.maximumChunkSize else { throw .chunkTooLarge(size, limit: limits.maximumChunkSize) }
         chunkSize = size
     }
 

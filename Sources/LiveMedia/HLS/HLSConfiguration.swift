@@ -1,6 +1,7 @@
 /// The shape of the LL-HLS output of every broadcast.
 public struct HLSConfiguration: Sendable, Equatable {
-    /// PART-TARGET in seconds (RFC 8216bis §4.4.3.7). Parts are cut at frame boundaries and never exceed it.
+    /// The part duration asked for, in seconds. Parts are cut at frame boundaries, so at NTSC rates a part of whole
+    /// frames can overrun it slightly (six 29.97 fps frames last 200.2 ms); see `advertisedPartTarget`.
     public var partTarget: Double = 0.2
     /// A segment is closed at the first keyframe after this many seconds.
     public var segmentTarget: Double = 2.0
@@ -16,6 +17,11 @@ public struct HLSConfiguration: Sendable, Equatable {
         self.segmentCount = max(3, segmentCount)
     }
 
+    /// The PART-TARGET the playlist announces (RFC 8216bis §4.4.3.7): the asked-for target plus 1 %, which lets a
+    /// part hold the whole frames NTSC rates need (at 29.97 fps, six frames = 200.2 ms ≤ 202 ms) without falling under
+    /// the 85 % floor that five frames would. No part ever exceeds it.
+    public var advertisedPartTarget: Double { ((partTarget * 1.01) * 100_000).rounded() / 100_000 }
+
     /// PART-HOLD-BACK: three part targets, the specification's recommended minimum.
-    public var partHoldBack: Double { 3 * partTarget }
+    public var partHoldBack: Double { 3 * advertisedPartTarget }
 }

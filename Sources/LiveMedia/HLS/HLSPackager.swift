@@ -46,9 +46,6 @@ public struct HLSPackager: Sendable {
     private var lastFrameTime: Int64?
     private var longestSegment: Double = 0
 
-    /// Slack for timestamp rounding when predicting whether the next frame still fits in the part (1 ms).
-    static let partTolerance: Int64 = 90
-
     /// Audio frames are held for the next video frame, but never more than this many (a stalled video track).
     static let maximumPendingAudio = 16
 
@@ -60,11 +57,13 @@ public struct HLSPackager: Sendable {
     // MARK: Input
 
     /// Sets the codecs. The first call starts the stream; a later call with other codecs begins a new init segment
-    /// after a discontinuity.
-    public mutating func configure(_ newMuxer: CMAFMuxer) {
-        if let muxer, muxer.video == newMuxer.video, muxer.audio == newMuxer.audio { return }
+    /// after a discontinuity, and returns what closing the open segment did (readers of its open part must hear it).
+    @discardableResult
+    public mutating func configure(_ newMuxer: CMAFMuxer) -> [PackagerEvent] {
+        if let muxer, muxer.video == newMuxer.video, muxer.audio == newMuxer.audio { return [] }
+        var events: [PackagerEvent] = []
         if muxer != nil {
-            interrupt()
+            events = interrupt()
         }
         muxer = newMuxer
         initVersion += 1
@@ -72,6 +71,7 @@ public struct HLSPackager: Sendable {
         // Init segments no segment refers to any more are dropped.
         let used = Set(segments.map(\.initVersion) + [initVersion])
         initSegments = initSegments.filter { used.contains($0.key) }
+        return events
     }
 
     /// The publisher went away: close what is open; whatever comes next follows an `EXT-X-DISCONTINUITY`.
@@ -81,7 +81,7 @@ public struct HLSPackager: Sendable {
         openSegment = nil
         var events: [PackagerEvent] = []
         // The last frame's duration is a guess; the part it closes must still fit PART-TARGET.
-        let partTicks = Int64(configuration.partTarget * Double(StreamClock.timescale))
+        let partTicks = Int64(configuration.advertisedPartTarget * Double(StreamClock.timescale))
         let lastFrame = lastFrameTime ?? openPartStart
         let end = max(lastFrame + 1, min(lastFrame + (muxer?.estimatedFrameDuration ?? 3000), openPartStart + partTicks))
         flushPendingAudio(into: &segment, events: &events)
@@ -133,7 +133,7 @@ public struct HLSPackager: Sendable {
 
         if var segment = openSegment {
             let segmentTicks = Int64(configuration.segmentTarget * Double(StreamClock.timescale))
-            let partTicks = Int64(configuration.partTarget * Double(StreamClock.timescale))
+            let partTicks = Int64(configuration.advertisedPartTarget * Double(StreamClock.timescale))
             if isKeyframe, t - segment.startTime >= segmentTicks - frameDuration / 2 {
                 openSegment = nil
                 flushPendingAudio(into: &segment, events: &events)
@@ -143,7 +143,7 @@ public struct HLSPackager: Sendable {
                 appendCompleted(segment)
                 events.append(.segmentCompleted(msn: segment.sequenceNumber))
                 startSegment(at: t)
-            } else if openPartHasData, t - openPartStart + frameDuration > partTicks + Self.partTolerance {
+            } else if openPartHasData, t - openPartStart + frameDuration > partTicks {
                 openSegment = nil
                 flushPendingAudio(into: &segment, events: &events)
                 closePart(at: t, in: &segment)

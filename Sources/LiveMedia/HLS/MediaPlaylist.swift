@@ -47,17 +47,24 @@ public enum HLSNames {
 
     /// Parses a file name back; nil for anything we did not name.
     public static func parse(_ name: String) -> Resource? {
-        if name.hasPrefix("init"), name.hasSuffix(".mp4"), let v = Int(name.dropFirst(4).dropLast(4)) {
+        if name.hasPrefix("init"), name.hasSuffix(".mp4"), let v = number(name.dropFirst(4).dropLast(4)) {
             return .initSegment(v)
         }
-        if name.hasPrefix("seg"), name.hasSuffix(".m4s"), let n = Int(name.dropFirst(3).dropLast(4)) {
+        if name.hasPrefix("seg"), name.hasSuffix(".m4s"), let n = number(name.dropFirst(3).dropLast(4)) {
             return .segment(n)
         }
         if name.hasPrefix("part"), name.hasSuffix(".m4s") {
             let numbers = name.dropFirst(4).dropLast(4).split(separator: ".", omittingEmptySubsequences: false)
-            if numbers.count == 2, let m = Int(numbers[0]), let p = Int(numbers[1]) { return .part(m, p) }
+            if numbers.count == 2, let m = number(numbers[0]), let p = number(numbers[1]) { return .part(m, p) }
         }
         return nil
+    }
+
+    /// A number as we write it: decimal digits, no sign, no leading zero. `Int(_:)` alone also takes "-1" and "+1",
+    /// which would let "seg-1.m4s" or "seg+1.m4s" through as other names for files we never wrote.
+    private static func number(_ text: Substring) -> Int? {
+        guard let value = Int(text), value >= 0, String(value) == text else { return nil }
+        return value
     }
 }
 
@@ -74,7 +81,7 @@ extension HLSPackager {
             "#EXT-X-TARGETDURATION:\(targetDuration)",
             "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=\(format(configuration.partHoldBack, 3)),"
                 + "CAN-SKIP-UNTIL=\(format(canSkipUntil, 1))",
-            "#EXT-X-PART-INF:PART-TARGET=\(format(configuration.partTarget, 5))",
+            "#EXT-X-PART-INF:PART-TARGET=\(format(configuration.advertisedPartTarget, 5))",
             "#EXT-X-MEDIA-SEQUENCE:\(segments.first?.sequenceNumber ?? openSegment?.sequenceNumber ?? 0)",
             "#EXT-X-DISCONTINUITY-SEQUENCE:\(discontinuitySequence)",
         ]
@@ -98,7 +105,9 @@ extension HLSPackager {
         let partsFrom = segments.count - configuration.partListedSegments
         var currentMap = -1
         for (index, segment) in all.enumerated() where index >= skipped {
-            if segment.discontinuity, index > 0 { lines.append("#EXT-X-DISCONTINUITY") }
+            // Written even on the first listed segment: DISCONTINUITY-SEQUENCE only counts the tag once its segment
+            // has slid out (RFC 8216 §6.2.2), so dropping it earlier would change the segment's discontinuity number.
+            if segment.discontinuity { lines.append("#EXT-X-DISCONTINUITY") }
             if segment.initVersion != currentMap {
                 lines.append("#EXT-X-MAP:URI=\"\(HLSNames.initSegment(segment.initVersion))\"")
                 currentMap = segment.initVersion
