@@ -3,7 +3,7 @@ import NIOCore
 /// Reassembles RTMP messages from the chunk stream (RTMP specification 1.0, §5.3).
 ///
 /// Limits protect the server from a peer that announces more than it should: a chunk size above `maximumChunkSize`,
-/// a message above `maximumMessageSize`, more than `maximumChunkStreams` interleaved partial messages or more than
+/// a message above `maximumMessageSize`, more than `maximumChunkStreams` distinct chunk stream ids, or more than
 /// `maximumBufferedBytes` held in them all throw, and the connection is closed.
 public struct ChunkDecoder: Sendable {
     public struct Limits: Sendable {
