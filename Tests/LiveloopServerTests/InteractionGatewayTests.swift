@@ -11,7 +11,7 @@ import Testing
 @Suite("interaction gateway", .serialized)
 struct InteractionGatewayTests {
     static var havePythonWebsockets: Bool {
-        (try? Tools.output("python3", ["-c", "import websockets"]).0) == 0
+        (try? Tools.blockingOutput("python3", ["-c", "import websockets"]).0) == 0
     }
 
     static let pythonDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -42,7 +42,7 @@ struct InteractionGatewayTests {
         let adminKey = try #require(try server.store.ensureAdminKey())
         let pollID = try await launchPoll(port: server.httpPort, channel: "show", adminKey: adminKey)
         let viewer = try await token(server.server, channel: "show", sub: "viewer-1", role: .viewer)
-        let (status, out, err) = try Tools.output("python3", [
+        let (status, out, err) = try await Tools.output("python3", [
             "\(Self.pythonDirectory)/ws_bad_input.py", "ws://127.0.0.1:\(server.httpPort)/api/v1/channels/show/ws", viewer, pollID,
         ])
         #expect(status == 0, "python: \(err)")

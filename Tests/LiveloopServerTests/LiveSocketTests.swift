@@ -12,7 +12,7 @@ struct LiveSocketTests {
         #expect(await eventually { (try? await server.get("/live/demo/media.m3u8"))?.status == 200 })
         let out = NSTemporaryDirectory() + "ws-\(UUID().uuidString).mp4"
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let (status, stdout, stderr) = try Tools.output("python3", [
+        let (status, stdout, stderr) = try await Tools.output("python3", [
             "\(InteractionGatewayTests.pythonDirectory)/live_ws_dump.py", "ws://127.0.0.1:\(server.httpPort)/live/demo/ws", out, "2.5",
         ])
         #expect(status == 0, "\(stderr)")
@@ -26,7 +26,7 @@ struct LiveSocketTests {
         let fragments = try #require(summary["fragments"] as? Int)
         // 2.5 s at 30 fps, plus the catch-up from the last keyframe.
         #expect(fragments >= 60)
-        let probe = try Tools.probe(out)
+        let probe = try await Tools.probe(out)
         #expect(probe.errors.isEmpty, "ffprobe: \(probe.errors)")
         #expect(probe.videoFrames >= 60)
         #expect(probe.audioFrames > 0)

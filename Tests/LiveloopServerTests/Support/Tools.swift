@@ -37,8 +37,22 @@ enum Tools {
         return process
     }
 
-    /// Runs a tool to completion and returns (status, stdout, stderr).
-    static func output(_ tool: String, _ arguments: [String]) throws -> (Int32, String, String) {
+    /// Runs a tool to completion on a thread of its own and returns (status, stdout, stderr). Waiting for a process
+    /// blocks; doing it on the two threads of the cooperative pool would stall every other test on this 2-core machine.
+    static func output(_ tool: String, _ arguments: [String]) async throws -> (Int32, String, String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                do {
+                    continuation.resume(returning: try blockingOutput(tool, arguments))
+                } catch {
+                    continuation.resume(throwing: error)
+                }
+            }
+        }
+    }
+
+    /// Runs a tool to completion, blocking the calling thread.
+    static func blockingOutput(_ tool: String, _ arguments: [String]) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path(tool) ?? "/usr/bin/\(tool)")
         process.arguments = arguments
@@ -72,9 +86,9 @@ enum Tools {
         var height = 0
     }
 
-    static func probe(_ file: String) throws -> Probe {
+    static func probe(_ file: String) async throws -> Probe {
         var probe = Probe()
-        let (_, streams, errors) = try output("ffprobe", [
+        let (_, streams, errors) = try await output("ffprobe", [
             "-v", "error", "-count_frames", "-show_entries", "stream=codec_type,nb_read_frames,width,height", "-of", "csv=p=0", file,
         ])
         probe.errors = errors
@@ -88,7 +102,7 @@ enum Tools {
                 probe.audioFrames = Int(fields.last ?? "") ?? 0
             }
         }
-        let (_, frames, frameErrors) = try output("ffprobe", [
+        let (_, frames, frameErrors) = try await output("ffprobe", [
             "-v", "error", "-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", file,
         ])
         probe.errors += frameErrors
