@@ -62,7 +62,7 @@ public struct LiveloopServer: Sendable {
         }
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
         let url = rtmpURL
-        ChannelAPI(store: store, registry: registry, rooms: rooms, rtmpURL: { url }).register(on: router)
+        ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { url }).register(on: router)
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)

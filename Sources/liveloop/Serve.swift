@@ -71,7 +71,9 @@ struct Serve: AsyncParsableCommand {
             """)
         }
         print("Liveloop: HTTP on http://\(host == "0.0.0.0" ? "localhost" : host):\(httpPort)  RTMP on \(server.rtmpURL)")
-        if demo { print("Demo channel: http://localhost:\(httpPort)/live/demo/index.m3u8") }
+        if demo { print("Demo channel: http://localhost:\(httpPort)/watch/demo  (LL-HLS: /live/demo/index.m3u8)") }
+        // Shown once: make sure it reaches a redirected stdout (a log file) before the server runs for days.
+        fflush(nil)
         try await server.run()
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LiveMedia
+import Interaction
 import Storage
 
 /// `/api/v1/channels`: create, list, rotate a key, delete. Every call needs the admin API key.
@@ -9,6 +10,7 @@ struct ChannelAPI {
     let store: SQLiteStore
     let registry: BroadcastRegistry
     let rooms: RoomRegistry
+    let tokens: TokenAuthority
     let rtmpURL: @Sendable () -> String
 
     struct ChannelBody: Codable, Sendable {
@@ -22,6 +24,18 @@ struct ChannelAPI {
     }
 
     struct CreateRequest: Decodable { var name: String }
+
+    struct TokenRequest: Decodable {
+        var role: String
+        var sub: String
+        var name: String?
+        var ttlSeconds: Int?
+    }
+
+    struct TokenBody: Encodable {
+        var token: String
+        var expiresAt: Date
+    }
 
     func register(on router: Router<LiveloopRequestContext>) {
         let api = router.group("api/v1/channels").add(middleware: AdminKeyMiddleware(store: store))
@@ -52,6 +66,23 @@ struct ChannelAPI {
             } catch let error as StoreError {
                 throw Self.apiError(error)
             }
+        }
+        // Mint a token for a viewer, moderator or host of this channel (how an operator's site signs its users in).
+        api.post(":channel/tokens") { request, context in
+            let name = context.parameters.get("channel") ?? ""
+            guard try store.channel(named: name) != nil else { throw Self.apiError(.channelNotFound(name)) }
+            let ask = try await request.decode(as: TokenRequest.self, context: context)
+            guard let role = Role(rawValue: ask.role), role != .guest else {
+                throw APIError.badRequest("role must be viewer, moderator or host")
+            }
+            guard !ask.sub.isEmpty, ask.sub.count <= 128, (ask.name ?? "").count <= 64 else {
+                throw APIError.badRequest("sub must be 1–128 characters and name at most 64")
+            }
+            let ttl = ask.ttlSeconds ?? 3600
+            guard (1...31_536_000).contains(ttl) else { throw APIError.badRequest("ttlSeconds must be 1 second to 1 year") }
+            let expires = Date().addingTimeInterval(Double(ttl))
+            let token = try await tokens.mint(LiveloopClaims(sub: ask.sub, name: ask.name ?? ask.sub, role: role, channel: name, expires: expires))
+            return try jsonResponse(.ok, TokenBody(token: token, expiresAt: expires))
         }
         api.delete(":channel") { _, context in
             let name = context.parameters.get("channel") ?? ""

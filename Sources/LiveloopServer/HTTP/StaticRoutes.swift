@@ -30,6 +30,7 @@ struct StaticRoutes {
         router.get("watch/:channel") { _, _ in try Self.serve(files, "watch.html") }
         router.get("studio/:channel") { _, _ in try Self.serve(files, "studio.html") }
         router.get("admin") { _, _ in try Self.serve(files, "admin.html") }
+        router.get("favicon.ico") { _, _ in try Self.serve(files, "assets/favicon.svg") }
         router.get("assets/**") { request, _ in
             let path = String(request.uri.path.dropFirst("/assets/".count))
             guard !path.contains("..") else { throw APIError.notFound("no such asset") }

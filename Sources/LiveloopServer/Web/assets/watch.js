@@ -1,0 +1,131 @@
+// The viewer page (/watch/CHANNEL): wires the player and the interactive widgets to one room connection.
+// URL options: `?token=JWT` (kept in localStorage, then removed from the address bar), `?latency=0.8` (target seconds
+// behind live), `?mode=hls` (force native HLS).
+
+import { LivePlayer } from './player.js';
+import { RoomSocket, pageToken } from './socket.js';
+import { channelFromPath, flash, number, setupTabs } from './dom.js';
+import { mountPolls } from './poll.js';
+import { mountQuiz } from './quiz.js';
+import { mountChat } from './chat.js';
+import { mountQA } from './qa.js';
+import { mountReactions } from './reactions.js';
+import { mountGifts } from './gifts.js';
+import { mountOffers } from './offers.js';
+
+const $ = (id) => document.getElementById(id);
+const channel = channelFromPath();
+const params = new URLSearchParams(location.search);
+const tokenKey = `liveloop.token.${channel}`;
+const token = pageToken(tokenKey);
+
+document.title = `${channel} · Liveloop`;
+$('channel-name').textContent = channel;
+
+// --- the room ----------------------------------------------------------------------------------------------------
+
+const room = new RoomSocket({ channel, token });
+const overlay = $('overlay');
+mountPolls(overlay, room);
+mountQuiz(overlay, room);
+mountChat($('panel-chat'), room);
+mountQA($('panel-qa'), room);
+mountReactions($('reactions'), $('float-layer'), room);
+mountGifts({ picker: $('gift-picker'), layer: $('gift-layer'), board: $('supporters'), status: $('action-status') }, room);
+mountOffers($('offers'), room);
+setupTabs(document.querySelector('.tabs'));
+
+function showViewers(count) {
+  $('viewer-count').textContent = `${number.format(count)} watching`;
+}
+room.on('snapshot', (snapshot) => showViewers(snapshot.viewers ?? 0));
+room.on('viewers', ({ count }) => showViewers(count));
+
+function showIdentity() {
+  const you = room.you;
+  const guest = !you || you.role === 'guest';
+  $('join-form').hidden = !guest || room.state !== 'open';
+  $('identity').hidden = guest;
+  if (!guest) {
+    $('identity').replaceChildren(`Chatting as ${you.name}${you.role !== 'viewer' ? ` (${you.role})` : ''} · `,
+      Object.assign(document.createElement('button'), { type: 'button', className: 'link', textContent: 'Leave', onclick: leave }));
+  }
+}
+
+function leave() {
+  try { localStorage.removeItem(tokenKey); } catch { /* ignore */ }
+  room.reconnectWith('');
+}
+
+room.on('hello', showIdentity);
+room.on('state', ({ state, detail }) => {
+  const text = {
+    connecting: 'Connecting…',
+    open: '',
+    reconnecting: detail || 'Connection lost — reconnecting…',
+    refused: `Not connected: ${detail}`,
+    banned: detail || 'You are banned from this channel.',
+  }[state] ?? '';
+  $('room-state').textContent = navigator.onLine === false ? 'You are offline — we will reconnect when the network is back.' : text;
+  $('room-state').dataset.kind = state;
+  showIdentity();
+});
+room.on('refused', ({ message }) => {
+  if (room.token) {
+    // A stored token that no longer works: say so, forget it, and carry on as a guest.
+    flash(document.querySelector('.join-status'), `Your token was refused (${message}); you're a guest now.`, 'error', 15000);
+    try { localStorage.removeItem(tokenKey); } catch { /* ignore */ }
+    room.reconnectWith('');
+  }
+});
+addEventListener('offline', () => { $('room-state').textContent = 'You are offline — we will reconnect when the network is back.'; });
+addEventListener('online', () => { if (room.state !== 'open') room.reconnectWith(room.token); });
+
+$('join-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const value = $('join-token').value.trim();
+  if (!value) return;
+  try { localStorage.setItem(tokenKey, value); } catch { /* ignore */ }
+  $('join-token').value = '';
+  room.reconnectWith(value);
+});
+
+room.connect();
+
+// --- the player --------------------------------------------------------------------------------------------------
+
+const video = $('video');
+const targetLatency = Number(params.get('latency')) > 0 ? Number(params.get('latency')) : 0.5;
+const player = new LivePlayer(video, { channel, targetLatency, mode: params.get('mode'), serverNow: () => room.serverNow() });
+const playerStatus = $('player-status');
+player.addEventListener('state', ({ detail }) => {
+  const quiet = detail.state === 'playing';
+  playerStatus.hidden = quiet || !detail.message;
+  playerStatus.textContent = detail.message;
+  playerStatus.dataset.kind = detail.state;
+  $('live-badge').hidden = !(detail.state === 'playing' || detail.state === 'behind' || detail.state === 'buffering');
+});
+player.addEventListener('muted', () => { $('mute-toggle').textContent = 'Unmute'; });
+player.start();
+
+$('mute-toggle').addEventListener('click', () => {
+  video.muted = !video.muted;
+  $('mute-toggle').textContent = video.muted ? 'Unmute' : 'Mute';
+  if (!video.muted && video.paused) player.play();
+});
+$('mute-toggle').textContent = video.muted ? 'Unmute' : 'Mute';
+$('play-toggle').addEventListener('click', () => {
+  if (player.wantsPlay) player.pause(); else player.play();
+  $('play-toggle').classList.toggle('is-paused', !player.wantsPlay);
+  $('play-toggle').setAttribute('aria-label', player.wantsPlay ? 'Pause' : 'Play');
+});
+$('fullscreen-toggle').addEventListener('click', () => {
+  const screen = document.querySelector('.screen');
+  if (document.fullscreenElement) document.exitFullscreen();
+  else (screen.requestFullscreen?.() ?? video.webkitEnterFullscreen?.());
+});
+
+setInterval(() => {
+  const latency = player.latency();
+  $('latency').textContent = latency === null || video.paused ? '' : `${latency.toFixed(1)} s behind live`;
+}, 500);

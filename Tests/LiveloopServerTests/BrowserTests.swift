@@ -1,0 +1,36 @@
+import Foundation
+import Storage
+import Testing
+
+/// The web experience in Debian's headless Chromium, driven by Selenium (Tests/browser/run.py): the watch page plays
+/// the demo over the sub-second path under 1.5 s behind ingest, a poll launched over REST appears and a click votes,
+/// the studio sees the count, chat makes a round trip, and screenshots land in `artifacts/browser/`.
+@Suite("browser", .serialized)
+struct BrowserTests {
+    static var haveBrowser: Bool {
+        Tools.path("chromium") != nil && Tools.path("chromedriver") != nil
+            && (try? Tools.blockingOutput("python3", ["-c", "import selenium"]).0) == 0
+    }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("browser/run.py").path
+    static let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("artifacts/browser").path
+
+    @Test("viewer page plays the stream at low latency, votes and chats; the studio sees it", .enabled(if: haveBrowser, "needs chromium, chromedriver and selenium"))
+    func viewerAndStudio() async throws {
+        let server = try await TestServer.start(demo: true)
+        defer { Task { await server.stop() } }
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
+        let (status, out, err) = try await Tools.output("python3", [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, Self.artifacts])
+        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(status == 0, "run.py: \(summaryLine)\n\(err.suffix(2000))")
+        let summary = try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any]
+        #expect(summary?["ok"] as? Bool == true)
+        #expect(summary?["identities"] as? String == "api", "viewers and the host sign in with minted tokens")
+        let latency = (summary?["checks"] as? [String: Any])?["latency"] as? [String: Any]
+        let median = try #require(latency?["medianSeconds"] as? Double)
+        #expect(median < 1.5, "playhead latency \(median) s")
+    }
+}
