@@ -35,6 +35,7 @@ public final class SQLiteStore: Sendable {
         }
         registerEventLog(&migrator)
         registerRundowns(&migrator)
+        registerChannelSettings(&migrator)
         return migrator
     }
 
@@ -229,6 +230,35 @@ extension SQLiteStore {
                 sql: "INSERT INTO rundown (channel, body, updatedAt) VALUES (?, ?, ?) ON CONFLICT(channel) DO UPDATE SET body = excluded.body, updatedAt = excluded.updatedAt",
                 arguments: [channel, body, now.timeIntervalSince1970]
             )
+        }
+    }
+}
+
+// MARK: Channel settings
+
+extension SQLiteStore {
+    static func registerChannelSettings(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4 channel settings") { db in
+            try db.create(table: "channelSettings") { t in
+                t.primaryKey("channel", .text)
+                t.column("body", .blob).notNull()
+            }
+        }
+    }
+
+    /// A channel's interaction settings as JSON, or nil for the defaults.
+    public func channelSettings(channel: String) throws -> Data? {
+        try pool.read { db in try Data.fetchOne(db, sql: "SELECT body FROM channelSettings WHERE channel = ?", arguments: [channel]) }
+    }
+
+    /// Saves a channel's settings; `allowAnonymous` is kept on the channel row too.
+    public func saveChannelSettings(channel: String, body: Data, allowAnonymous: Bool) throws {
+        try pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO channelSettings (channel, body) VALUES (?, ?) ON CONFLICT(channel) DO UPDATE SET body = excluded.body",
+                arguments: [channel, body]
+            )
+            try db.execute(sql: "UPDATE channel SET allowAnonymous = ? WHERE name = ?", arguments: [allowAnonymous, channel])
         }
     }
 }

@@ -87,6 +87,34 @@ struct InteractionGatewayTests {
         #expect(try await httpRequest(port: server.httpPort, .POST, "/api/v1/channels/show/messages", bearer: otherChannel, body: body).0 == 403)
     }
 
+    @Test("channel settings change the room: reactions, limits, validation, and only hosts may change them")
+    func settings() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        _ = try server.createChannel("show")
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let port = server.httpPort
+        let (saved, _) = try await httpRequest(port: port, .PUT, "/api/v1/channels/show/settings", bearer: adminKey,
+                                               body: #"{"allowedReactions":["🎉"],"rateLimits":null,"allowAnonymous":false}"#)
+        #expect(saved == 200)
+        let (_, room) = try await httpRequest(port: port, .GET, "/api/v1/channels/show/room", bearer: adminKey)
+        #expect(room?["allowedReactions"] as? [String] == ["🎉"])
+        #expect(try server.store.channel(named: "show")?.allowAnonymous == false)
+        let (bad, badBody) = try await httpRequest(port: port, .PUT, "/api/v1/channels/show/settings", bearer: adminKey,
+                                                   body: #"{"slowModeSeconds":99999}"#)
+        #expect(bad == 400)
+        #expect((badBody?["error"] as? [String: Any])?["code"] as? String == "bad_request")
+        let moderator = try await token(server.server, channel: "show", sub: "m1", role: .moderator)
+        #expect(try await httpRequest(port: port, .PUT, "/api/v1/channels/show/settings", bearer: moderator, body: "{}").0 == 403)
+        // With rate limits off, a burst of chat is all accepted.
+        let host = try await token(server.server, channel: "show", sub: "h1", role: .host)
+        for i in 0..<12 {
+            let (status, reply) = try await httpRequest(port: port, .POST, "/api/v1/channels/show/messages", bearer: host,
+                                                        body: #"{"v":1,"type":"chat.send","id":"c\#(i)","text":"hello \#(i)"}"#)
+            #expect(status == 200, "\(String(describing: reply))")
+        }
+    }
+
     @Test("kill -9 during a burst of votes: after a restart every acknowledged vote is in the tally",
           .enabled(if: havePythonWebsockets && LiveloopBinary.path != nil, "needs python3 websockets and the built liveloop binary"))
     func durability() async throws {

@@ -68,6 +68,23 @@ struct ChannelStatusAPI {
             )
             return try jsonResponse(.ok, health)
         }
+        group.get("settings") { request, context in
+            let channel = try await requireStaff(request, context)
+            let body = try store.channelSettings(channel: channel) ?? Data("{}".utf8)
+            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: body)))
+        }
+        // New settings take effect by rebuilding the room from its log: connected clients are closed and reconnect.
+        group.put("settings") { request, context in
+            let channel = try await requireStaff(request, context, minimum: .host)
+            let body = try await request.body.collect(upTo: 64 * 1024)
+            let settings = try JSONDecoder().decode(ChannelSettings.self, from: Data(body.readableBytesView))
+            try settings.validate()
+            let data = try JSONEncoder().encode(settings)
+            let current = try store.channel(named: channel)?.allowAnonymous ?? true
+            try store.saveChannelSettings(channel: channel, body: data, allowAnonymous: settings.allowAnonymous ?? current)
+            rooms.remove(channel)
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: data)))
+        }
         group.get("rundown") { request, context in
             let channel = try await requireStaff(request, context)
             let body = try store.rundown(channel: channel) ?? Data(#"{"items":[]}"#.utf8)
@@ -86,11 +103,11 @@ struct ChannelStatusAPI {
     }
 
     /// The channel name, once the caller is proven to be its host or moderator (token or admin key).
-    private func requireStaff(_ request: Request, _ context: LiveloopRequestContext) async throws -> String {
+    private func requireStaff(_ request: Request, _ context: LiveloopRequestContext, minimum: Role = .moderator) async throws -> String {
         let channel = context.parameters.get("channel") ?? ""
         guard try store.channel(named: channel) != nil else { throw APIError.notFound("no channel \"\(channel)\"") }
         let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: false)
-        guard identity.role >= .moderator else { throw APIError(.forbidden, code: "forbidden", message: "hosts and moderators only") }
+        guard identity.role >= minimum else { throw APIError(.forbidden, code: "forbidden", message: "not allowed for your role") }
         return channel
     }
 }

@@ -22,9 +22,9 @@ public final class RoomRegistry: Sendable {
     public func room(for channelName: String) throws -> RoomHost? {
         if let host = rooms.withLock({ $0[channelName] }) { return host }
         guard let channel = try store.channel(named: channelName) else { return nil }
-        var configuration = RoomConfiguration()
-        configuration.allowsAnonymous = channel.allowAnonymous
         let decoder = JSONDecoder()
+        let settings = try store.channelSettings(channel: channelName).flatMap { try? decoder.decode(ChannelSettings.self, from: $0) }
+        let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous)
         let records = try store.events(channel: channelName).compactMap { try? decoder.decode(Record.self, from: $0) }
         let (room, skipped) = Room.restore(configuration: configuration, records: records, startingSeq: Room.startingSeq(at: Timestamp(Date())))
         if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }

@@ -1,0 +1,110 @@
+import Interaction
+
+/// What an operator can set per channel for its room (`GET/PUT /api/v1/channels/CHANNEL/settings`). Fields left out
+/// keep their defaults. Rate limits are token buckets per user; `rateLimits: null` switches them all off.
+public struct ChannelSettings: Codable, Sendable, Equatable {
+    public struct RateLimits: Codable, Sendable, Equatable {
+        public var chat: RateLimit?
+        public var reactions: RateLimit?
+        public var votes: RateLimit?
+        public var questions: RateLimit?
+        public var upvotes: RateLimit?
+        public var gifts: RateLimit?
+        public var clicks: RateLimit?
+    }
+
+    public var allowAnonymous: Bool?
+    public var rateLimits: RateLimits??
+    public var slowModeSeconds: Int?
+    public var filterWords: [String]?
+    public var allowedReactions: [String]?
+    public var questionsNeedApproval: Bool?
+    public var ballotChangesAllowed: Bool?
+    public var maxMessageLength: Int?
+    public var gifts: [GiftItem]?
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case allowAnonymous, rateLimits, slowModeSeconds, filterWords, allowedReactions, questionsNeedApproval
+        case ballotChangesAllowed, maxMessageLength, gifts
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        allowAnonymous = try c.decodeIfPresent(Bool.self, forKey: .allowAnonymous)
+        // Absent: defaults; null: switched off; an object: these limits.
+        if c.contains(.rateLimits) {
+            rateLimits = .some(try c.decodeNil(forKey: .rateLimits) ? nil : try c.decode(RateLimits.self, forKey: .rateLimits))
+        }
+        slowModeSeconds = try c.decodeIfPresent(Int.self, forKey: .slowModeSeconds)
+        filterWords = try c.decodeIfPresent([String].self, forKey: .filterWords)
+        allowedReactions = try c.decodeIfPresent([String].self, forKey: .allowedReactions)
+        questionsNeedApproval = try c.decodeIfPresent(Bool.self, forKey: .questionsNeedApproval)
+        ballotChangesAllowed = try c.decodeIfPresent(Bool.self, forKey: .ballotChangesAllowed)
+        maxMessageLength = try c.decodeIfPresent(Int.self, forKey: .maxMessageLength)
+        gifts = try c.decodeIfPresent([GiftItem].self, forKey: .gifts)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(allowAnonymous, forKey: .allowAnonymous)
+        if let rateLimits {
+            if let limits = rateLimits { try c.encode(limits, forKey: .rateLimits) } else { try c.encodeNil(forKey: .rateLimits) }
+        }
+        try c.encodeIfPresent(slowModeSeconds, forKey: .slowModeSeconds)
+        try c.encodeIfPresent(filterWords, forKey: .filterWords)
+        try c.encodeIfPresent(allowedReactions, forKey: .allowedReactions)
+        try c.encodeIfPresent(questionsNeedApproval, forKey: .questionsNeedApproval)
+        try c.encodeIfPresent(ballotChangesAllowed, forKey: .ballotChangesAllowed)
+        try c.encodeIfPresent(maxMessageLength, forKey: .maxMessageLength)
+        try c.encodeIfPresent(gifts, forKey: .gifts)
+    }
+
+    /// Refuses values no room should run with.
+    public func validate() throws(APIError) {
+        if let s = slowModeSeconds, !(0...3600).contains(s) { throw .badRequest("slowModeSeconds must be 0–3600") }
+        if let m = maxMessageLength, !(1...2000).contains(m) { throw .badRequest("maxMessageLength must be 1–2000") }
+        if let words = filterWords, words.count > 1000 || words.contains(where: { $0.count > 64 }) {
+            throw .badRequest("filterWords: at most 1000 words of at most 64 characters")
+        }
+        if let reactions = allowedReactions, reactions.isEmpty || reactions.count > 32 || reactions.contains(where: { $0.count > 8 }) {
+            throw .badRequest("allowedReactions: 1–32 emoji")
+        }
+        if let gifts, gifts.count > 100 || gifts.contains(where: { $0.giftID.isEmpty || $0.value < 0 || $0.name.count > 64 }) {
+            throw .badRequest("gifts: at most 100, each with an id, a name of at most 64 characters and a value ≥ 0")
+        }
+        if let limits = rateLimits ?? nil {
+            for limit in [limits.chat, limits.reactions, limits.votes, limits.questions, limits.upvotes, limits.gifts, limits.clicks] {
+                if let limit, limit.burst < 1 || limit.perSecond <= 0 { throw .badRequest("a rate limit needs burst ≥ 1 and perSecond > 0") }
+            }
+        }
+    }
+
+    /// The room configuration these settings give.
+    public func roomConfiguration(allowAnonymousDefault: Bool) -> RoomConfiguration {
+        var configuration = RoomConfiguration()
+        configuration.allowsAnonymous = allowAnonymous ?? allowAnonymousDefault
+        if let rateLimits {
+            if let limits = rateLimits {
+                let defaults = RoomConfiguration.RateLimits()
+                configuration.rateLimits = RoomConfiguration.RateLimits(
+                    chat: limits.chat ?? defaults.chat, reactions: limits.reactions ?? defaults.reactions,
+                    votes: limits.votes ?? defaults.votes, questions: limits.questions ?? defaults.questions,
+                    upvotes: limits.upvotes ?? defaults.upvotes, gifts: limits.gifts ?? defaults.gifts,
+                    clicks: limits.clicks ?? defaults.clicks
+                )
+            } else {
+                configuration.rateLimits = .disabled
+            }
+        }
+        if let slowModeSeconds { configuration.slowModeSeconds = slowModeSeconds }
+        if let filterWords { configuration.filterWords = filterWords }
+        if let allowedReactions { configuration.allowedReactions = allowedReactions }
+        if let questionsNeedApproval { configuration.questionsNeedApproval = questionsNeedApproval }
+        if let ballotChangesAllowed { configuration.ballotChangesAllowed = ballotChangesAllowed }
+        if let maxMessageLength { configuration.maxMessageLength = maxMessageLength }
+        if let gifts { configuration.gifts = gifts }
+        return configuration
+    }
+}
