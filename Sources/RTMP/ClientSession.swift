@@ -45,9 +45,7 @@ public struct ClientSession: Sendable {
     public let streamKey: String
     public let tcURL: String
     public private(set) var state: State = .idle
-    private var peerWindow: UInt32 = 0
-    private var bytesReceived: UInt64 = 0
-    private var lastAcknowledged: UInt64 = 0
+    private var control = ProtocolControl()
 
     /// - Parameters:
     ///   - app: the application, the first path component of the RTMP URL (`live`).
@@ -74,34 +72,18 @@ public struct ClientSession: Sendable {
 
     /// Counts bytes read from the socket and returns an Acknowledgement when the peer's window is reached (§5.4.3).
     public mutating func received(bytes: Int) -> RTMPMessage? {
-        bytesReceived += UInt64(bytes)
-        guard peerWindow > 0, bytesReceived - lastAcknowledged >= UInt64(peerWindow) else { return nil }
-        lastAcknowledged = bytesReceived
-        return .control(.acknowledgement, UInt32(truncatingIfNeeded: bytesReceived))
+        control.received(bytes: bytes)
     }
 
     /// Handles one message from the server.
     public mutating func receive(_ message: RTMPMessage, decoder: inout ChunkDecoder) throws(RTMPError) -> [Action] {
+        if let replies = try control.handle(message, decoder: &decoder) {
+            return replies.map { .send($0) }
+        }
         var payload = message.payload
         switch message.typeID {
-        case .setChunkSize:
-            guard let size = payload.readInteger(as: UInt32.self) else { throw .malformedMessage("Set Chunk Size") }
-            try decoder.setChunkSize(Int(size & 0x7FFF_FFFF))
-            return []
-        case .abort:
-            guard let csid = payload.readInteger(as: UInt32.self) else { throw .malformedMessage("Abort") }
-            decoder.abort(chunkStreamID: csid)
-            return []
-        case .windowAcknowledgementSize:
-            guard let size = payload.readInteger(as: UInt32.self) else { throw .malformedMessage("Window Acknowledgement Size") }
-            peerWindow = size
-            return []
-        case .userControl:
-            guard let event = payload.readInteger(as: UInt16.self) else { throw .malformedMessage("User Control") }
-            if event == UserControlEvent.pingRequest.rawValue, let stamp = payload.readInteger(as: UInt32.self) {
-                return [.send(.userControl(.pingResponse, stamp))]
-            }
-            return []
+        case .setChunkSize, .abort, .acknowledgement, .windowAcknowledgementSize, .setPeerBandwidth, .userControl:
+            return []  // handled by `control` above
         case .commandAMF0, .commandAMF3:
             if message.typeID == .commandAMF3 { payload.moveReaderIndex(forwardBy: min(1, payload.readableBytes)) }
             let values: [AMF0Value]
@@ -111,7 +93,7 @@ public struct ClientSession: Sendable {
                 throw .malformedAMF0("\(error)")
             }
             return command(values)
-        case .acknowledgement, .setPeerBandwidth, .audio, .video, .dataAMF0, .dataAMF3,
+        case .audio, .video, .dataAMF0, .dataAMF3,
              .sharedObjectAMF0, .sharedObjectAMF3, .aggregate:
             return []
         }
