@@ -23,11 +23,16 @@ public final class ServerMetrics: Sendable {
         var videoFrames: Gauge
     }
 
+    /// A metric named exactly `name` (no unit suffix added).
+    static func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
+    }
+
     init(viewers: ViewerTracker) {
         self.viewers = viewers
-        bytesOut = registry.makeCounter(name: "liveloop_http_media_bytes_out_total", help: "Bytes of playlists and media sent over HTTP")
-        hlsRequests = registry.makeCounter(name: "liveloop_hls_requests_total", help: "LL-HLS requests served")
-        rtmpConnections = registry.makeGauge(name: "liveloop_rtmp_connections", help: "Open RTMP connections")
+        bytesOut = registry.makeCounter(descriptor: Self.metric("liveloop_http_media_bytes_out_total", "Bytes of playlists and media sent over HTTP"))
+        hlsRequests = registry.makeCounter(descriptor: Self.metric("liveloop_hls_requests_total", "LL-HLS requests served"))
+        rtmpConnections = registry.makeGauge(descriptor: Self.metric("liveloop_rtmp_connections", "Open RTMP connections"))
     }
 
     /// Refreshes the per-channel gauges and renders the exposition text.
@@ -39,12 +44,12 @@ public final class ServerMetrics: Sendable {
                 let g = gauges[name] ?? {
                     let labels = [("channel", name)]
                     return ChannelGauges(
-                        publishing: registry.makeGauge(name: "liveloop_publishers", labels: labels, help: "1 while a publisher is live"),
-                        viewers: registry.makeGauge(name: "liveloop_viewers", labels: labels, help: "Distinct HLS clients in the last 10 s"),
-                        frameRate: registry.makeGauge(name: "liveloop_ingest_frame_rate", labels: labels, help: "Ingest video frames per second"),
-                        bitrate: registry.makeGauge(name: "liveloop_ingest_bitrate_bps", labels: labels, help: "Ingest bits per second"),
-                        bytesIn: registry.makeGauge(name: "liveloop_ingest_bytes_total", labels: labels, help: "Media bytes received from the current publisher"),
-                        videoFrames: registry.makeGauge(name: "liveloop_ingest_video_frames_total", labels: labels, help: "Video frames received from the current publisher")
+                        publishing: registry.makeGauge(descriptor: Self.metric("liveloop_publishers", "1 while a publisher is live"), labels: labels),
+                        viewers: registry.makeGauge(descriptor: Self.metric("liveloop_viewers", "Distinct HLS clients in the last 10 s"), labels: labels),
+                        frameRate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_frame_rate", "Ingest video frames per second"), labels: labels),
+                        bitrate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bitrate_bps", "Ingest bits per second"), labels: labels),
+                        bytesIn: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bytes_total", "Media bytes received from the current publisher"), labels: labels),
+                        videoFrames: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_video_frames_total", "Video frames received from the current publisher"), labels: labels)
                     )
                 }()
                 gauges[name] = g
