@@ -244,6 +244,8 @@ struct SDKTests {
         let host = try await InteractionClient.connect(url: url(server, "show"), token: hostToken, configuration: configuration)
         configuration.transport = transport
         configuration.reconnect = .init(initialDelay: .milliseconds(20), maximumDelay: .milliseconds(200))
+        // WSClient sometimes drops the refusal frame that follows the 101 at once; a short timeout bounds that attempt.
+        configuration.connectTimeout = .seconds(1)
         let viewer = try await InteractionClient.connect(url: url(server, "show"), token: viewerToken, configuration: configuration)
 
         // A ban closes the viewer's socket at once, and refuses its reconnect attempts until the unban.

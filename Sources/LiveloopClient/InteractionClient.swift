@@ -1,0 +1,367 @@
+import Foundation
+import Interaction
+import Logging
+import NIOCore
+import Synchronization
+
+/// A viewer's or host's session on a channel's interaction WebSocket (`/api/v1/channels/CHANNEL/ws`,
+/// docs/protocol.md): requests answered by their `ack`/`error`, the room's broadcasts as `envelopes`, resumption with
+/// `lastSeq` after a drop, and an NTP-style estimate of the server clock for showing cues in sync.
+///
+/// ```swift
+/// let client = try await InteractionClient.connect(url: "ws://localhost:8080/api/v1/channels/show/ws", token: jwt)
+/// Task { for await envelope in client.envelopes { … } }
+/// let reply = try await client.send(.pollVote(.init(pollID: "p1", choices: [0])))   // ack or error
+/// ```
+///
+/// Invariants: `send` gives every request a fresh `id` and resolves with the frame carrying that `id`, or throws
+/// when the connection drops first; a broadcast is delivered at most once even across reconnects (by `seq`);
+/// nothing is delivered after `close()`. The class is `Sendable`: its state sits behind one `Mutex`, never held
+/// across an `await`, and frames are handled on the socket's thread without a task per frame.
+public final class InteractionClient: Sendable {
+    public let url: String
+    public let token: String?
+    public let configuration: Configuration
+    /// Everything the server sends except replies matched to a `send`: `hello` (again after each reconnect), room
+    /// broadcasts, and errors without an `id`. Finishes when the client is closed or gives up reconnecting.
+    public let envelopes: AsyncStream<ServerEnvelope>
+
+    private let envelopesContinuation: AsyncStream<ServerEnvelope>.Continuation
+    private let state: Mutex<InteractionClientState>
+    private let tasks = Mutex<[Task<Void, Never>]>([])
+    private let receivedCount = Atomic<Int>(0)
+    private let ignoredCount = Atomic<Int>(0)
+    private let logger: Logger
+
+    /// Connects and returns once the server's `hello` has arrived. `lastSeq` resumes an earlier session: the server
+    /// replays what was missed from its bounded history, or sends a fresh snapshot (`hello.recovered == false`).
+    public static func connect(url: String, token: String?, lastSeq: UInt64? = nil,
+                               configuration: Configuration = Configuration(),
+                               logger: Logger = Logger(label: "liveloop.client")) async throws -> InteractionClient {
+        let client = InteractionClient(url: url, token: token, lastSeq: lastSeq, configuration: configuration, logger: logger)
+        do {
+            _ = try await client.openSession()
+        } catch {
+            await client.close()
+            throw error
+        }
+        client.startClockSync()
+        return client
+    }
+
+    /// The URL of a channel's interaction socket on a server (`http(s)://` or `ws(s)://` base).
+    public static func url(server: String, channel: String) -> String {
+        var base = server
+        if base.hasPrefix("http://") { base = "ws://" + base.dropFirst(7) }
+        if base.hasPrefix("https://") { base = "wss://" + base.dropFirst(8) }
+        while base.hasSuffix("/") { base.removeLast() }
+        let name = channel.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? channel
+        return "\(base)/api/v1/channels/\(name)/ws"
+    }
+
+    private init(url: String, token: String?, lastSeq: UInt64?, configuration: Configuration, logger: Logger) {
+        self.url = url
+        self.token = token
+        self.configuration = configuration
+        self.logger = logger
+        var initial = InteractionClientState()
+        initial.lastSeq = lastSeq
+        state = Mutex(initial)
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ServerEnvelope.self, bufferingPolicy: .bufferingNewest(max(0, configuration.envelopeBufferLimit)))
+        envelopes = stream
+        envelopesContinuation = continuation
+    }
+
+    deinit {
+        envelopesContinuation.finish()
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+    }
+
+    // MARK: Session state
+
+    /// The latest `hello` (who you are, the snapshot or recovery flag, the server's time).
+    public var hello: ServerMessage.Hello? { state.withLock { $0.hello } }
+    /// Who the server says you are.
+    public var identity: Identity? { hello?.you }
+    /// The last room sequence number seen: pass it to `connect(lastSeq:)` to resume a session elsewhere.
+    public var lastSeq: UInt64? { state.withLock { $0.lastSeq } }
+    /// Whether the socket is open and its `hello` has arrived.
+    public var isConnected: Bool { state.withLock { $0.isConnected } }
+
+    /// Text frames received so far, over all connections of this client.
+    public var framesReceived: Int { receivedCount.load(ordering: .relaxed) }
+    /// Of those, frames of `configuration.ignoredKinds`, skipped without decoding.
+    public var framesIgnored: Int { ignoredCount.load(ordering: .relaxed) }
+
+    // MARK: Clock
+
+    /// Server clock minus this device's clock, from the clock-sync exchange with the lowest round trip; nil before
+    /// the first `pong`.
+    public var clockOffset: Duration? { state.withLock { $0.clock.best }.map { .seconds($0.offset) } }
+    /// The bound on `clockOffset`'s error: half the best round trip.
+    public var clockUncertainty: Duration? { state.withLock { $0.clock.best }.map { .seconds($0.uncertainty) } }
+    /// The best clock sample, with its round trip and age.
+    public var clockSample: ClockSample? { state.withLock { $0.clock.best } }
+
+    /// The server's clock now, by this device's clock and the estimated offset (this device's time before sync).
+    public func serverNow() -> Timestamp {
+        Timestamp(serverDate())
+    }
+
+    /// `serverNow()` as a `Date`, without millisecond rounding.
+    public func serverDate() -> Date {
+        Date().addingTimeInterval(state.withLock { $0.clock.best }?.offset ?? 0)
+    }
+
+    /// Runs `samples` ping/pong exchanges one after another and returns the best sample so far (also the
+    /// basis of `clockOffset`). Runs by itself after each connect when `configuration.clockSync` is set.
+    @discardableResult
+    public func synchronizeClock(samples: Int = 5) async throws -> ClockSample? {
+        for _ in 0..<max(1, samples) {
+            _ = try await request(.ping(.init(clientTime: Timestamp(Date()))), clockProbe: true)
+        }
+        return clockSample
+    }
+
+    // MARK: Requests
+
+    /// Sends `message` with a fresh `id` and returns the server's answer: an `ack` (the request is durable), an
+    /// `error` with a stable code (nothing changed), or a `pong`. Throws `InteractionClientError.disconnected` when
+    /// the connection drops first (the request may or may not have been applied), `.timedOut` after
+    /// `configuration.requestTimeout`, `.notConnected` between reconnects.
+    @discardableResult
+    public func send(_ message: ClientMessage) async throws -> ServerEnvelope {
+        try await request(message, clockProbe: false)
+    }
+
+    /// `send`, with an `error` reply thrown as `InteractionClientError.refused`; returns the ack (its `ref` names
+    /// what the request created, e.g. the new poll's id).
+    @discardableResult
+    public func perform(_ message: ClientMessage) async throws -> ServerMessage.Ack {
+        let reply = try await send(message)
+        switch reply.message {
+        case .ack(let ack): return ack
+        case .error(let error): throw InteractionClientError.refused(error)
+        default: return ServerMessage.Ack()
+        }
+    }
+
+    /// Sends `message` without an `id`: no answer comes back (reactions, fire-and-forget chat). Throws only when
+    /// not connected.
+    public func post(_ message: ClientMessage) throws {
+        guard let transport = state.withLock({ $0.isConnected ? $0.transport : nil }) else {
+            throw InteractionClientError.notConnected
+        }
+        transport.write(ByteBuffer(bytes: try ClientRequest(message).jsonData()))
+    }
+
+    private func request(_ message: ClientMessage, clockProbe: Bool) async throws -> ServerEnvelope {
+        let (id, transport) = try state.withLock { state throws(InteractionClientError) in
+            guard state.isConnected, let transport = state.transport else { throw .notConnected }
+            return (state.makeRequestID(), transport)
+        }
+        let frame = ByteBuffer(bytes: try ClientRequest(id: id, message).jsonData())
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ServerEnvelope, any Error>) in
+                let timeout = configuration.requestTimeout.map { limit in
+                    configuration.eventLoopGroup.any().scheduleTask(in: .nanoseconds(limit.wholeNanoseconds)) { [weak self] in
+                        guard let self else { return }
+                        self.fail(request: id, with: InteractionClientError.timedOut)
+                    }
+                }
+                let registered = state.withLock { state in
+                    guard state.isConnected else { return false }
+                    state.pending[id] = .init(continuation: continuation, sentAt: Date(), isClockProbe: clockProbe, timeout: timeout)
+                    return true
+                }
+                guard registered else {
+                    timeout?.cancel()
+                    continuation.resume(throwing: InteractionClientError.notConnected)
+                    return
+                }
+                transport.write(frame)
+            }
+        } onCancel: {
+            fail(request: id, with: CancellationError())
+        }
+    }
+
+    private func fail(request id: String, with error: any Error) {
+        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        pending.timeout?.cancel()
+        pending.continuation.resume(throwing: error)
+    }
+
+    // MARK: Closing
+
+    /// Closes the session: pending requests fail with `.disconnected`, `envelopes` finishes, no reconnect follows.
+    public func close() async {
+        let (transport, pending, waiter) = state.withLock { state in
+            state.closedByUser = true
+            let ended = state.ended(generation: state.generation)
+            return (ended?.transport, ended?.failed ?? [], ended?.waiter)
+        }
+        for task in tasks.withLock({ $0 }) { task.cancel() }
+        for request in pending {
+            request.timeout?.cancel()
+            request.continuation.resume(throwing: InteractionClientError.disconnected)
+        }
+        waiter?.resume(with: .failure(InteractionClientError.disconnected))
+        envelopesContinuation.finish()
+        await transport?.close()
+    }
+
+    // MARK: Connection
+
+    /// Opens a socket and waits for its `hello`, within the connect timeout.
+    private func openSession() async throws -> ServerMessage.Hello {
+        let endpoint = try InteractionEndpoint(url: url, token: token, lastSeq: state.withLock { $0.lastSeq })
+        let configuration = configuration
+        let logger = logger
+        return try await withCheckedThrowingContinuation { continuation in
+            let waiter = ResumeOnce(continuation)
+            let generation = state.withLock { $0.beginAttempt(waiter: waiter) }
+            let timeout = configuration.eventLoopGroup.any().scheduleTask(in: .nanoseconds(configuration.connectTimeout.wholeNanoseconds)) {
+                [weak self] in
+                if self?.isReady(generation: generation) != true {
+                    waiter.resume(with: .failure(InteractionClientError.timedOut))
+                    self?.connectionEnded(generation: generation)
+                }
+            }
+            let events = InteractionTransportEvents(
+                frame: { [weak self] frame in self?.receive(frame, generation: generation) },
+                closed: { [weak self] in self?.connectionEnded(generation: generation) }
+            )
+            Task {
+                do {
+                    let transport: any InteractionTransport
+                    switch configuration.transport.resolved(secure: endpoint.secure) {
+                    case .webSocketClient, .automatic:
+                        transport = try await InteractionWebSocketClientTransport.open(
+                            endpoint, configuration: configuration, events: events, logger: logger)
+                    case .posix(let localAddress):
+                        transport = try await InteractionPosixTransport.open(
+                            endpoint, localAddress: localAddress, configuration: configuration, events: events)
+                    }
+                    let (current, ready) = self.state.withLock { $0.opened(transport, generation: generation) }
+                    if !current { await transport.close() }
+                    if let (readyWaiter, hello) = ready {
+                        timeout.cancel()
+                        readyWaiter.resume(with: .success(hello))
+                    }
+                } catch {
+                    timeout.cancel()
+                    waiter.resume(with: .failure(error))
+                    self.connectionEnded(generation: generation)
+                }
+            }
+        }
+    }
+
+    private func receive(_ frame: ByteBuffer, generation: Int) {
+        let now = Date()
+        receivedCount.add(1, ordering: .relaxed)
+        if !configuration.ignoredKinds.isEmpty, let (kind, seq) = InteractionFrameSniffer.sniff(frame),
+           configuration.ignoredKinds.contains(kind) {
+            ignoredCount.add(1, ordering: .relaxed)
+            state.withLock { $0.skipped(seq: seq, generation: generation) }
+            return
+        }
+        let envelope: ServerEnvelope
+        do {
+            envelope = try ServerEnvelope.decode(Data(frame.readableBytesView))
+        } catch {
+            logger.debug("ignoring an undecodable frame", metadata: ["error": "\(error)"])
+            return
+        }
+        let receipt = state.withLock { $0.receive(envelope, generation: generation, at: now) }
+        if let reply = receipt.reply {
+            reply.timeout?.cancel()
+            reply.continuation.resume(returning: envelope)
+        }
+        if receipt.deliver {
+            configuration.onEnvelope?(envelope)
+            envelopesContinuation.yield(envelope)
+        }
+        if let (waiter, hello) = receipt.ready { waiter.resume(with: .success(hello)) }
+        if let (waiter, error) = receipt.refused { waiter.resume(with: .failure(InteractionClientError.refused(error))) }
+    }
+
+    private func isReady(generation: Int) -> Bool {
+        state.withLock { $0.generation == generation && $0.isConnected }
+    }
+
+    private func connectionEnded(generation: Int) {
+        let (ended, closedByUser) = state.withLock { ($0.ended(generation: generation), $0.closedByUser) }
+        guard let ended else { return }
+        if let transport = ended.transport {
+            // A session that timed out before its hello still has its socket open.
+            Task { await transport.close() }
+        }
+        for request in ended.failed {
+            request.timeout?.cancel()
+            request.continuation.resume(throwing: InteractionClientError.disconnected)
+        }
+        ended.waiter?.resume(with: .failure(InteractionClientError.disconnected))
+        guard ended.wasReady, !closedByUser else { return }
+        if let policy = configuration.reconnect {
+            startReconnecting(policy)
+        } else {
+            envelopesContinuation.finish()
+        }
+    }
+
+    private func startReconnecting(_ policy: Configuration.Reconnect) {
+        let task = Task { [weak self] in
+            var attempt = 0
+            while !Task.isCancelled {
+                if let limit = policy.maximumAttempts, attempt >= limit { break }
+                let ceiling = policy.delayCeiling(attempt: attempt).components
+                let wait = Double.random(in: 0...1) * (Double(ceiling.seconds) + Double(ceiling.attoseconds) / 1e18)
+                try? await Task.sleep(for: .seconds(wait))
+                guard let self, !Task.isCancelled else { return }
+                do {
+                    _ = try await self.openSession()
+                    return
+                } catch {
+                    self.logger.debug("reconnect failed", metadata: ["attempt": "\(attempt)", "error": "\(error)"])
+                    attempt += 1
+                }
+            }
+            self?.envelopesContinuation.finish()
+        }
+        addTask(task)
+    }
+
+    private func startClockSync() {
+        guard let policy = configuration.clockSync else { return }
+        let task = Task { [weak self] in
+            // Holds the client only during a round, so an abandoned client is freed between rounds.
+            while !Task.isCancelled, await self?.synchronizeClockRound(samples: policy.samples) != nil {
+                try? await Task.sleep(for: policy.interval)
+            }
+        }
+        addTask(task)
+    }
+
+    private func synchronizeClockRound(samples: Int) async {
+        do {
+            try await synchronizeClock(samples: samples)
+        } catch {
+            logger.debug("clock sync round failed; the next round tries again", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func addTask(_ task: Task<Void, Never>) {
+        let closed = state.withLock { $0.closedByUser }
+        if closed {
+            task.cancel()
+            return
+        }
+        tasks.withLock { tasks in
+            tasks.removeAll { $0.isCancelled }
+            tasks.append(task)
+        }
+    }
+}

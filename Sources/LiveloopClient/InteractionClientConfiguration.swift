@@ -1,0 +1,105 @@
+import Interaction
+import NIOCore
+import NIOPosix
+
+extension InteractionClient {
+    /// How an `InteractionClient` connects, syncs its clock and reconnects. The defaults suit an app; a load
+    /// generator turns clock sync and the envelope stream off and binds each socket to a source address.
+    public struct Configuration: Sendable {
+        /// The socket underneath.
+        public enum Transport: Sendable, Hashable {
+            /// `posix` for `ws://`, `webSocketClient` for `wss://`.
+            case automatic
+            /// `WSClient` (hummingbird-project/swift-websocket): `ws://` and `wss://`, Network.framework on Apple
+            /// platforms. The token travels as `?token=`. Observed with swift-websocket 1.6.2: a frame the server
+            /// sends right behind the 101 response (e.g. a refusal) is sometimes never surfaced, so that attempt
+            /// ends only at `connectTimeout`.
+            case webSocketClient
+            /// A plain-`ws://` NIO socket, optionally bound to a local address (e.g. one of 127.0.0.1…127.0.0.K, so
+            /// that one machine can open more connections than one address has ephemeral ports). The token
+            /// travels as `Authorization: Bearer`.
+            case posix(localAddress: String?)
+        }
+
+        /// Automatic reconnection after the connection drops (never after `close()`): exponential backoff with
+        /// full jitter, resuming with `lastSeq` so the missed broadcasts arrive in order.
+        public struct Reconnect: Sendable, Hashable {
+            public var initialDelay: Duration
+            public var maximumDelay: Duration
+            /// Attempts in a row before the client gives up and finishes `envelopes`; nil tries forever.
+            public var maximumAttempts: Int?
+
+            public init(initialDelay: Duration = .milliseconds(250), maximumDelay: Duration = .seconds(15), maximumAttempts: Int? = nil) {
+                self.initialDelay = initialDelay
+                self.maximumDelay = maximumDelay
+                self.maximumAttempts = maximumAttempts
+            }
+
+            /// The longest wait before attempt `attempt` (0-based); the actual wait is uniform in 0…this.
+            func delayCeiling(attempt: Int) -> Duration {
+                let factor = 1 << min(max(attempt, 0), 20)
+                return min(initialDelay * factor, maximumDelay)
+            }
+        }
+
+        /// Clock sync: `samples` pings right after each `hello`, then again every `interval`.
+        public struct ClockSyncPolicy: Sendable, Hashable {
+            public var samples: Int
+            public var interval: Duration
+            public init(samples: Int = 5, interval: Duration = .seconds(60)) {
+                self.samples = samples
+                self.interval = interval
+            }
+        }
+
+        public var transport: Transport = .automatic
+        /// nil: the client stays closed when the connection drops.
+        public var reconnect: Reconnect? = Reconnect()
+        /// nil: no automatic clock sync (`synchronizeClock()` still works).
+        public var clockSync: ClockSyncPolicy? = ClockSyncPolicy()
+        /// How long `connect` waits for the upgrade and the `hello`.
+        public var connectTimeout: Duration = .seconds(10)
+        /// How long `send` waits for the matching `ack`/`error`; nil waits until the connection drops.
+        public var requestTimeout: Duration? = .seconds(10)
+        /// Envelopes `envelopes` keeps for a slow reader (the newest win); 0 turns the stream off.
+        public var envelopeBufferLimit = 4096
+        /// Broadcast kinds the client does not decode nor deliver (their `seq` still counts), e.g. `viewers` in a
+        /// load generator where every viewer would otherwise decode each viewer-count update.
+        public var ignoredKinds: Set<ServerMessage.Kind> = []
+        /// Called on the connection's thread with every envelope the client delivers, before `envelopes` sees it.
+        /// Must return quickly; meant for measurements and bridges to other event systems.
+        public var onEnvelope: (@Sendable (ServerEnvelope) -> Void)?
+        /// Largest frame accepted from the server (a `hello` with a full snapshot can be large).
+        public var maximumFrameBytes = 1 << 20
+        public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+
+        public init() {}
+    }
+}
+
+/// Why an `InteractionClient` call failed.
+public enum InteractionClientError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The URL is not a `ws://` or `wss://` URL this transport can use.
+    case invalidURL(String)
+    /// The server did not upgrade the connection (wrong channel, bad token, no such channel: HTTP 401/403/404).
+    case upgradeRefused(status: Int?)
+    /// The server refused the session with an `error` frame before `hello` (e.g. `banned`).
+    case refused(ServerMessage.ErrorBody)
+    /// The connection closed before `hello`, or while a request waited for its answer.
+    case disconnected
+    /// The client is closed, or between reconnect attempts.
+    case notConnected
+    /// No `hello` within the connect timeout, or no answer within the request timeout.
+    case timedOut
+
+    public var description: String {
+        switch self {
+        case .invalidURL(let url): "not a usable WebSocket URL: \(url)"
+        case .upgradeRefused(let status): "the server refused the WebSocket upgrade" + (status.map { " (HTTP \($0))" } ?? "")
+        case .refused(let error): "refused: \(error.code.rawValue): \(error.message)"
+        case .disconnected: "the connection closed"
+        case .notConnected: "not connected"
+        case .timedOut: "timed out"
+        }
+    }
+}
