@@ -38,8 +38,10 @@ extension Room {
             emit(.supporters(.init(top: gifts.topSupporters(configuration.supportersSize))), to: .everyone,
                  replayable: false, into: &effects)
         }
-        if viewers != lastViewersSent {
+        // The count changes with every join during a ramp; viewers hear it at most twice a second.
+        if viewers != lastViewersSent, lastViewersSentAt.map({ $0.duration(to: now) >= Self.viewerCountInterval }) ?? true {
             lastViewersSent = viewers
+            lastViewersSentAt = now
             emit(.viewers(.init(count: viewers)), to: .everyone, replayable: false, into: &effects)
         }
         prune(at: now)

@@ -31,6 +31,9 @@ public struct Room: Sendable {
 
     var limits: Limits
     var lastViewersSent = 0
+    var lastViewersSentAt: Timestamp?
+    /// The least time between two viewer-count messages.
+    static let viewerCountInterval: Duration = .milliseconds(500)
     var questionVotesChanged: Set<String> = []
     var offerClicksChanged: Set<String> = []
     var supportersChanged = false

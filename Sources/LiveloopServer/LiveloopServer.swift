@@ -20,6 +20,7 @@ public struct LiveloopServer: Sendable {
     public let tokens: TokenAuthority
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
+    let webSocketBudget: ConnectionBudget
 
     /// The store key of the HS256 secret that signs viewer and host tokens.
     public static let tokenSecretName = "jwtSecret"
@@ -32,6 +33,7 @@ public struct LiveloopServer: Sendable {
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
         rooms = RoomRegistry(store: store, logger: logger)
+        webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
         tokens = await TokenAuthority(secret: try store.secret(named: Self.tokenSecretName))
     }
 
@@ -73,8 +75,9 @@ public struct LiveloopServer: Sendable {
     func makeWebSocketRouter() -> Router<LiveloopWebSocketContext> {
         let router = Router(context: LiveloopWebSocketContext.self)
         router.add(middleware: JSONErrorMiddleware())
-        WebSocketGateway(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens), logger: logger).register(on: router)
-        LiveSocket(registry: registry, metrics: metrics).register(on: router)
+        WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens), logger: logger)
+            .register(on: router)
+        LiveSocket(registry: registry, metrics: metrics, budget: webSocketBudget).register(on: router)
         return router
     }
 

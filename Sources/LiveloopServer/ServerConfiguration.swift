@@ -13,6 +13,9 @@ public struct ServerConfiguration: Sendable {
     public var reconnectGrace: Duration = .seconds(10)
     /// Publish the built-in clip on the `demo` channel.
     public var demo = false
+    /// Open WebSocket connections (interaction and sub-second video together) beyond which upgrades are refused with
+    /// 503, so a flood of clients meets a clear answer instead of the process's file-descriptor limit.
+    public var maxWebSocketConnections = 10_000
 
     public init() {}
 }

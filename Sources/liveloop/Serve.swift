@@ -28,6 +28,8 @@ struct Serve: AsyncParsableCommand {
     var reconnectGrace = 10.0
     @Flag(help: "Publish the built-in looping clip on the 'demo' channel (LIVELOOP_DEMO=1).")
     var demo = false
+    @Option(help: "Most open WebSocket connections (interaction + sub-second video); 0 = the file-descriptor limit less 512 (LIVELOOP_MAX_CONNECTIONS).")
+    var maxConnections = 0
     @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
 
@@ -58,6 +60,16 @@ struct Serve: AsyncParsableCommand {
         configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
         configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))
         configuration.demo = demo
+        // Every connection is a file descriptor: use all the process may have, and stop accepting WebSocket
+        // clients well before the limit instead of failing somewhere deep in the runtime.
+        var limit = rlimit()
+        if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let descriptors = Int(clamping: limit.rlim_cur)
+        configuration.maxWebSocketConnections = maxConnections > 0 ? maxConnections : max(64, descriptors - 512)
 
         let server = try await LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
         if let key = try server.store.ensureAdminKey() {

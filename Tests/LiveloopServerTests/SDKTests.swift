@@ -331,3 +331,30 @@ struct SDKTests {
         await server.stop()
     }
 }
+
+@Suite("connection limit")
+struct ConnectionLimitTests {
+    @Test("WebSocket clients beyond the server's connection limit are refused, and a freed slot is reusable")
+    func limit() async throws {
+        let server = try await TestServer.start(maxWebSocketConnections: 2)
+        defer { Task { await server.stop() } }
+        _ = try server.createChannel("show")
+        let url = InteractionClient.url(server: "http://127.0.0.1:\(server.httpPort)", channel: "show")
+        var configuration = InteractionClient.Configuration()
+        configuration.reconnect = nil
+        configuration.connectTimeout = .seconds(3)
+        let first = try await InteractionClient.connect(url: url, token: nil, configuration: configuration)
+        let second = try await InteractionClient.connect(url: url, token: nil, configuration: configuration)
+        await #expect(throws: (any Error).self) {
+            let third = try await InteractionClient.connect(url: url, token: nil, configuration: configuration)
+            await third.close()
+        }
+        await first.close()
+        #expect(await eventually(timeout: .seconds(5)) {
+            guard let again = try? await InteractionClient.connect(url: url, token: nil, configuration: configuration) else { return false }
+            await again.close()
+            return true
+        })
+        await second.close()
+    }
+}

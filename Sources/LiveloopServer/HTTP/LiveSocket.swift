@@ -16,17 +16,25 @@ import Prometheus
 struct LiveSocket {
     let registry: BroadcastRegistry
     let metrics: ServerMetrics
+    let budget: ConnectionBudget
 
     func register(on router: Router<LiveloopWebSocketContext>) {
         let registry = registry
         let metrics = metrics
+        let budget = budget
         router.ws("live/:channel/ws") { _, context in
+            guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
             guard registry.broadcast(channel)?.hasEnded == false else {
                 throw APIError.notFound("channel \"\(channel)\" is not live")
             }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
+            guard budget.acquire() else {
+                try await outbound.close(.unexpectedServerError, reason: "server full")
+                return
+            }
+            defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
             guard let broadcast = registry.broadcast(channel) else { return }
             let fragments = broadcast.subscribeLive()

@@ -29,7 +29,12 @@ public final class RoomHost: Sendable {
         case update(RoomUpdate, sender: ClientConnection?, reply: (@Sendable (ServerEnvelope?) -> Void)?)
     }
 
-    init(channel: String, room: Room, log: GroupCommitLog, logger: Logger) {
+    /// Called when records could not be committed: the room's memory is then ahead of its log, so the registry
+    /// rebuilds it from the log (clients reconnect and get the state that is really stored).
+    private let onCommitFailure: @Sendable () -> Void
+
+    init(channel: String, room: Room, log: GroupCommitLog, logger: Logger, onCommitFailure: @escaping @Sendable () -> Void = {}) {
+        self.onCommitFailure = onCommitFailure
         self.channel = channel
         self.room = Mutex(room)
         self.log = log
@@ -148,7 +153,8 @@ public final class RoomHost: Sendable {
                 try await log.append(channel: channel, payloads: payloads)
             } catch {
                 committed = false
-                logger.error("could not commit room records; refusing the batch", metadata: ["channel": "\(channel)", "error": "\(error)"])
+                logger.error("could not commit room records; refusing the batch and rebuilding the room from its log",
+                             metadata: ["channel": "\(channel)", "error": "\(error)"])
             }
         }
         for event in batch {
@@ -177,6 +183,7 @@ public final class RoomHost: Sendable {
                 }
             }
         }
+        if !committed { onCommitFailure() }
     }
 
     private func deliver(_ broadcast: RoomBroadcast, to connections: inout [Int: ClientConnection]) {

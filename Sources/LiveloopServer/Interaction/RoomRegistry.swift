@@ -30,7 +30,9 @@ public final class RoomRegistry: Sendable {
         if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }
-            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger)
+            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger) { [weak self] in
+                self?.remove(channelName)
+            }
             rooms[channelName] = host
             return host
         }

@@ -50,6 +50,7 @@ struct Authenticator {
 /// `GET /api/v1/channels/CHANNEL/ws`: the interaction protocol (docs/protocol.md) over WebSocket.
 struct WebSocketGateway {
     let rooms: RoomRegistry
+    let budget: ConnectionBudget
     let authenticator: Authenticator
     let logger: Logger
 
@@ -64,12 +65,19 @@ struct WebSocketGateway {
         let rooms = rooms
         let authenticator = authenticator
         let logger = logger
+        let budget = budget
         router.ws("api/v1/channels/:channel/ws") { request, context in
+            guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
             guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
             _ = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
+            guard budget.acquire() else {
+                try await outbound.close(.unexpectedServerError, reason: "server full")
+                return
+            }
+            defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
             guard let host = try rooms.room(for: channel) else { return }
             let identity = try await authenticator.identity(for: context.request, channel: channel, allowGuest: host.allowsGuests)

@@ -15,8 +15,10 @@ final class TestServer: Sendable {
     let rtmpPort: Int
     let dataDirectory: String
 
-    static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0)) async throws -> TestServer {
+    static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0),
+                      maxWebSocketConnections: Int = 10_000) async throws -> TestServer {
         var configuration = ServerConfiguration()
+        configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.host = "127.0.0.1"
         configuration.httpPort = 0
         configuration.rtmpPort = 0
