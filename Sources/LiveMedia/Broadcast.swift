@@ -326,6 +326,22 @@ public final class Broadcast: Sendable {
         }
     }
 
+    /// The init segment and the latest part that starts with a keyframe: enough for a decoder to show a picture
+    /// (thumbnails). Nil before the first keyframe or for audio-only streams.
+    public var latestKeyframe: (initSegment: ByteBuffer, part: ByteBuffer)? {
+        state.withLock { state in
+            guard let packager = state.packager, let muxer = packager.muxer, muxer.video != nil else { return nil }
+            var candidates: [Segment] = packager.segments.reversed()
+            if let open = packager.openSegment { candidates.insert(open, at: 0) }
+            for segment in candidates {
+                if let first = segment.parts.first, first.bytes.readableBytes > 0, let initSegment = packager.initSegments[segment.initVersion] {
+                    return (initSegment, first.bytes)
+                }
+            }
+            return nil
+        }
+    }
+
     public func initSegment(version: Int) -> ByteBuffer? {
         state.withLock { $0.packager?.initSegments[version] }
     }

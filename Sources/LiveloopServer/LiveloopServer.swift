@@ -62,6 +62,7 @@ public struct LiveloopServer: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text))
             )
         }
+        Thumbnails().register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
         let url = rtmpURL
         ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { url }).register(on: router)

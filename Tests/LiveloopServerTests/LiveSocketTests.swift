@@ -1,5 +1,6 @@
 import Foundation
 import LiveloopClient
+import NIOCore
 import Testing
 
 @Suite("sub-second path: fMP4 over WebSocket", .serialized)
@@ -38,5 +39,20 @@ struct LiveSocketTests {
         defer { Task { await server.stop() } }
         let response = try await server.get("/live/nobody/ws")
         #expect(response.status == 404 || response.status == 405)
+    }
+}
+
+@Suite("thumbnails")
+struct ThumbnailTests {
+    @Test("a live channel has a JPEG thumbnail of its latest keyframe", .enabled(if: Tools.haveFFmpeg, "needs ffmpeg"))
+    func thumbnail() async throws {
+        let server = try await TestServer.start(demo: true)
+        defer { Task { await server.stop() } }
+        #expect(await eventually { (try? await server.get("/live/demo/media.m3u8"))?.status == 200 })
+        let response = try await server.get("/live/demo/thumbnail.jpg")
+        #expect(response.status == 200)
+        #expect(response.header("content-type") == "image/jpeg")
+        #expect(response.body.getBytes(at: response.body.readerIndex, length: 2) == [0xFF, 0xD8], "a JPEG")
+        #expect(try await server.get("/live/nobody/thumbnail.jpg").status == 404)
     }
 }

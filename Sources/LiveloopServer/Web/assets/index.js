@@ -1,5 +1,6 @@
-// The front page: every channel, live ones first, with viewer counts. Thumbnails are a styled placeholder with the
-// stream's resolution (the server has no thumbnail endpoint yet). Refreshes every 10 s.
+// The front page: every channel, live ones first, with viewer counts and a thumbnail of the latest keyframe (the
+// server makes it with ffmpeg when installed; otherwise the styled placeholder with the resolution shows). Refreshes
+// every 10 s.
 
 import { h, number } from './dom.js';
 
@@ -12,6 +13,7 @@ function card(channel) {
     h('a', { class: 'channel-card', href: channel.watchURL || `/watch/${encodeURIComponent(channel.name)}` },
       h('div', { class: `thumb${live ? '' : ' offline'}`, role: 'img', 'aria-label': live ? `${channel.name}, live` : `${channel.name}, offline` },
         h('span', { class: 'initial', 'aria-hidden': 'true' }, channel.name.slice(0, 1).toUpperCase()),
+        live ? thumbnail(channel) : null,
         live ? h('span', { class: 'live-badge' }, 'Live') : null,
         live && channel.width ? h('span', { class: 'resolution' }, `${channel.width}×${channel.height}`) : null,
       ),
@@ -21,6 +23,14 @@ function card(channel) {
       ),
     ),
   );
+}
+
+function thumbnail(channel) {
+  const image = h('img', { class: 'thumb-image', alt: '', loading: 'lazy',
+    src: `/live/${encodeURIComponent(channel.name)}/thumbnail.jpg?t=${Math.floor(Date.now() / 10000)}` });
+  // No picture (no ffmpeg on the server, or no keyframe yet): the placeholder underneath stays visible.
+  image.addEventListener('error', () => image.remove());
+  return image;
 }
 
 async function refresh() {
