@@ -13,6 +13,7 @@ extension Room {
             try authorize(request.message.kind, for: identity)
             try perform(request.message, from: identity, at: now, context: context, into: &effects)
         } catch {
+            for (limiter, key) in effects.charged { limits[keyPath: limiter].refund(for: key) }
             return RoomUpdate(reply: ServerEnvelope(id: request.id, .error(.init(error))))
         }
         let reply: ServerEnvelope?
@@ -49,7 +50,7 @@ extension Room {
         case .ping:
             return
         case .reaction(let reaction):
-            try limits.reactions.take(for: by, at: now)
+            try charge(\.reactions, for: by, at: now, into: &effects)
             try reactions.add(reaction.emoji)
         case .chatSend(let send):
             try sendChat(send.text, from: identity, at: now, into: &effects)
@@ -65,20 +66,20 @@ extension Room {
             guard let choices = Choices(indices: vote.choices) else {
                 throw InteractionError(.unknownOption, "no such option on poll \(vote.pollID)")
             }
-            try limits.votes.take(for: by, at: now)
+            try charge(\.votes, for: by, at: now, into: &effects)
             try commit(.vote(pollID: vote.pollID, sub: by, choices: choices, at: now), into: &effects)
         case .quizAnswer(let answer):
             try answerQuiz(answer, from: identity, at: now, context: context, into: &effects)
         case .qaAsk(let ask):
             try askQuestion(ask.text, from: identity, at: now, into: &effects)
         case .qaUpvote(let target):
-            try limits.upvotes.take(for: by, at: now)
+            try charge(\.upvotes, for: by, at: now, into: &effects)
             try commit(.questionUpvoted(questionID: target.questionID, sub: by, at: now), into: &effects)
             questionVotesChanged.insert(target.questionID)
         case .giftSend(let send):
             try sendGift(send, from: identity, at: now, into: &effects)
         case .offerClick(let target):
-            try limits.clicks.take(for: by, at: now)
+            try charge(\.clicks, for: by, at: now, into: &effects)
             try commit(.offerClicked(offerID: target.offerID, sub: by, at: now), into: &effects)
             offerClicksChanged.insert(target.offerID)
         case .qaModerate(let action, let target):
@@ -141,7 +142,7 @@ extension Room {
         guard text.count <= configuration.maxMessageLength else {
             throw InteractionError(.tooLarge, "messages are at most \(configuration.maxMessageLength) characters")
         }
-        try limits.chat.take(for: identity.sub, at: now)
+        try charge(\.chat, for: identity.sub, at: now, into: &effects)
         if !identity.role.isStaff {
             try chat.checkSlowMode(for: identity.sub, at: now)
             if chat.filter.matches(text) { throw InteractionError(.filtered, "your message contains a blocked word") }
@@ -184,7 +185,7 @@ extension Room {
         guard text.count <= configuration.maxQuestionLength else {
             throw InteractionError(.tooLarge, "questions are at most \(configuration.maxQuestionLength) characters")
         }
-        try limits.questions.take(for: identity.sub, at: now)
+        try charge(\.questions, for: identity.sub, at: now, into: &effects)
         if !identity.role.isStaff && chat.filter.matches(text) {
             throw InteractionError(.filtered, "your question contains a blocked word")
         }
@@ -205,7 +206,7 @@ extension Room {
             throw .badRequest("count must be 1 to \(configuration.maxGiftCount)")
         }
         let item = try gifts.item(send.giftID)
-        try limits.gifts.take(for: identity.sub, at: now)
+        try charge(\.gifts, for: identity.sub, at: now, into: &effects)
         let purchase = GiftPurchase(sub: identity.sub, item: item, count: count, receipt: send.receipt, at: now)
         if case .declined(let reason) = paymentHook.authorize(purchase) {
             throw InteractionError(.paymentDeclined, reason)

@@ -139,6 +139,15 @@ public struct Room: Sendable {
         var ref: String?
         var records: [Record] = []
         var broadcasts: [RoomBroadcast] = []
+        /// Rate-limit tokens taken so far, given back if the request is refused after all.
+        var charged: [(limiter: WritableKeyPath<Limits, RateLimiter>, key: String)] = []
+    }
+
+    /// Takes a rate-limit token for `key`, remembering it so a later refusal can give it back.
+    mutating func charge(_ limiter: WritableKeyPath<Limits, RateLimiter>, for key: String, at now: Timestamp,
+                         into effects: inout Effects) throws(InteractionError) {
+        try limits[keyPath: limiter].take(for: key, at: now)
+        effects.charged.append((limiter, key))
     }
 
     /// Stamps a broadcast with the next seq, keeps it in history if replayable, and adds it to the output.

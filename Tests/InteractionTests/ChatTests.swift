@@ -70,6 +70,18 @@ struct ChatTests {
         #expect(room.say("m6", as: viewer(1), at: at(1)).errorCode == .rateLimited)
     }
 
+    @Test("a refused message does not use up the sender's rate limit")
+    func refusalKeepsTokens() {
+        var room = makeRoom {
+            $0.rateLimits.chat = RateLimit(burst: 2, perSecond: 0.001)
+            $0.filterWords = ["bad"]
+        }
+        for number in 0..<5 { #expect(room.say("bad \(number)", as: viewer(1)).errorCode == .filtered) }
+        #expect(room.say("good 1", as: viewer(1)).isAck)
+        #expect(room.say("good 2", as: viewer(1)).isAck)
+        #expect(room.say("good 3", as: viewer(1)).errorCode == .rateLimited)
+    }
+
     @Test("rate limits can be switched off")
     func rateLimitDisabled() {
         var room = makeRoom { $0.rateLimits.chat = nil }
