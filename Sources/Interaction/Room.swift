@@ -119,7 +119,16 @@ public struct Room: Sendable {
         -> (hello: ServerEnvelope, missed: [ServerEnvelope]) {
         if let lastSeq, let missed = resume(afterSeq: lastSeq, for: identity) {
             let hello = ServerMessage.Hello(serverTime: now, you: identity, currentSeq: seq, recovered: true, snapshot: nil)
-            return (ServerEnvelope(.hello(hello)), missed.map(\.envelope))
+            // Transient counts are not in the history; their current values follow the replay (without a seq), so a
+            // resumed client is not left with stale question votes, supporters or viewer count.
+            let current = snapshot(for: identity)
+            var transient: [ServerEnvelope] = [
+                ServerEnvelope(.viewers(.init(count: viewers))),
+                ServerEnvelope(.supporters(.init(top: current.supporters))),
+            ]
+            let votes = Dictionary(current.questions.filter(\.status.isPublic).map { ($0.questionID, $0.votes) }, uniquingKeysWith: { a, _ in a })
+            if !votes.isEmpty { transient.append(ServerEnvelope(.questionVotes(.init(votes: votes)))) }
+            return (ServerEnvelope(.hello(hello)), missed.map(\.envelope) + transient)
         }
         let hello = ServerMessage.Hello(serverTime: now, you: identity, currentSeq: seq, recovered: false,
                                         snapshot: snapshot(for: identity))

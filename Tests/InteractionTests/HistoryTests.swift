@@ -35,8 +35,13 @@ struct HistoryTests {
         #expect(payload.recovered && payload.snapshot == nil && payload.currentSeq == room.seq)
         let texts = missed.compactMap { frame -> String? in if case .chat(let message) = frame.message { message.text } else { nil } }
         #expect(texts == ["missed"])
-        #expect(missed.count == 1)
-        #expect(missed.allSatisfy { ($0.seq ?? 0) > lastSeen })
+        // The replay (sequenced), then the current transient counts (no seq): viewers and supporters.
+        let replayed = missed.filter { $0.seq != nil }
+        #expect(replayed.count == 1)
+        #expect(replayed.allSatisfy { ($0.seq ?? 0) > lastSeen })
+        let transient = missed.filter { $0.seq == nil }.map(\.message)
+        #expect(transient.contains { if case .viewers = $0 { true } else { false } })
+        #expect(transient.contains { if case .supporters = $0 { true } else { false } })
         #expect(room.resume(afterSeq: lastSeen, for: viewer(3))?.count == 2)
         #expect(room.resume(afterSeq: lastSeen, for: host)?.count == 2)
         #expect(room.resume(afterSeq: room.seq, for: viewer(1)) == [])
