@@ -13,8 +13,6 @@ public final class GroupCommitLog: Sendable {
 
     private let store: SQLiteStore
     private let pending = Mutex(Pending())
-    /// Largest batch written in one transaction.
-    public static let maximumBatch = 20_000
 
     public init(store: SQLiteStore) {
         self.store = store

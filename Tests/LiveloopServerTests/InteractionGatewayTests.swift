@@ -176,7 +176,21 @@ struct LiveloopBinary {
         return nil
     }
 
-    static func freePort() -> Int { Int.random(in: 20_000...60_000) }
+    /// A port nothing listens on now: the kernel picks it for a socket bound to port 0, which is then closed. (A random
+    /// pick could land on a port still held by the hundreds of client sockets a burst test just used.)
+    static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        return bound ? Int(UInt16(bigEndian: address.sin_port)) : Int.random(in: 10_000...30_000)
+    }
 
     static func start(data: String, extra: [String] = []) throws -> LiveloopBinary {
         let http = freePort()

@@ -44,7 +44,7 @@ struct ChannelStatusAPI {
             let channels = try store.channels().map { channel -> LiveChannel in
                 let broadcast = registry.broadcast(channel.name)
                 let rendition = broadcast?.rendition
-                let roomViewers = (try? rooms.room(for: channel.name))??.viewerCount ?? 0
+                let roomViewers = rooms.loadedRoom(for: channel.name)?.viewerCount ?? 0
                 return LiveChannel(
                     name: channel.name, live: broadcast?.isLive ?? false,
                     viewers: metrics.viewers.count(channel: channel.name, now: now) + roomViewers,
@@ -63,7 +63,7 @@ struct ChannelStatusAPI {
                 live: broadcast?.isLive ?? false, codecs: rendition?.codecs, width: rendition?.width, height: rendition?.height,
                 frameRate: stats?.frameRate, bitrate: stats?.bitrate, keyframeInterval: stats?.keyframeInterval,
                 hlsViewers: metrics.viewers.count(channel: channel, now: Date()),
-                interactiveViewers: (try rooms.room(for: channel))?.viewerCount ?? 0,
+                interactiveViewers: rooms.loadedRoom(for: channel)?.viewerCount ?? 0,
                 programDateTimeAnchor: broadcast?.streamClock?.anchorWallClock
             )
             return try jsonResponse(.ok, health)

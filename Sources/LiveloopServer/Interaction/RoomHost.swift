@@ -95,10 +95,11 @@ public final class RoomHost: Sendable {
     func handle(_ request: ClientRequest, from identity: Identity, sender: ClientConnection?,
                 reply: (@Sendable (ServerEnvelope?) -> Void)? = nil) {
         let now = Timestamp(Date())
-        if case .ping = request.message, let sender {
-            // Clock sync wants the fastest possible answer: pongs skip the commit pipeline.
-            let update = room.withLock { $0.handle(request, from: identity, at: now) }
-            if let pong = update.reply, let bytes = Self.encode(pong) { sender.send(bytes) }
+        if case let .ping(ping) = request.message, let sender {
+            // Clock sync wants the fastest possible answer: a pong changes nothing in the room, so it takes neither the
+            // room's lock nor the commit pipeline.
+            let pong = ServerEnvelope(id: request.id, .pong(.init(serverTime: now, clientTime: ping.clientTime)))
+            if let bytes = Self.encode(pong) { sender.send(bytes) }
             return
         }
         room.withLock { room in

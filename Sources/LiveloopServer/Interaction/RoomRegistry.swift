@@ -38,6 +38,11 @@ public final class RoomRegistry: Sendable {
         }
     }
 
+    /// The room of a channel if it is loaded; never loads one (for status pages that must not wake every room).
+    public func loadedRoom(for channelName: String) -> RoomHost? {
+        rooms.withLock { $0[channelName] }
+    }
+
     /// Forgets a channel's room (the channel was deleted).
     public func remove(_ channel: String) {
         rooms.withLock { $0.removeValue(forKey: channel) }?.stop()
