@@ -10,9 +10,12 @@ struct StaticRoutes {
     /// Files by path relative to the web root, read once at start.
     let files: [String: ByteBuffer]
 
-    init() {
+    /// `LIVELOOP_WEB_ROOT` (a directory like `Sources/LiveloopServer/Web`) replaces the bundled files, so a page can
+    /// be edited and reloaded with a server restart instead of a rebuild.
+    init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         var files: [String: ByteBuffer] = [:]
-        if let root = Bundle.module.resourceURL?.appendingPathComponent("Web"),
+        let override = environment["LIVELOOP_WEB_ROOT"].map { URL(fileURLWithPath: $0, isDirectory: true) }
+        if let root = override ?? Bundle.module.resourceURL?.appendingPathComponent("Web"),
            let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) {
             for case let url as URL in enumerator {
                 guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true,
