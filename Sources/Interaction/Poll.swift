@@ -1,6 +1,7 @@
 /// A poll's state machine: `draft → live → closed → revealed`, one ballot per user, a running `Tally`.
 ///
-/// Invariants: `tally` always equals the sum of `ballots`; ballots are accepted only while live and before the
+/// Invariants: `tally` equals the sum of `ballots` plus the deltas merged from ballot boxes (`mergeCounted`: a server
+/// that counts in `BallotBox` shards keeps the ballots there); ballots are accepted only while live and before the
 /// deadline; results go to viewers only once revealed (the room enforces that when it builds views).
 public struct Poll: Sendable, Hashable {
     /// Where a poll is in its lifecycle.
@@ -41,9 +42,14 @@ public struct Poll: Sendable, Hashable {
     }
 
     /// Counts a ballot from `sub`. O(1): one dictionary lookup and at most two tally updates.
+    /// `enforcingDeadline: false` replays a ballot that was accepted late on purpose (a viewer whose playhead showed
+    /// the poll later, within the room's grace): the log's order, not the clock, says it came before the close.
     @discardableResult
-    public mutating func vote(_ choices: Choices, by sub: String, at now: Timestamp) throws(InteractionError) -> VoteOutcome {
-        guard isOpen(at: now) else { throw InteractionError(.pollClosed, "poll \(pollID) is not taking ballots") }
+    public mutating func vote(_ choices: Choices, by sub: String, at now: Timestamp,
+                              enforcingDeadline: Bool = true) throws(InteractionError) -> VoteOutcome {
+        guard phase == .live, !enforcingDeadline || isOpen(at: now) else {
+            throw InteractionError(.pollClosed, "poll \(pollID) is not taking ballots")
+        }
         guard choices.count > 0 else { throw .badRequest("a ballot chooses at least one option") }
         guard choices.fits(optionCount: definition.options.count) else {
             throw InteractionError(.unknownOption, "poll \(pollID) has \(definition.options.count) options")
@@ -62,6 +68,11 @@ public struct Poll: Sendable, Hashable {
         ballots[sub] = choices
         tally.add(choices)
         return .counted
+    }
+
+    /// Adds counts from a ballot box (ballots judged and deduplicated outside the room).
+    public mutating func mergeCounted(_ delta: Tally) {
+        tally.merge(delta)
     }
 
     /// Whether a ballot cast at `now` would be accepted (live and before the deadline).

@@ -28,7 +28,9 @@ extension Room {
         case .pollRevealed(let pollID, let at):
             try updatePoll(pollID) { poll throws(InteractionError) in try poll.reveal(at: at) }
         case .vote(let pollID, let sub, let choices, let at):
-            try updatePoll(pollID) { poll throws(InteractionError) in _ = try poll.vote(choices, by: sub, at: at) }
+            try updatePoll(pollID) { poll throws(InteractionError) in
+                _ = try poll.vote(choices, by: sub, at: at, enforcingDeadline: false)
+            }
         case .quizCreated(let definition, _, _):
             guard quizzes[definition.quizID] == nil else { throw InteractionError(.conflict, "quiz \(definition.quizID) exists") }
             ids.observe(definition.quizID)

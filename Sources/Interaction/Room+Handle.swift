@@ -66,6 +66,9 @@ extension Room {
             guard let choices = Choices(indices: vote.choices) else {
                 throw InteractionError(.unknownOption, "no such option on poll \(vote.pollID)")
             }
+            guard try poll(vote.pollID).isOpen(at: now) else {
+                throw InteractionError(.pollClosed, "poll \(vote.pollID) is not taking ballots")
+            }
             try charge(\.votes, for: by, at: now, into: &effects)
             try commit(.vote(pollID: vote.pollID, sub: by, choices: choices, at: now), into: &effects)
         case .quizAnswer(let answer):

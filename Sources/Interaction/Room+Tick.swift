@@ -48,6 +48,25 @@ extension Room {
         return RoomUpdate(broadcasts: effects.broadcasts, records: effects.records)
     }
 
+    /// The polls the next `tick(at: now)` closes because their window has passed.
+    public func pollsExpiring(at now: Timestamp) -> [String] {
+        polls.values.filter { $0.isExpired(at: now) }.map(\.pollID)
+    }
+
+    /// The polls taking ballots now.
+    public var livePolls: [Poll] { polls.values.filter { $0.phase == .live } }
+
+    /// The rules of every poll, for the server's ballot boxes (hand them out again after any poll changes phase).
+    public var pollRules: [PollRules] { polls.values.map(PollRules.init) }
+
+    /// Adds the counts of ballots judged by ballot boxes (`BallotBox.takeDeltas`) to their polls' tallies.
+    public mutating func mergeTallies(_ deltas: [String: Tally]) {
+        for (pollID, delta) in deltas {
+            guard let index = polls.index(forKey: pollID) else { continue }
+            polls.values[index].mergeCounted(delta)
+        }
+    }
+
     /// Adds reaction counts gathered by another shard or node (the server's per-event-loop counters).
     public mutating func mergeReactions(_ counts: [String: Int]) {
         reactions.merge(counts)

@@ -122,6 +122,71 @@ struct SDKTests {
         await server.stop()
     }
 
+    @Test("a poll revealed in the middle of a vote burst reports exactly the acknowledged votes, before and after a restart")
+    func revealDuringBurst() async throws {
+        let server = try await TestServer.start()
+        _ = try server.createChannel("show")
+        let hostToken = try await token(server, channel: "show", sub: "host-1", role: .host)
+        var hostConfiguration = InteractionClient.Configuration()
+        hostConfiguration.clockSync = nil
+        let host = try await InteractionClient.connect(url: url(server, "show"), token: hostToken, configuration: hostConfiguration)
+        let created = try await host.perform(.pollCreate(.init(question: "Left or right?", options: ["left", "right"])))
+        let pollID = try #require(created.ref)
+        try await host.perform(.pollLaunch(.init(pollID: pollID)))
+
+        var viewers: [InteractionClient] = []
+        for index in 0..<300 {
+            let viewerToken = try await token(server, channel: "show", sub: "voter-\(index)", role: .viewer)
+            viewers.append(try await InteractionClient.connect(url: url(server, "show"), token: viewerToken,
+                                                               configuration: viewerConfiguration(transport: .webSocketClient) { _ in }))
+        }
+        // Every viewer votes while the host reveals part-way through: some votes land before the close, the rest
+        // are refused with poll_closed; none is acknowledged and then missing from the results.
+        let (replies, revealed) = try await withThrowingTaskGroup(of: (Int, ServerEnvelope?).self) { group in
+            for (index, viewer) in viewers.enumerated() {
+                group.addTask {
+                    if index >= 100 { try await Task.sleep(for: .microseconds(index * 20)) }
+                    return (index, try await viewer.send(.pollVote(.init(pollID: pollID, choices: [index % 2]))))
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(3))
+                _ = try await host.perform(.pollReveal(.init(pollID: pollID)))
+                return (-1, nil)
+            }
+            var replies: [(Int, ServerEnvelope)] = []
+            var revealed = false
+            for try await (index, reply) in group {
+                if let reply { replies.append((index, reply)) } else { revealed = true }
+            }
+            return (replies, revealed)
+        }
+        #expect(revealed)
+        var acked = [0, 0]
+        for (index, reply) in replies {
+            switch reply.message {
+            case .ack: acked[index % 2] += 1
+            case .error(let error): #expect(error.code == .pollClosed, "\(error)")
+            default: Issue.record("unexpected reply \(reply)")
+            }
+        }
+        func results(_ server: TestServer) async throws -> [Int]? {
+            let (_, room) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/room", bearer: hostToken)
+            let polls = try #require(room?["polls"] as? [[String: Any]])
+            let poll = polls.first { $0["pollID"] as? String == pollID }
+            #expect(poll?["phase"] as? String == "revealed")
+            return (poll?["results"] as? [String: Any])?["counts"] as? [Int]
+        }
+        #expect(try await results(server) == acked, "acknowledged \(acked)")
+        for viewer in viewers { await viewer.close() }
+        await host.close()
+        await server.stop(keepingData: true)
+
+        let restarted = try await TestServer.start(dataDirectory: server.dataDirectory)
+        #expect(try await results(restarted) == acked, "after the restart; acknowledged \(acked)")
+        await restarted.stop()
+    }
+
     @Test("two rooms never see each other's messages")
     func roomsAreIsolated() async throws {
         let server = try await TestServer.start()

@@ -16,13 +16,13 @@ final class TestServer: Sendable {
     let dataDirectory: String
 
     static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0),
-                      maxWebSocketConnections: Int = 10_000) async throws -> TestServer {
+                      maxWebSocketConnections: Int = 10_000, dataDirectory: String? = nil) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.host = "127.0.0.1"
         configuration.httpPort = 0
         configuration.rtmpPort = 0
-        configuration.dataDirectory = NSTemporaryDirectory() + "liveloop-test-" + UUID().uuidString
+        configuration.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "liveloop-test-" + UUID().uuidString
         configuration.publicHost = "127.0.0.1"
         configuration.reconnectGrace = grace
         configuration.hls = hls
@@ -58,10 +58,11 @@ final class TestServer: Sendable {
         try await HTTPConnection.with(host: "127.0.0.1", port: httpPort) { try await $0.get(path) }
     }
 
-    func stop() async {
+    /// Shuts down; `keepingData` leaves the data directory for a restart on it.
+    func stop(keepingData: Bool = false) async {
         await group.triggerGracefulShutdown()
         _ = try? await task.value
-        try? FileManager.default.removeItem(atPath: dataDirectory)
+        if !keepingData { try? FileManager.default.removeItem(atPath: dataDirectory) }
     }
 }
 
