@@ -6,10 +6,14 @@ public struct PollRules: Sendable, Hashable {
     public let optionCount: Int
     public let multipleChoice: Bool
     public let allowsChanges: Bool
-    /// Ballots are taken while `now < deadline + grace` (nil: until the host closes the poll).
+    /// Ballots are taken while `now < deadline + min(displayLatency, grace)` (nil: until the host closes the poll).
     public let deadline: Timestamp?
+    /// How long after the deadline a viewer whose playhead showed the poll later may still vote: the room's
+    /// `maxDisplayLatency` for a poll launched during a live broadcast, zero otherwise.
+    public let grace: Duration
 
-    public init(_ poll: Poll) {
+    public init(_ poll: Poll, grace: Duration = .zero) {
+        self.grace = grace
         pollID = poll.pollID
         phase = poll.phase
         optionCount = poll.definition.options.count
@@ -34,15 +38,11 @@ public struct BallotBox: Sendable {
     /// Polls closed through `close` before the room's next `update` (they answer `poll_closed`, not `not_found`).
     private var closed: Set<String> = []
     private var limiter: RateLimiter
-    private let grace: Duration
 
     /// - Parameters:
-    ///   - rateLimit: the channel's per-user vote limit (nil: none).
-    ///   - grace: how long after a windowed poll's deadline ballots are still taken from viewers whose playhead
-    ///     reached the poll later (their display latency, bounded by the room's `maxDisplayLatency`).
-    public init(rateLimit: RateLimit?, grace: Duration = .zero) {
+    /// - Parameter rateLimit: the channel's per-user vote limit (nil: none).
+    public init(rateLimit: RateLimit?) {
         self.limiter = RateLimiter(rateLimit)
-        self.grace = grace
     }
 
     /// Replaces the rules with the room's current polls. Ballots of polls that no longer take votes are forgotten
@@ -130,7 +130,7 @@ public struct BallotBox: Sendable {
         guard poll.phase == .live else {
             throw InteractionError(.pollClosed, "poll \(poll.pollID) is not taking ballots")
         }
-        if let deadline = poll.deadline, now >= deadline + min(max(displayLatency, .zero), grace) {
+        if let deadline = poll.deadline, now >= deadline + min(max(displayLatency, .zero), poll.grace) {
             throw InteractionError(.pollClosed, "poll \(poll.pollID) is not taking ballots")
         }
         guard choices.count > 0 else { throw .badRequest("a ballot chooses at least one option") }

@@ -9,6 +9,7 @@ extension Room {
     public mutating func handle(_ request: ClientRequest, from identity: Identity, at now: Timestamp,
                                 context: RequestTiming = RequestTiming()) -> RoomUpdate {
         var effects = Effects()
+        if request.message.kind.requiredRole == .host { effects.cue = context.cue }
         do {
             try authorize(request.message.kind, for: identity)
             try perform(request.message, from: identity, at: now, context: context, into: &effects)
@@ -20,7 +21,7 @@ extension Room {
         if case .ping(let ping) = request.message {
             reply = ServerEnvelope(id: request.id, .pong(.init(serverTime: now, clientTime: ping.clientTime)))
         } else {
-            reply = request.id.map { ServerEnvelope(id: $0, .ack(.init(ref: effects.ref))) }
+            reply = request.id.map { ServerEnvelope(id: $0, .ack(.init(ref: effects.ref, responseMs: effects.responseMs))) }
         }
         return RoomUpdate(reply: reply, broadcasts: effects.broadcasts, records: effects.records)
     }
@@ -36,7 +37,7 @@ extension Room {
         guard identity.role >= kind.requiredRole else {
             throw InteractionError(.forbidden, "\(kind.rawValue) needs the \(kind.requiredRole.rawValue) role")
         }
-        guard kind != .ping else { return }
+        guard kind != .ping, kind != .sync else { return }
         if identity.role == .guest && !configuration.allowsAnonymous {
             throw InteractionError(.forbidden, "this channel does not allow anonymous viewers")
         }
@@ -47,7 +48,7 @@ extension Room {
                                   context: RequestTiming, into effects: inout Effects) throws(InteractionError) {
         let by = identity.sub
         switch message {
-        case .ping:
+        case .ping, .sync:
             return
         case .reaction(let reaction):
             try charge(\.reactions, for: by, at: now, into: &effects)
@@ -93,11 +94,13 @@ extension Room {
                 emit(.question(question), to: audience, into: &effects)
             }
         case .modTimeout(let timeout):
+            try checkOutranks(identity, timeout.sub)
             guard (1...604_800).contains(timeout.seconds) else { throw .badRequest("seconds must be 1 to 604800") }
             let until = now + .seconds(timeout.seconds)
             try commit(.moderation(action: .timeout(sub: timeout.sub, until: until), by: by, at: now), into: &effects)
             emit(.moderation(.init(action: .timeout, until: until)), to: .only(timeout.sub), into: &effects)
         case .modBan(let target):
+            try checkOutranks(identity, target.sub)
             guard !moderation.isBanned(target.sub) else { throw .invalidState("\(target.sub) is already banned") }
             let purged = configuration.purgesMessagesOnBan
                 ? chat.history.filter { $0.message.sub == target.sub }.map(\.message.messageID) : []
@@ -111,6 +114,7 @@ extension Room {
             try commit(.moderation(action: .unban(sub: target.sub), by: by, at: now), into: &effects)
             emit(.moderation(.init(action: .unban, until: nil)), to: .only(target.sub), into: &effects)
         case .modShadowBan(let shadow):
+            try checkOutranks(identity, shadow.sub)
             try commit(.moderation(action: .shadowBan(sub: shadow.sub, enabled: shadow.enabled ?? true), by: by, at: now),
                        into: &effects)
         case .chatSlowMode(let slow):
@@ -132,6 +136,13 @@ extension Room {
         case .offerHide(let target):
             try commit(.offerHidden(offerID: target.offerID, at: now), into: &effects)
             emit(.offerHidden(target), to: .everyone, into: &effects)
+        }
+    }
+
+    /// Moderation reaches only users below the actor's role (as far as the room has seen them join).
+    private func checkOutranks(_ actor: Identity, _ sub: String) throws(InteractionError) {
+        if let role = staffRoles[sub], role >= actor.role {
+            throw InteractionError(.forbidden, "a \(actor.role.rawValue) cannot moderate a \(role.rawValue)")
         }
     }
 
@@ -170,12 +181,14 @@ extension Room {
             claim = shownAt + .milliseconds(latency)
         }
         guard quiz.currentIndex == answer.question,
-              let responseTime = quiz.responseTime(claimedShownAt: claim, maxDisplayLatency: bound, at: now) else {
+              let responseTime = quiz.responseTime(claimedShownAt: claim, maxDisplayLatency: bound,
+                                                     at: now + (.zero - max(context.transit, .zero))) else {
             throw InteractionError(.answerClosed, "question \(answer.question) of quiz \(answer.quizID) is not open")
         }
         try commit(.quizAnswer(quizID: answer.quizID, index: answer.question, sub: identity.sub, name: identity.name,
                                choices: choices, responseMilliseconds: responseTime.wholeMilliseconds, at: now),
                    into: &effects)
+        effects.responseMs = responseTime.wholeMilliseconds
     }
 
     private mutating func askQuestion(_ raw: String, from identity: Identity, at now: Timestamp,

@@ -19,6 +19,7 @@ extension Room {
             effects.ref = definition.pollID
         case .pollLaunch(let target):
             try commit(.pollLaunched(pollID: target.pollID, at: now), into: &effects)
+            windowCues[target.pollID] = effects.cue
             emitPollState(target.pollID, into: &effects)
         case .pollClose(let target):
             try commit(.pollClosed(pollID: target.pollID, at: now), into: &effects)
@@ -38,6 +39,7 @@ extension Room {
         case .quizNext(let target):
             let index = (try quiz(target.quizID).currentIndex).map { $0 + 1 } ?? 0
             try commit(.quizQuestionShown(quizID: target.quizID, index: index, at: now), into: &effects)
+            windowCues[target.quizID] = effects.cue
             emitQuizState(target.quizID, into: &effects)
         case .quizClose(let target):
             let index = try quiz(target.quizID).currentIndex ?? -1

@@ -25,7 +25,8 @@ extension Room {
             viewers: viewers,
             slowModeSeconds: chat.slowModeSeconds,
             allowedReactions: configuration.allowedReactions,
-            gifts: gifts.catalogueOrder
+            gifts: gifts.catalogueOrder,
+            sync: configuration.syncTargets
         )
     }
 }

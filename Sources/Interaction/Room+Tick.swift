@@ -50,14 +50,20 @@ extension Room {
 
     /// The polls the next `tick(at: now)` closes because their window has passed.
     public func pollsExpiring(at now: Timestamp) -> [String] {
-        polls.values.filter { $0.isExpired(at: now) }.map(\.pollID)
+        polls.values.filter { $0.isExpired(at: now + (.zero - pollGrace($0.pollID))) }.map(\.pollID)
+    }
+
+    /// How long a poll stays open after its deadline for viewers whose playhead reached it later: the display-latency
+    /// bound when it was launched during a live broadcast (it has a cue), nothing otherwise.
+    func pollGrace(_ pollID: String) -> Duration {
+        windowCues[pollID] == nil ? .zero : configuration.maxDisplayLatency
     }
 
     /// The polls taking ballots now.
     public var livePolls: [Poll] { polls.values.filter { $0.phase == .live } }
 
     /// The rules of every poll, for the server's ballot boxes (hand them out again after any poll changes phase).
-    public var pollRules: [PollRules] { polls.values.map(PollRules.init) }
+    public var pollRules: [PollRules] { polls.values.map { PollRules($0, grace: pollGrace($0.pollID)) } }
 
     /// Adds the counts of ballots judged by ballot boxes (`BallotBox.takeDeltas`) to their polls' tallies.
     public mutating func mergeTallies(_ deltas: [String: Tally]) {
@@ -73,10 +79,13 @@ extension Room {
     }
 
     private mutating func closeExpiredPolls(at now: Timestamp, into effects: inout Effects) {
-        let expired = polls.values.filter { $0.isExpired(at: now) }
+        let expired = polls.values.filter { $0.isExpired(at: now + (.zero - pollGrace($0.pollID))) }
         for poll in expired {
-            // Closed at its deadline, not at the tick, so replay and results say when voting really stopped.
-            let closedAt = poll.deadline ?? now
+            // Closed at its deadline (plus the grace), not at the tick, so replay and results say when voting really
+            // stopped. Viewers see the close where their own window ended: the launch cue plus the window.
+            let closedAt = (poll.deadline ?? now) + pollGrace(poll.pollID)
+            effects.cue = windowCues[poll.pollID].flatMap { cue in poll.definition.windowSeconds.map { cue.advanced(by: .seconds($0)) } }
+            defer { effects.cue = nil }
             do {
                 try commit(.pollClosed(pollID: poll.pollID, at: closedAt), into: &effects)
                 emitPollState(poll.pollID, into: &effects)
@@ -91,6 +100,8 @@ extension Room {
         let expired = quizzes.values.filter { quiz in quiz.closesAt(grace: grace).map { $0 <= now } ?? false }
         for quiz in expired {
             let closedAt = quiz.closesAt(grace: grace) ?? now
+            effects.cue = windowCues[quiz.quizID].flatMap { cue in quiz.currentQuestion.map { cue.advanced(by: $0.window) } }
+            defer { effects.cue = nil }
             do {
                 try commit(.quizQuestionClosed(quizID: quiz.quizID, index: quiz.currentIndex ?? -1, at: closedAt),
                            into: &effects)

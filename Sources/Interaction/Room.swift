@@ -38,6 +38,12 @@ public struct Room: Sendable {
     var offerClicksChanged: Set<String> = []
     var supportersChanged = false
     var lastPrune: Timestamp?
+    /// The cue of each poll's launch and each quiz's current question (by poll or quiz id): window ends are timed from
+    /// them. Memory only: a restarted room times windows from the server clock.
+    var windowCues: [String: CueStamp] = [:]
+    /// The highest staff role each moderator or host has joined with: moderation never reaches a user of the same or
+    /// a higher role than the one acting (a moderator cannot ban a host, nor another moderator).
+    var staffRoles: [String: Role] = [:]
 
     struct Limits: Sendable {
         var chat, reactions, votes, questions, upvotes, gifts, clicks: RateLimiter
@@ -102,6 +108,9 @@ public struct Room: Sendable {
             throw InteractionError(.forbidden, "this channel does not allow anonymous viewers")
         }
         if moderation.isBanned(identity.sub) { throw InteractionError(.banned, "you are banned from this channel") }
+        if identity.role.isStaff, staffRoles[identity.sub].map({ $0 < identity.role }) ?? true {
+            staffRoles[identity.sub] = identity.role
+        }
         viewers += 1
     }
 
@@ -146,6 +155,9 @@ public struct Room: Sendable {
     /// Collects the output of one operation.
     struct Effects {
         var ref: String?
+        var responseMs: Int64?
+        /// The cue the broadcasts of this operation carry (a host action's, or a window end's).
+        var cue: CueStamp?
         var records: [Record] = []
         var broadcasts: [RoomBroadcast] = []
         /// Rate-limit tokens taken so far, given back if the request is refused after all.
@@ -163,7 +175,9 @@ public struct Room: Sendable {
     mutating func emit(_ message: ServerMessage, to audience: RoomBroadcast.Audience, replayable: Bool = true,
                        into effects: inout Effects) {
         seq &+= 1
-        let broadcast = RoomBroadcast(seq: seq, audience: audience, message: message, replayable: replayable)
+        var cue = effects.cue
+        if case .tally = message { cue = nil }
+        let broadcast = RoomBroadcast(seq: seq, audience: audience, message: message, replayable: replayable, cue: cue)
         if replayable { history.append(broadcast) }
         effects.broadcasts.append(broadcast)
     }

@@ -30,14 +30,18 @@ public struct RoomBroadcast: Sendable, Hashable {
     public var audience: Audience
     public var message: ServerMessage
     public var replayable: Bool
+    /// The host action's place on the video timeline; viewers get the message shortly before their playhead gets
+    /// there (the server holds it until then, so results are never early), staff at once.
+    public var cue: CueStamp?
 
-    public init(seq: UInt64, audience: Audience, message: ServerMessage, replayable: Bool) {
+    public init(seq: UInt64, audience: Audience, message: ServerMessage, replayable: Bool, cue: CueStamp? = nil) {
         self.seq = seq
         self.audience = audience
         self.message = message
         self.replayable = replayable
+        self.cue = cue
     }
 
-    /// The frame to send: the message with its `seq`.
-    public var envelope: ServerEnvelope { ServerEnvelope(seq: seq, message) }
+    /// The frame to send: the message with its `seq` and cue.
+    public var envelope: ServerEnvelope { ServerEnvelope(seq: seq, cue: cue, message) }
 }

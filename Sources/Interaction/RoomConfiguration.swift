@@ -67,6 +67,8 @@ public struct RoomConfiguration: Sendable, Hashable {
     /// The largest display latency (question sent → viewer's playhead shows it) a quiz answer may claim; questions
     /// also stay open this long after their window so that late-displaying viewers get their full window.
     public var maxDisplayLatency: Duration = .seconds(3)
+    /// The latency behind ingest the channel's players hold, per path (`hello` tells every client).
+    public var syncTargets = SyncTargets()
     public var scoring = QuizScoring()
     /// Whether every player gets a `standing` message (their own rank and score) when a quiz question is revealed.
     public var sendsStandingsOnReveal = true

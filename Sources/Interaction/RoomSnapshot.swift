@@ -19,4 +19,6 @@ public struct RoomSnapshot: Sendable, Hashable, Codable {
     public var slowModeSeconds: Int
     public var allowedReactions: [String]
     public var gifts: [GiftItem]
+    /// The latency behind ingest the channel's players hold (the page steers to it; cues are timed against it).
+    public var sync: SyncTargets
 }

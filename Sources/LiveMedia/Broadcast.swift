@@ -409,6 +409,28 @@ public final class Broadcast: Sendable {
     }
 }
 
+// MARK: Cues
+
+extension Broadcast {
+    /// The media time and program date of the moment being ingested at `now`; nil while the broadcast has no clock
+    /// yet (before its first frame). The media time is the stream clock's at `now`, the line every frame is placed
+    /// on, so it keeps counting across a publisher reconnect and matches `EXT-X-PROGRAM-DATE-TIME`.
+    public func cueStamp(at now: Date) -> (mediaTime: Int64, programDate: Date)? {
+        guard let clock = state.withLock({ $0.packager?.clock }) else { return nil }
+        let mediaTime = clock.mediaTime(at: now)
+        return (mediaTime, clock.wallClock(atMediaTime: mediaTime))
+    }
+
+    /// Adds a cue to the timeline: it goes into every media playlist whose window covers its date (EXT-X-DATERANGE),
+    /// and as an `emsg` box in front of the next fragment produced (the same bytes feed LL-HLS parts and the WebSocket
+    /// subscribers). Returns false (and drops it) when there is no clock, the broadcast has ended, or the cue is
+    /// invalid or oversized (see ``MediaCue``) or reuses the ID of a cue still in the playlists.
+    @discardableResult
+    public func addCue(_ cue: MediaCue) -> Bool {
+        state.withLock { $0.packager?.addCue(cue) ?? false }
+    }
+}
+
 /// What a sub-second (WebSocket) viewer receives.
 public enum LiveFragment: Sendable {
     /// An init segment, with the RFC 6381 codecs string MSE needs for `addSourceBuffer`.

@@ -1,3 +1,4 @@
+import Foundation
 import MediaFormats
 import NIOCore
 
@@ -6,6 +7,9 @@ import NIOCore
 ///
 /// Sample durations are not known until the next frame arrives; the muxer writes the last observed frame interval and
 /// relies on each chunk's `tfdt` for exact timing, which keeps the latency at zero frames instead of one.
+///
+/// Given the stream clock, each chunk starts with a `prft` (ISO/IEC 14496-12 §8.16.5) mapping its decode time to the
+/// clock's wall time, the same mapping as `EXT-X-PROGRAM-DATE-TIME`; `emsg` boxes given for a chunk follow it.
 public struct CMAFMuxer: Sendable {
     public let video: AVCDecoderConfiguration?
     public let audio: AudioSpecificConfig?
@@ -52,8 +56,17 @@ public struct CMAFMuxer: Sendable {
     /// The current estimate of a video frame's duration, 90 kHz.
     public var estimatedFrameDuration: Int64 { videoFrameDuration }
 
-    /// One chunk holding `audio` (in order) and then `video`. Either may be empty.
-    public mutating func chunk(video frame: MediaFrame?, audio frames: [MediaFrame]) -> ByteBuffer {
+    /// The `prft` flags: the NTP time is the stream clock's, one straight line anchored at the broadcast's first
+    /// frame, so it is consistent across boxes and stays a small, steady offset (the publisher's capture-to-ingest
+    /// delay) from the real time of the picture (ISO/IEC 14496-12 §8.16.5.3, value 24). Flags 0 would claim the time
+    /// the frame entered the encoder, which the server never sees.
+    public static let producerReferenceTimeFlags = FMP4.ProducerReferenceTime.realTime
+
+    /// One chunk holding `audio` (in order) and then `video`. Either may be empty. With `clock`, a `prft` for the
+    /// chunk's video (or, without video, audio) decode time comes first; `events` follow it, before the `moof`.
+    public mutating func chunk(
+        video frame: MediaFrame?, audio frames: [MediaFrame], clock: StreamClock? = nil, events: [FMP4.EventMessage] = []
+    ) -> ByteBuffer {
         var runs: [FMP4.TrackRun] = []
         if let frame, video != nil {
             if let last = lastVideoDTS, frame.dts > last {
@@ -86,6 +99,20 @@ public struct CMAFMuxer: Sendable {
             runs.insert(FMP4.TrackRun(trackID: Self.audioTrackID, baseDecodeTime: UInt64(max(0, start)), samples: samples), at: 0)
         }
         sequenceNumber &+= 1
-        return FMP4.fragment(sequenceNumber: sequenceNumber, runs: runs)
+        let reference = clock.flatMap { producerReferenceTime(runs: runs, clock: $0) }
+        return FMP4.fragment(sequenceNumber: sequenceNumber, runs: runs, producerReferenceTime: reference, eventMessages: events)
+    }
+
+    /// The `prft` of a chunk: the decode time of its video run (else its audio run) in that track's timescale, and
+    /// the stream clock's wall time at that moment.
+    private func producerReferenceTime(runs: [FMP4.TrackRun], clock: StreamClock) -> FMP4.ProducerReferenceTime? {
+        guard let run = runs.first(where: { $0.trackID == Self.videoTrackID }) ?? runs.first else { return nil }
+        var mediaTime = Int64(clamping: run.baseDecodeTime)
+        if run.trackID == Self.audioTrackID, let audio {
+            mediaTime = mediaTime * StreamClock.timescale / Int64(max(1, audio.samplingFrequency))
+        }
+        let ntp = FMP4.ntpTimestamp(unixSeconds: clock.wallClock(atMediaTime: mediaTime).timeIntervalSince1970)
+        return FMP4.ProducerReferenceTime(
+            referenceTrackID: run.trackID, ntpTimestamp: ntp, mediaTime: run.baseDecodeTime, flags: Self.producerReferenceTimeFlags)
     }
 }

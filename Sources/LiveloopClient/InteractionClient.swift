@@ -32,6 +32,10 @@ public final class InteractionClient: Sendable {
     private let receivedCount = Atomic<Int>(0)
     private let ignoredCount = Atomic<Int>(0)
     private let logger: Logger
+    /// The loop that carries `simulatedDelay` (one loop, so delayed frames keep their order).
+    private let delayLoop: any EventLoop
+    /// Envelopes waiting to be shown at the playhead (`displayLatency`).
+    private let display: AsyncStream<ServerEnvelope>.Continuation?
 
     /// Connects and returns once the server's `hello` has arrived. `lastSeq` resumes an earlier session: the server
     /// replays what was missed from its bounded history, or sends a fresh snapshot (`hello.recovered == false`).
@@ -71,6 +75,45 @@ public final class InteractionClient: Sendable {
             of: ServerEnvelope.self, bufferingPolicy: .bufferingNewest(max(0, configuration.envelopeBufferLimit)))
         envelopes = stream
         envelopesContinuation = continuation
+        delayLoop = configuration.eventLoopGroup.any()
+        if configuration.displayLatency != nil {
+            let (shown, showing) = AsyncStream.makeStream(of: ServerEnvelope.self)
+            display = showing
+            let task = Task { [weak self] in
+                for await envelope in shown {
+                    await self?.show(envelope)
+                }
+            }
+            tasks.withLock { $0.append(task) }
+        } else {
+            display = nil
+        }
+    }
+
+    /// Waits until the playhead reaches `envelope`'s cue, then hands it to `onDisplay`.
+    private func show(_ envelope: ServerEnvelope) async {
+        if let cue = envelope.cue, let latency = configuration.displayLatency {
+            let due = cue.at + latency
+            let wait = Double(due.unixMilliseconds - serverNow().unixMilliseconds) / 1000
+            if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+        }
+        configuration.onDisplay?(envelope, serverNow())
+    }
+
+    /// Writes a frame, after `simulatedDelay` when one is set.
+    private func write(_ frame: ByteBuffer, via transport: some InteractionTransport) {
+        guard let delay = configuration.simulatedDelay, delay > .zero else {
+            transport.write(frame)
+            return
+        }
+        delayLoop.scheduleTask(in: .nanoseconds(delay.wholeNanoseconds)) { transport.write(frame) }
+    }
+
+    /// Tells the server where this client's playhead is (`displayLatency`) and its best round trip.
+    public func reportSync(latency: Duration?, path: String? = nil) {
+        let rtt = clockSample.map { Int(($0.roundTrip * 1000).rounded()) }
+        let latencyMs = latency.map { Int($0.wholeNanoseconds / 1_000_000) }
+        try? post(.sync(.init(latencyMs: latencyMs, rttMs: rtt, path: path)))
     }
 
     deinit {
@@ -153,7 +196,7 @@ public final class InteractionClient: Sendable {
         guard let transport = state.withLock({ $0.isConnected ? $0.transport : nil }) else {
             throw InteractionClientError.notConnected
         }
-        transport.write(ByteBuffer(bytes: try ClientRequest(message).jsonData()))
+        write(ByteBuffer(bytes: try ClientRequest(message).jsonData()), via: transport)
     }
 
     private func request(_ message: ClientMessage, clockProbe: Bool) async throws -> ServerEnvelope {
@@ -180,7 +223,7 @@ public final class InteractionClient: Sendable {
                     continuation.resume(throwing: InteractionClientError.notConnected)
                     return
                 }
-                transport.write(frame)
+                write(frame, via: transport)
             }
         } onCancel: {
             fail(request: id, with: CancellationError())
@@ -260,6 +303,16 @@ public final class InteractionClient: Sendable {
     }
 
     private func receive(_ frame: ByteBuffer, generation: Int) {
+        if let delay = configuration.simulatedDelay, delay > .zero {
+            delayLoop.scheduleTask(in: .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
+                self?.receiveNow(frame, generation: generation)
+            }
+            return
+        }
+        receiveNow(frame, generation: generation)
+    }
+
+    private func receiveNow(_ frame: ByteBuffer, generation: Int) {
         let now = Date()
         receivedCount.add(1, ordering: .relaxed)
         if !configuration.ignoredKinds.isEmpty, let (kind, seq) = InteractionFrameSniffer.sniff(frame),
@@ -283,6 +336,7 @@ public final class InteractionClient: Sendable {
         if receipt.deliver {
             configuration.onEnvelope?(envelope)
             envelopesContinuation.yield(envelope)
+            display?.yield(envelope)
         }
         if let (waiter, hello) = receipt.ready { waiter.resume(with: .success(hello)) }
         if let (waiter, error) = receipt.refused { waiter.resume(with: .failure(InteractionClientError.refused(error))) }
@@ -348,6 +402,7 @@ public final class InteractionClient: Sendable {
     private func synchronizeClockRound(samples: Int) async {
         do {
             try await synchronizeClock(samples: samples)
+            if let latency = configuration.displayLatency { reportSync(latency: latency) }
         } catch {
             logger.debug("clock sync round failed; the next round tries again", metadata: ["error": "\(error)"])
         }

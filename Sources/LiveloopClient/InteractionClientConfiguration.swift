@@ -69,6 +69,16 @@ extension InteractionClient {
         /// Called on the connection's thread with every envelope the client delivers, before `envelopes` sees it.
         /// Must return quickly; meant for measurements and bridges to other event systems.
         public var onEnvelope: (@Sendable (ServerEnvelope) -> Void)?
+        /// The playhead this client shows cues at, as a latency behind ingest (e.g. the target its video player holds;
+        /// for a client without video, the channel's `hello.snapshot.sync` target). When set, the client reports it
+        /// to the server (`sync`, after every clock-sync round) so that the server times cue-bearing messages and
+        /// answer windows for it, and calls `onDisplay` with every envelope in order, a cue-bearing one only once
+        /// the server clock minus this latency reaches its `cue.at` (the messages after it wait behind it).
+        public var displayLatency: Duration?
+        /// Called with each envelope when it is shown (see `displayLatency`) and the server time it was shown at.
+        public var onDisplay: (@Sendable (ServerEnvelope, Timestamp) -> Void)?
+        /// A one-way delay added to every frame in each direction, to simulate a distant viewer (benchmarks, tests).
+        public var simulatedDelay: Duration?
         /// Largest frame accepted from the server (a `hello` with a full snapshot can be large).
         public var maximumFrameBytes = 1 << 20
         public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton

@@ -32,7 +32,7 @@ public struct LiveloopServer: Sendable {
         store = try SQLiteStore(directory: configuration.dataDirectory)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
-        rooms = RoomRegistry(store: store, logger: logger)
+        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry))
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
         tokens = await TokenAuthority(secret: try store.secret(named: Self.tokenSecretName))
     }

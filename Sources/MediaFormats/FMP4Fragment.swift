@@ -16,7 +16,18 @@ extension FMP4 {
     /// `moof`, as CMAF requires), a version 1 `tfdt` with the run's base decode time (§8.8.12), and a version 1
     /// `trun` (§8.8.8) with a data offset and each sample's duration, size and flags, plus signed composition
     /// offsets when any sample has one.
-    public static func fragment(sequenceNumber: UInt32, runs: [TrackRun]) -> ByteBuffer {
+    ///
+    /// A `producerReferenceTime` and `eventMessages` are written in front of the `moof`, in that order (the order
+    /// ISO/IEC 23000-19 gives a CMAF chunk's boxes: `prft`, `emsg`, `moof`, `mdat`), into the same buffer, so they
+    /// cost no copy of the fragment.
+    public static func fragment(
+        sequenceNumber: UInt32, runs: [TrackRun], producerReferenceTime: ProducerReferenceTime? = nil,
+        eventMessages: [EventMessage] = []
+    ) -> ByteBuffer {
+        var leadingSize = producerReferenceTime == nil ? 0 : ProducerReferenceTime.size
+        for event in eventMessages {
+            leadingSize += event.size
+        }
         var dataSize = 0
         var moofSize = movieFragmentPrefixSize
         for run in runs {
@@ -27,7 +38,14 @@ extension FMP4 {
         }
         let mdatHeaderSize = 8 + dataSize > Int(UInt32.max) ? 16 : 8
 
-        var writer = ISOBoxWriter(capacity: moofSize + mdatHeaderSize + dataSize)
+        var writer = ISOBoxWriter(capacity: leadingSize + moofSize + mdatHeaderSize + dataSize)
+        if let producerReferenceTime {
+            writer.writeProducerReferenceTime(producerReferenceTime)
+        }
+        for event in eventMessages {
+            writer.writeEventMessage(event)
+        }
+        assert(writer.buffer.readableBytes == leadingSize, "prft and emsg sizes computed ahead must match the bytes written")
         var dataOffset = moofSize + mdatHeaderSize
         writer.box("moof") { moof in
             moof.fullBox("mfhd", version: 0, flags: 0) { $0.write(sequenceNumber) }
@@ -38,7 +56,7 @@ extension FMP4 {
                 }
             }
         }
-        assert(writer.buffer.readableBytes == moofSize, "moof size computed ahead must match the bytes written")
+        assert(writer.buffer.readableBytes == leadingSize + moofSize, "moof size computed ahead must match the bytes written")
 
         if mdatHeaderSize == 16 {
             // §4.2: size 1 means a 64-bit largesize follows the type.

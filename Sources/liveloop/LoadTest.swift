@@ -89,7 +89,7 @@ struct LoadTestTarget: Sendable {
 
     var pid: Int32? { process?.processIdentifier }
 
-    static func prepare(url: String?, dataDirectory: String?, channel: String) async throws -> LoadTestTarget {
+    static func prepare(url: String?, dataDirectory: String?, channel: String, demo: Bool = false) async throws -> LoadTestTarget {
         let directory = dataDirectory ?? (NSTemporaryDirectory() + "liveloop-loadtest-" + UUID().uuidString)
         let secret: Data
         do {
@@ -107,7 +107,7 @@ struct LoadTestTarget: Sendable {
         let process = try BenchSupport.spawn(executable, [
             "serve", "--host", "127.0.0.1", "--http-port", "\(httpPort)", "--rtmp-port", "\(rtmpPort)",
             "--data", directory, "--log-level", "warning",
-        ], log: log)
+        ] + (demo ? ["--demo"] : []), log: log)
         let target = LoadTestTarget(baseURL: "http://127.0.0.1:\(httpPort)", channel: channel, secret: secret, process: process,
                                     temporaryDirectory: directory, serverLog: log)
         let deadline = ContinuousClock.now + .seconds(30)

@@ -20,6 +20,19 @@ struct ChatTests {
         #expect(update.records.count == 1)
     }
 
+    @Test("moderation reaches only users below the actor: a moderator cannot ban a host or another moderator")
+    func staffOutranks() throws {
+        var room = makeRoom()
+        let deputy = Identity(sub: "mod-2", name: "Dee", role: .moderator)
+        for identity in [host, moderator, deputy, viewer(1)] { try room.join(identity) }
+        #expect(room.send(.modBan(.init(sub: host.sub)), from: moderator).errorCode == .forbidden)
+        #expect(room.send(.modTimeout(.init(sub: deputy.sub, seconds: 60)), from: moderator).errorCode == .forbidden)
+        #expect(room.send(.modShadowBan(.init(sub: host.sub, enabled: true)), from: moderator).errorCode == .forbidden)
+        #expect(!room.isBanned(host.sub))
+        #expect(room.send(.modTimeout(.init(sub: moderator.sub, seconds: 60)), from: host).isAck)
+        #expect(room.send(.modBan(.init(sub: viewer(1).sub)), from: moderator).isAck)
+    }
+
     @Test("messages longer than the limit are too_large; empty ones are bad_request")
     func lengthLimits() {
         var room = makeRoom { $0.maxMessageLength = 10 }

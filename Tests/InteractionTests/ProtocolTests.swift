@@ -5,6 +5,7 @@ import Interaction
 let everyClientMessage: [ClientMessage] = [
     .ping(.init(clientTime: t0)),
     .ping(.init()),
+    .sync(.init(latencyMs: 480, rttMs: 12, path: "ws")),
     .reaction(.init(emoji: "🔥")),
     .quizAnswer(.init(quizID: "z1", question: 2, choices: [1], shownAt: t0, displayLatencyMs: 350)),
 ] + viewerMessages + staffOnlyMessages + [

@@ -35,6 +35,23 @@ struct EventMessageTests {
         #expect(emsg.readableBytesArray == expected)
     }
 
+    @Test("the value type's size is the box's, and writing it gives the same bytes as eventMessage(…)")
+    func valueType() throws {
+        let event = FMP4.EventMessage(
+            schemeIDURI: "https://liveloop.dev/cue/1", value: "quiz.reveal", timescale: 90000, presentationTime: 1 << 40,
+            duration: FMP4.unknownEventDuration, id: 0xDEAD_BEEF, message: Array("{\"q\":3}".utf8))
+        var writer = ISOBoxWriter(capacity: 0)
+        writer.writeEventMessage(event)
+        #expect(writer.buffer.readableBytes == event.size)
+        let function = FMP4.eventMessage(
+            schemeIDURI: event.schemeIDURI, value: event.value, timescale: event.timescale,
+            presentationTime: event.presentationTime, duration: event.duration, id: event.id, message: event.message)
+        #expect(writer.buffer.readableBytesArray == function.readableBytesArray)
+        let decoded = try #require(try ISOBMFFReader.boxes(in: writer.buffer).first).decodeEventMessage()
+        #expect(decoded.id == 0xDEAD_BEEF)
+        #expect(decoded.eventDuration == 0xFFFF_FFFF)
+    }
+
     @Test("a box cut short or with an unterminated string throws")
     func truncated() throws {
         let emsg = FMP4.eventMessage(

@@ -55,7 +55,7 @@ struct FMP4FFprobeTests {
                     presentationTime: UInt64(flv.video[start].dts), duration: 90000, id: 1, message: Array("{}".utf8))
                 var prft = FMP4.producerReferenceTime(
                     referenceTrackID: 1, ntpTimestamp: FMP4.ntpTimestamp(unixSeconds: 1_767_225_600),
-                    mediaTime: UInt64(flv.video[start].dts))
+                    mediaTime: UInt64(flv.video[start].dts), flags: FMP4.ProducerReferenceTime.realTime)
                 file.writeBuffer(&emsg)
                 file.writeBuffer(&prft)
             }

@@ -88,6 +88,48 @@ struct FMP4FragmentTests {
         }
     }
 
+    @Test("a prft and emsg boxes go in front of the moof, in that order, and the data offsets still point at the samples")
+    func leadingBoxes() throws {
+        let runs = [Self.videoRun, Self.audioRun]
+        let prft = FMP4.ProducerReferenceTime(
+            referenceTrackID: 1, ntpTimestamp: FMP4.ntpTimestamp(unixSeconds: 1_767_225_600.5), mediaTime: 9_000_000_000,
+            flags: FMP4.ProducerReferenceTime.realTime)
+        let events = [
+            FMP4.EventMessage(
+                schemeIDURI: "https://liveloop.dev/cue/1", value: "poll.launch", timescale: 90000, presentationTime: 9_000_001_000,
+                duration: FMP4.unknownEventDuration, id: 1, message: Array(#"{"poll":"p1"}"#.utf8)),
+            FMP4.EventMessage(
+                schemeIDURI: "https://liveloop.dev/cue/1", value: "offer.show", timescale: 90000, presentationTime: 9_000_002_000,
+                duration: 450_000, id: 2, message: []),
+        ]
+        let fragment = FMP4.fragment(sequenceNumber: 3, runs: runs, producerReferenceTime: prft, eventMessages: events)
+        let plain = FMP4.fragment(sequenceNumber: 3, runs: runs)
+        let boxes = try ISOBMFFReader.boxes(in: fragment)
+        #expect(boxes.map(\.type) == ["prft", "emsg", "emsg", "moof", "mdat"])
+        #expect(boxes[0].size == FMP4.ProducerReferenceTime.size)
+        #expect(zip(boxes[1...2], events).allSatisfy { $0.size == $1.size })
+        #expect(
+            try boxes[0].decodeProducerReferenceTime()
+                == .init(version: 1, flags: 24, referenceTrackID: 1, ntpTimestamp: prft.ntpTimestamp, mediaTime: 9_000_000_000))
+        let decoded = try boxes[1...2].map { try $0.decodeEventMessage() }
+        #expect(decoded.map(\.presentationTime) == [9_000_001_000, 9_000_002_000])
+        #expect(decoded.map(\.value) == ["poll.launch", "offer.show"])
+        #expect(decoded.map(\.eventDuration) == [0xFFFF_FFFF, 450_000])
+        #expect(decoded[0].messageData == Array(#"{"poll":"p1"}"#.utf8))
+        // The moof and mdat are the plain fragment's bytes, unchanged: offsets count from the moof.
+        let moof = boxes[3]
+        #expect(fragment.getBytes(at: moof.offset, length: fragment.readableBytes - moof.offset) == plain.readableBytesArray)
+        for (traf, run) in zip(moof.children("traf"), runs) {
+            let trun = try #require(traf.child("trun")).decodeTrackRun()
+            var position = moof.offset + Int(try #require(trun.dataOffset))
+            for (entry, sample) in zip(trun.samples, run.samples) {
+                let size = Int(try #require(entry.size))
+                #expect(fragment.getBytes(at: position, length: size) == sample.data.readableBytesArray)
+                position += size
+            }
+        }
+    }
+
     @Test("writes only the readable bytes of slices, as ingest hands them over")
     func slices() throws {
         var backing = ByteBuffer()

@@ -4,6 +4,7 @@ extension ClientMessage {
         if let action = kind.qaAction { return .qaModerate(action, try QuestionTarget(from: decoder)) }
         switch kind {
         case .ping: return .ping(try Ping(from: decoder))
+        case .sync: return .sync(try SyncReport(from: decoder))
         case .reaction: return .reaction(try Reaction(from: decoder))
         case .chatSend: return .chatSend(try ChatSend(from: decoder))
         case .chatDelete: return .chatDelete(try ChatDelete(from: decoder))
@@ -39,6 +40,7 @@ extension ClientMessage {
     func encodePayload(to encoder: any Encoder) throws {
         switch self {
         case .ping(let payload): try payload.encode(to: encoder)
+        case .sync(let payload): try payload.encode(to: encoder)
         case .reaction(let payload): try payload.encode(to: encoder)
         case .chatSend(let payload): try payload.encode(to: encoder)
         case .chatDelete(let payload): try payload.encode(to: encoder)

@@ -6,6 +6,8 @@
 public enum ClientMessage: Sendable, Hashable {
     // Anyone (guests included).
     case ping(Ping)
+    /// What the client's player reports about itself (display latency, round trip); no reply.
+    case sync(SyncReport)
     case reaction(Reaction)
     // Viewers.
     case chatSend(ChatSend)
@@ -40,7 +42,7 @@ public enum ClientMessage: Sendable, Hashable {
 
     /// The wire `type` of each client message.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
-        case ping, reaction
+        case ping, sync, reaction
         case chatSend = "chat.send", chatDelete = "chat.delete"
         case pollVote = "poll.vote", quizAnswer = "quiz.answer"
         case qaAsk = "qa.ask", qaUpvote = "qa.upvote"
@@ -57,7 +59,7 @@ public enum ClientMessage: Sendable, Hashable {
         /// The least role that may send this message.
         public var requiredRole: Role {
             switch self {
-            case .ping, .reaction: .guest
+            case .ping, .sync, .reaction: .guest
             case .chatSend, .chatDelete, .pollVote, .quizAnswer, .qaAsk, .qaUpvote, .giftSend, .offerClick: .viewer
             case .qaApprove, .qaReject, .qaPin, .qaUnpin, .qaAnswer, .qaArchive,
                  .modTimeout, .modBan, .modUnban, .modShadowBan, .chatSlowMode, .chatFilter: .moderator
@@ -82,6 +84,7 @@ public enum ClientMessage: Sendable, Hashable {
     public var kind: Kind {
         switch self {
         case .ping: .ping
+        case .sync: .sync
         case .reaction: .reaction
         case .chatSend: .chatSend
         case .chatDelete: .chatDelete

@@ -7,6 +7,21 @@ extension ClientMessage {
         public init(clientTime: Timestamp? = nil) { self.clientTime = clientTime }
     }
 
+    /// `sync`: the client's player, about itself — how far behind ingest its playhead is and its best ping round
+    /// trip. The server times cue-bearing messages and answer windows for this connection from it, bounded by the
+    /// channel's `maxDisplayLatency`.
+    public struct SyncReport: Sendable, Hashable, Codable {
+        public var latencyMs: Int?
+        public var rttMs: Int?
+        /// `ws` or `hls`: which path the player is on.
+        public var path: String?
+        public init(latencyMs: Int? = nil, rttMs: Int? = nil, path: String? = nil) {
+            self.latencyMs = latencyMs
+            self.rttMs = rttMs
+            self.path = path
+        }
+    }
+
     /// `reaction`: one tap of an allowed emoji.
     public struct Reaction: Sendable, Hashable, Codable {
         public var emoji: String

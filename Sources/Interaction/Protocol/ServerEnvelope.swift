@@ -7,16 +7,20 @@ public struct ServerEnvelope: Sendable, Hashable, Codable {
     public var id: String?
     /// The room sequence number (broadcasts only).
     public var seq: UInt64?
+    /// Where the host action that produced this message sits on the video's timeline: apply it when the playhead
+    /// reaches `cue.at` (see `CueStamp`). Absent for everything else (chat, counts, replies).
+    public var cue: CueStamp?
     public var message: ServerMessage
 
-    public init(id: String? = nil, seq: UInt64? = nil, _ message: ServerMessage) {
+    public init(id: String? = nil, seq: UInt64? = nil, cue: CueStamp? = nil, _ message: ServerMessage) {
         self.id = id
         self.seq = seq
+        self.cue = cue
         self.message = message
     }
 
     enum HeaderKeys: String, CodingKey {
-        case v, type, id, seq
+        case v, type, id, seq, cue
     }
 
     public init(from decoder: any Decoder) throws {
@@ -31,6 +35,7 @@ public struct ServerEnvelope: Sendable, Hashable, Codable {
         }
         id = try header.decodeIfPresent(String.self, forKey: .id)
         seq = try header.decodeIfPresent(UInt64.self, forKey: .seq)
+        cue = try header.decodeIfPresent(CueStamp.self, forKey: .cue)
         message = try ServerMessage.decode(kind, from: decoder)
     }
 
@@ -40,6 +45,7 @@ public struct ServerEnvelope: Sendable, Hashable, Codable {
         try header.encode(message.kind.rawValue, forKey: .type)
         try header.encodeIfPresent(id, forKey: .id)
         try header.encodeIfPresent(seq, forKey: .seq)
+        try header.encodeIfPresent(cue, forKey: .cue)
         try message.encodePayload(to: encoder)
     }
 

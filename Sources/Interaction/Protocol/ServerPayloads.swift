@@ -22,7 +22,12 @@ extension ServerMessage {
     /// `ack`: the request with the envelope's `id` was accepted (and is durable). `ref` names what it created.
     public struct Ack: Sendable, Hashable, Codable {
         public var ref: String?
-        public init(ref: String? = nil) { self.ref = ref }
+        /// For `quiz.answer`: the response time the server judged, from this viewer's display of the question.
+        public var responseMs: Int64?
+        public init(ref: String? = nil, responseMs: Int64? = nil) {
+            self.ref = ref
+            self.responseMs = responseMs
+        }
     }
 
     /// `error`: the request with the envelope's `id` was refused; nothing changed.

@@ -45,9 +45,21 @@ public struct HLSPackager: Sendable {
     private var pendingAudio: [MediaFrame] = []
     private var lastFrameTime: Int64?
     private var longestSegment: Double = 0
+    /// Cues on the timeline, in media-time order, each with its `EXT-X-DATERANGE` tag rendered once.
+    private(set) var dateRanges: [DateRange] = []
+    /// `emsg` boxes of cues added since the last chunk: they go in front of the next one.
+    private var pendingEvents: [FMP4.EventMessage] = []
+
+    struct DateRange: Sendable {
+        var id: String
+        var mediaTime: Int64
+        var tag: String
+    }
 
     /// Audio frames are held for the next video frame, but never more than this many (a stalled video track).
     static let maximumPendingAudio = 16
+    /// Cues kept for the playlists (the oldest go first), and `emsg` boxes waiting for a chunk.
+    public static let maximumCues = 256
 
     public init(configuration: HLSConfiguration, clock: StreamClock) {
         self.configuration = configuration
@@ -159,8 +171,11 @@ public struct HLSPackager: Sendable {
 
         guard var chunkMuxer = self.muxer else { return events }
         self.muxer = nil
-        let bytes = audioOnly ? chunkMuxer.chunk(video: nil, audio: [frame]) : chunkMuxer.chunk(video: frame, audio: pendingAudio)
+        let bytes = audioOnly
+            ? chunkMuxer.chunk(video: nil, audio: [frame], clock: clock, events: pendingEvents)
+            : chunkMuxer.chunk(video: frame, audio: pendingAudio, clock: clock, events: pendingEvents)
         self.muxer = chunkMuxer
+        pendingEvents.removeAll()
         pendingAudio.removeAll(keepingCapacity: true)
         appendToOpenPart(bytes)
         lastFrameTime = t
@@ -168,6 +183,21 @@ public struct HLSPackager: Sendable {
             events.append(.chunk(msn: segment.sequenceNumber, part: segment.parts.count - 1, bytes: bytes))
         }
         return events
+    }
+
+    /// Puts a cue on the timeline: an `EXT-X-DATERANGE` in every playlist while its start is not older than the
+    /// oldest segment kept, and an `emsg` in front of the next chunk. False, and nothing changes, when the stream
+    /// has ended or the cue is invalid (see ``MediaCue``) or has the ID of a cue still kept.
+    public mutating func addCue(_ cue: MediaCue) -> Bool {
+        guard !ended, let cue = cue.normalized(clock: clock), !dateRanges.contains(where: { $0.id == cue.id }) else {
+            return false
+        }
+        let index = dateRanges.lastIndex { $0.mediaTime <= cue.mediaTime }.map { $0 + 1 } ?? 0
+        dateRanges.insert(DateRange(id: cue.id, mediaTime: cue.mediaTime, tag: Self.dateRange(cue)), at: index)
+        if dateRanges.count > Self.maximumCues { dateRanges.removeFirst() }
+        pendingEvents.append(cue.eventMessage)
+        if pendingEvents.count > Self.maximumCues { pendingEvents.removeFirst() }
+        return true
     }
 
     // MARK: Reading
@@ -253,8 +283,9 @@ public struct HLSPackager: Sendable {
     private mutating func flushPendingAudio(into segment: inout Segment, events: inout [PackagerEvent]) {
         guard !pendingAudio.isEmpty, !segment.parts.isEmpty, var muxer else { return }
         self.muxer = nil
-        let bytes = muxer.chunk(video: nil, audio: pendingAudio)
+        let bytes = muxer.chunk(video: nil, audio: pendingAudio, clock: clock, events: pendingEvents)
         self.muxer = muxer
+        pendingEvents.removeAll()
         pendingAudio.removeAll(keepingCapacity: true)
         segment.parts[segment.parts.count - 1].bytes.writeImmutableBuffer(bytes)
         openPartHasData = true
@@ -266,6 +297,10 @@ public struct HLSPackager: Sendable {
         segments.append(segment)
         while segments.count > configuration.segmentCount {
             if segments.removeFirst().discontinuity { discontinuitySequence += 1 }
+        }
+        // A cue leaves the playlists with the segments it started before.
+        if let windowStart = segments.first?.startTime {
+            dateRanges.removeAll { $0.mediaTime < windowStart }
         }
         let used = Set(segments.map(\.initVersion) + [initVersion])
         initSegments = initSegments.filter { used.contains($0.key) }

@@ -74,6 +74,10 @@ extension HLSPackager {
 
     /// Renders the media playlist (RFC 8216bis §4.4). With `skip`, segments older than `CAN-SKIP-UNTIL` from the end
     /// are replaced by `EXT-X-SKIP` (§4.4.5.2).
+    ///
+    /// Each cue whose start is not older than the first listed segment is an `EXT-X-DATERANGE` (§4.4.5.1), written
+    /// after the `EXT-X-PROGRAM-DATE-TIME` of the segment it starts in. `CAN-SKIP-DATERANGES` is not announced, so a
+    /// delta update keeps every one: those of skipped segments follow `EXT-X-SKIP`.
     public func renderMediaPlaylist(skip: Bool = false) -> String {
         var lines: [String] = [
             "#EXTM3U",
@@ -88,6 +92,15 @@ extension HLSPackager {
         var all = Array(segments)
         if let openSegment { all.append(openSegment) }
 
+        // Date ranges are in media-time order; those before the first listed segment are not written.
+        var nextCue = all.first.flatMap { first in dateRanges.firstIndex { $0.mediaTime >= first.startTime } } ?? dateRanges.endIndex
+        func appendCues(before end: Int64?) {
+            while nextCue < dateRanges.endIndex, end.map({ dateRanges[nextCue].mediaTime < $0 }) ?? true {
+                lines.append(dateRanges[nextCue].tag)
+                nextCue += 1
+            }
+        }
+
         var skipped = 0
         if skip {
             // Segments that start more than CAN-SKIP-UNTIL before the end of the playlist may be left out.
@@ -99,7 +112,10 @@ extension HLSPackager {
                 keep = index
             }
             skipped = keep
-            if skipped > 0 { lines.append("#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skipped)") }
+            if skipped > 0 {
+                lines.append("#EXT-X-SKIP:SKIPPED-SEGMENTS=\(skipped)")
+                appendCues(before: skipped < all.count ? all[skipped].startTime : nil)
+            }
         }
 
         let partsFrom = segments.count - configuration.partListedSegments
@@ -113,6 +129,7 @@ extension HLSPackager {
                 currentMap = segment.initVersion
             }
             lines.append("#EXT-X-PROGRAM-DATE-TIME:\(Self.programDateTime(segment.programDateTime))")
+            appendCues(before: index + 1 < all.count ? all[index + 1].startTime : nil)
             if index >= partsFrom {
                 let completeParts = segment.isComplete ? segment.parts.count : segment.parts.count - 1
                 for part in segment.parts.prefix(completeParts) {
@@ -136,6 +153,20 @@ extension HLSPackager {
 
     static func programDateTime(_ date: Date) -> String {
         date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// The `EXT-X-DATERANGE` of a cue (RFC 8216bis §4.4.5.1), whose text ``MediaCue`` has already made quotable:
+    /// `START-DATE` is written as `EXT-X-PROGRAM-DATE-TIME` is, so the two agree to the millisecond.
+    static func dateRange(_ cue: MediaCue) -> String {
+        var line = "#EXT-X-DATERANGE:ID=\"\(cue.id)\",CLASS=\"\(MediaCue.dateRangeClass)\","
+            + "START-DATE=\"\(programDateTime(cue.programDate))\""
+        if let duration = cue.duration { line += ",DURATION=\(String(format: "%.3f", duration))" }
+        line += ",X-LIVELOOP-KIND=\"\(cue.kind)\""
+        line += ",X-LIVELOOP-MEDIA-TIME=\(String(format: "%.3f", Double(cue.mediaTime) / Double(StreamClock.timescale)))"
+        for (key, value) in cue.attributes.sorted(by: { $0.key < $1.key }) {
+            line += ",X-LIVELOOP-\(key)=\"\(value)\""
+        }
+        return line
     }
 
     private func format(_ value: Double, _ decimals: Int) -> String {

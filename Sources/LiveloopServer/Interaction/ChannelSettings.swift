@@ -22,12 +22,18 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
     public var ballotChangesAllowed: Bool?
     public var maxMessageLength: Int?
     public var gifts: [GiftItem]?
+    /// The latency behind ingest the channel's players hold, in seconds, per path (defaults 0.5 WebSocket, 1.5 LL-HLS);
+    /// give both the same value to put every viewer in lock-step.
+    public var syncTargets: SyncTargets?
+    /// The largest display latency (seconds) the server believes a viewer's report up to; answer windows stay open
+    /// this long after their end for late viewers. Default: the larger target + 1.5 s, at least 3 s.
+    public var maxDisplayLatency: Double?
 
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case allowAnonymous, rateLimits, slowModeSeconds, filterWords, allowedReactions, questionsNeedApproval
-        case ballotChangesAllowed, maxMessageLength, gifts
+        case ballotChangesAllowed, maxMessageLength, gifts, syncTargets, maxDisplayLatency
     }
 
     public init(from decoder: any Decoder) throws {
@@ -44,6 +50,8 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         ballotChangesAllowed = try c.decodeIfPresent(Bool.self, forKey: .ballotChangesAllowed)
         maxMessageLength = try c.decodeIfPresent(Int.self, forKey: .maxMessageLength)
         gifts = try c.decodeIfPresent([GiftItem].self, forKey: .gifts)
+        syncTargets = try c.decodeIfPresent(SyncTargets.self, forKey: .syncTargets)
+        maxDisplayLatency = try c.decodeIfPresent(Double.self, forKey: .maxDisplayLatency)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -59,6 +67,8 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         try c.encodeIfPresent(ballotChangesAllowed, forKey: .ballotChangesAllowed)
         try c.encodeIfPresent(maxMessageLength, forKey: .maxMessageLength)
         try c.encodeIfPresent(gifts, forKey: .gifts)
+        try c.encodeIfPresent(syncTargets, forKey: .syncTargets)
+        try c.encodeIfPresent(maxDisplayLatency, forKey: .maxDisplayLatency)
     }
 
     /// Refuses values no room should run with.
@@ -73,6 +83,12 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         }
         if let gifts, gifts.count > 100 || gifts.contains(where: { $0.giftID.isEmpty || $0.value < 0 || $0.name.count > 64 }) {
             throw .badRequest("gifts: at most 100, each with an id, a name of at most 64 characters and a value ≥ 0")
+        }
+        if let targets = syncTargets, ![targets.ws, targets.hls].allSatisfy({ (0.2...10).contains($0) }) {
+            throw .badRequest("syncTargets: ws and hls must be 0.2–10 seconds")
+        }
+        if let bound = maxDisplayLatency, !(0.5...30).contains(bound) {
+            throw .badRequest("maxDisplayLatency must be 0.5–30 seconds")
         }
         if let limits = rateLimits ?? nil {
             for limit in [limits.chat, limits.reactions, limits.votes, limits.questions, limits.upvotes, limits.gifts, limits.clicks] {
@@ -105,6 +121,9 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         if let ballotChangesAllowed { configuration.ballotChangesAllowed = ballotChangesAllowed }
         if let maxMessageLength { configuration.maxMessageLength = maxMessageLength }
         if let gifts { configuration.gifts = gifts }
+        if let syncTargets { configuration.syncTargets = syncTargets }
+        let bound = maxDisplayLatency ?? max(3, max(configuration.syncTargets.ws, configuration.syncTargets.hls) + 1.5)
+        configuration.maxDisplayLatency = .milliseconds(Int64((bound * 1000).rounded()))
         return configuration
     }
 }

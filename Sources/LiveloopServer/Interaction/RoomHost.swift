@@ -16,6 +16,11 @@ import Synchronization
 ///
 /// The delivery pipeline is a single task per room that owns the list of connections, so fan-out needs no lock: a
 /// broadcast is encoded once and the same bytes are queued for every client in its audience.
+///
+/// Host actions are stamped with the broadcast's timeline (`CueTimeline`) and their messages carry that cue. Staff
+/// get them at once; each viewer gets them a short lead before their own playhead reaches the cue (from the display
+/// latency their player reports in `sync`), with everything after them for that viewer queued behind, so results
+/// and correct answers are never on a viewer's wire before their video gets there (docs/sync.md).
 public final class RoomHost: Sendable {
     public let channel: String
     private let room: Mutex<Room>
@@ -26,6 +31,22 @@ public final class RoomHost: Sendable {
     private let logger: Logger
     private let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
     private let shards: [ShardBox]
+    private let timeline: (any CueTimeline)?
+    /// The largest display latency a viewer's report is believed up to (the room's `maxDisplayLatency`).
+    private let latencyBound: Duration
+    /// Whether the pipeline holds frames for some viewer (the release ticker then wakes it every few ms).
+    private let holding = Atomic<Bool>(false)
+
+    /// How often held frames are checked for release.
+    static let releaseInterval: Duration = .milliseconds(5)
+    /// Frames held for one viewer before it counts as too slow (like the outbox limit).
+    static let heldLimit = 1024
+
+    /// What the pipeline owns: the connections and, per viewer, the frames waiting for that viewer's playhead.
+    struct Delivery {
+        var connections: [Int: ClientConnection] = [:]
+        var held: [Int: [(due: Int64, bytes: ByteBuffer)]] = [:]
+    }
 
     /// How many ballot boxes a room splits its voters over.
     static let ballotShards = 16
@@ -66,30 +87,25 @@ public final class RoomHost: Sendable {
     /// rebuilds it from the log (clients reconnect and get the state that is really stored).
     private let onCommitFailure: @Sendable () -> Void
 
-    init(channel: String, room: Room, log: GroupCommitLog, logger: Logger, onCommitFailure: @escaping @Sendable () -> Void = {}) {
+    init(channel: String, room: Room, log: GroupCommitLog, logger: Logger, timeline: (any CueTimeline)? = nil,
+         onCommitFailure: @escaping @Sendable () -> Void = {}) {
         self.onCommitFailure = onCommitFailure
+        self.timeline = timeline
+        self.latencyBound = room.configuration.maxDisplayLatency
         self.channel = channel
-        self.shards = (0..<Self.ballotShards).map { shard in
-            var box = BallotBox(rateLimit: room.configuration.rateLimits.votes)
-            box.update(room.pollRules)
-            for poll in room.livePolls {
-                box.seed(pollID: poll.pollID,
-                         ballots: poll.ballots.filter { Self.shardIndex(of: $0.key) == shard })
-            }
-            return ShardBox(BallotShard(box: box))
-        }
+        self.shards = Self.makeShards(for: room)
         self.room = Mutex(room)
         self.log = log
         self.logger = logger
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         wakeup = continuation
         let pipeline = Task { [weak self] in
-            var connections: [Int: ClientConnection] = [:]
+            var delivery = Delivery()
             for await _ in stream {
                 guard let self else { return }
-                await self.runBatch(&connections)
+                await self.runBatch(&delivery)
             }
-            for connection in connections.values { connection.close() }
+            for connection in delivery.connections.values { connection.close() }
         }
         let ticker = Task { [weak self] in
             while !Task.isCancelled {
@@ -97,7 +113,14 @@ public final class RoomHost: Sendable {
                 self?.tick()
             }
         }
-        tasks.withLock { $0 = [pipeline, ticker] }
+        let releaser = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.releaseInterval)
+                guard let self else { return }
+                if self.holding.load(ordering: .relaxed) { self.wakeup.yield() }
+            }
+        }
+        tasks.withLock { $0 = [pipeline, ticker, releaser] }
     }
 
     func stop() {
@@ -144,23 +167,88 @@ public final class RoomHost: Sendable {
             if let bytes = Self.encode(pong) { sender.send(bytes) }
             return
         }
+        if case let .sync(report) = request.message {
+            // A player's report about itself: no room state, no lock.
+            sender?.update(report, bound: latencyBound)
+            if let id = request.id, let sender { sendDirect(ServerEnvelope(id: id, .ack(.init())), to: sender) }
+            return
+        }
         if case let .pollVote(vote) = request.message {
             castVote(vote, id: request.id, from: identity, at: now, sender: sender, reply: reply)
             return
         }
-        room.withLock { room in
-            let kind = request.message.kind
+        let kind = request.message.kind
+        var context = RequestTiming()
+        if kind == .quizAnswer, let sender {
+            // Trust the claimed display time up to the latency this connection has been reporting (and a little
+            // for reports in flight): the question left the server for it no earlier than that minus its lead.
+            context.maxDisplayLatency = .milliseconds(sender.displayLatencyMilliseconds + Self.reportSlack)
+            context.transit = .milliseconds(sender.transitCreditMilliseconds)
+        }
+        if kind.requiredRole == .host {
+            context.cue = timeline?.stamp(channel: channel, at: Date())
+        }
+        let update = room.withLock { room in
             let authorized = (try? room.authorize(kind, for: identity)) != nil
             let closing = authorized ? Self.pollsClosed(by: request.message) : []
             if !closing.isEmpty { sealShards(into: &room, closing: closing) }
-            let update = room.handle(request, from: identity, at: Timestamp(Date()))
+            let update = room.handle(request, from: identity, at: Timestamp(Date()), context: context)
             if authorized && Self.pollKinds.contains(kind) { publishRules(of: room) }
             queue.withLock { $0.append(.update(update, sender: sender, reply: reply)) }
+            return update
         }
         wakeup.yield()
+        publishCues(of: update, kind: kind.rawValue)
+    }
+
+    /// Allowance (ms) on a viewer's reported latency for reports still on their way.
+    static let reportSlack = 100
+
+    /// Writes the cues of an update's broadcasts into the video, one per distinct cue.
+    private func publishCues(of update: RoomUpdate, kind: String) {
+        guard let timeline else { return }
+        var seen: Set<CueStamp> = []
+        for broadcast in update.broadcasts {
+            guard let cue = broadcast.cue, seen.insert(cue).inserted else { continue }
+            let ref = Self.reference(of: broadcast.message)
+            var attributes = ["SEQ": String(broadcast.seq)]
+            if let ref { attributes["REF"] = ref }
+            let payload = "{\"type\":\"\(kind)\",\"seq\":\(broadcast.seq)\(ref.map { ",\"ref\":\"\($0)\"" } ?? "")}"
+            timeline.publish(channel: channel, cue: cue, id: "\(channel)-\(broadcast.seq)", kind: kind,
+                             attributes: attributes, payload: Array(payload.utf8))
+        }
+    }
+
+    /// The poll, quiz or offer a message is about (ids are server-made: letters and digits).
+    private static func reference(of message: ServerMessage) -> String? {
+        switch message {
+        case .poll(let view): view.pollID
+        case .results(let tally): tally.pollID
+        case .quiz(let view): view.quizID
+        case .leaderboard(let board): board.quizID
+        case .offer(let offer): offer.offerID
+        case .offerHidden(let target): target.offerID
+        default: nil
+        }
     }
 
     // MARK: Votes
+
+    /// The ballot boxes of a room, seeded with the ballots of its live polls.
+    private static func makeShards(for room: Room) -> [ShardBox] {
+        var boxes: [BallotBox] = []
+        for _ in 0..<ballotShards {
+            var box = BallotBox(rateLimit: room.configuration.rateLimits.votes)
+            box.update(room.pollRules)
+            boxes.append(box)
+        }
+        for poll in room.livePolls {
+            var split = Array(repeating: [String: Choices](), count: ballotShards)
+            for (sub, choices) in poll.ballots { split[shardIndex(of: sub)][sub] = choices }
+            for index in boxes.indices { boxes[index].seed(pollID: poll.pollID, ballots: split[index]) }
+        }
+        return boxes.map { ShardBox(BallotShard(box: $0)) }
+    }
 
     static func shardIndex(of sub: String) -> Int {
         var hasher = Hasher()
@@ -173,7 +261,9 @@ public final class RoomHost: Sendable {
                           sender: ClientConnection?, reply: (@Sendable (ServerEnvelope?) -> Void)?) {
         let refusal = shards[Self.shardIndex(of: identity.sub)].withLock { shard -> InteractionError? in
             do throws(InteractionError) {
-                let record = try shard.box.vote(vote, from: identity, at: now)
+                let latency = Duration.milliseconds((sender?.displayLatencyMilliseconds ?? 0) + Self.reportSlack
+                                                        + (sender?.transitCreditMilliseconds ?? 0))
+                let record = try shard.box.vote(vote, from: identity, at: now, displayLatency: latency)
                 shard.pending.append(PendingVote(record: record, requestID: id, sender: sender, reply: reply))
                 return nil
             } catch {
@@ -204,7 +294,9 @@ public final class RoomHost: Sendable {
 
     /// Called under the room's lock: stops `closing` in every box, moves the boxes' accepted votes into the queue
     /// (ahead of whatever the caller enqueues next) and merges their counts into the room.
-    private func sealShards(into room: inout Room, closing: [String]) {
+    @discardableResult
+    private func sealShards(into room: inout Room, closing: [String]) -> Bool {
+        var moved = false
         var deltas: [[String: Tally]] = []
         for shard in shards {
             shard.withLock { shard in
@@ -214,10 +306,12 @@ public final class RoomHost: Sendable {
                     let pending = shard.pending
                     shard.pending.removeAll(keepingCapacity: true)
                     queue.withLock { $0.append(.votes(pending)) }
+                    moved = true
                 }
             }
         }
         for delta in deltas where !delta.isEmpty { room.mergeTallies(delta) }
+        return moved
     }
 
     /// Called under the room's lock after a poll changed phase.
@@ -239,26 +333,35 @@ public final class RoomHost: Sendable {
     /// Whether viewers without a token may join (as guests: read and react only).
     public var allowsGuests: Bool { room.withLock { $0.configuration.allowsAnonymous } }
 
+    /// The room as `identity` may see it, with every vote acknowledged so far counted.
     public func snapshot(for identity: Identity) -> RoomSnapshot {
-        room.withLock { $0.snapshot(for: identity) }
+        let (snapshot, moved) = room.withLock { room in
+            let moved = sealShards(into: &room, closing: [])
+            return (room.snapshot(for: identity), moved)
+        }
+        if moved { wakeup.yield() }
+        return snapshot
     }
 
     private func tick() {
-        room.withLock { room in
+        let update = room.withLock { room -> RoomUpdate? in
             let now = Timestamp(Date())
             let expiring = room.pollsExpiring(at: now)
             sealShards(into: &room, closing: expiring)
             let update = room.tick(at: now)
             if !expiring.isEmpty { publishRules(of: room) }
-            guard !update.broadcasts.isEmpty || !update.records.isEmpty else { return }
+            guard !update.broadcasts.isEmpty || !update.records.isEmpty else { return nil }
             queue.withLock { $0.append(.update(update, sender: nil, reply: nil)) }
+            return update
         }
+        guard let update else { return }
         wakeup.yield()
+        if update.broadcasts.contains(where: { $0.cue != nil }) { publishCues(of: update, kind: "window.close") }
     }
 
     // MARK: The pipeline
 
-    private func runBatch(_ connections: inout [Int: ClientConnection]) async {
+    private func runBatch(_ delivery: inout Delivery) async {
         // Votes still in the boxes were accepted after everything already queued, so they go after it.
         var batch = queue.withLock { queue -> [Event] in
             defer { queue.removeAll(keepingCapacity: true) }
@@ -273,7 +376,12 @@ public final class RoomHost: Sendable {
             }
         }
         if !votes.isEmpty { batch.append(.votes(votes)) }
-        guard !batch.isEmpty else { return }
+        if !batch.isEmpty { await process(batch, &delivery) }
+        release(&delivery)
+        holding.store(!delivery.held.isEmpty, ordering: .relaxed)
+    }
+
+    private func process(_ batch: [Event], _ delivery: inout Delivery) async {
         var payloads: [Data] = []
         let encoder = JSONEncoder()
         for event in batch {
@@ -300,15 +408,18 @@ public final class RoomHost: Sendable {
                              metadata: ["channel": "\(channel)", "error": "\(error)"])
             }
         }
+        let now = Timestamp(Date()).unixMilliseconds
         for event in batch {
             switch event {
             case let .register(connection, frames):
-                connections[connection.id] = connection
+                delivery.connections[connection.id] = connection
                 for frame in frames {
-                    if let bytes = Self.encode(frame) { connection.send(bytes) }
+                    guard let bytes = Self.encode(frame) else { continue }
+                    if !schedule(bytes, cue: frame.cue, for: connection, now: now, &delivery) { drop(connection.id, &delivery) }
                 }
             case let .unregister(connection):
-                connections[connection.id] = nil
+                delivery.connections[connection.id] = nil
+                delivery.held[connection.id] = nil
                 connection.close()
             case let .update(update, sender, reply):
                 var answer = update.reply
@@ -322,7 +433,7 @@ public final class RoomHost: Sendable {
                 }
                 guard committed || update.records.isEmpty else { continue }
                 for broadcast in update.broadcasts {
-                    deliver(broadcast, to: &connections)
+                    deliver(broadcast, now: now, &delivery)
                 }
             case let .votes(votes):
                 for vote in votes {
@@ -340,22 +451,66 @@ public final class RoomHost: Sendable {
         if !committed { onCommitFailure() }
     }
 
-    private func deliver(_ broadcast: RoomBroadcast, to connections: inout [Int: ClientConnection]) {
+    private func deliver(_ broadcast: RoomBroadcast, now: Int64, _ delivery: inout Delivery) {
         guard let bytes = Self.encode(broadcast.envelope) else { return }
         var slow: [Int] = []
-        for (id, connection) in connections where broadcast.audience.includes(connection.identity) {
-            if !connection.send(bytes) { slow.append(id) }
+        for (id, connection) in delivery.connections where broadcast.audience.includes(connection.identity) {
+            if !schedule(bytes, cue: broadcast.cue, for: connection, now: now, &delivery) { slow.append(id) }
         }
-        for id in slow {
-            logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
-            connections.removeValue(forKey: id)?.close()
-        }
+        for id in slow { drop(id, &delivery) }
         // A ban takes effect at once: the banned user's open connections are closed.
         if case let .moderation(notice) = broadcast.message, notice.action == .ban, case let .only(sub) = broadcast.audience {
-            for (id, connection) in connections where connection.identity.sub == sub {
-                connections.removeValue(forKey: id)?.close()
+            for (id, connection) in delivery.connections where connection.identity.sub == sub {
+                delivery.held[id] = nil
+                delivery.connections.removeValue(forKey: id)?.close()
             }
         }
+    }
+
+    /// Sends a frame now, or holds it until `lead` before the viewer's playhead reaches its cue. Staff never wait.
+    /// A viewer's frames leave in order: once one is held, the ones after it queue behind it. False: too slow.
+    private func schedule(_ bytes: ByteBuffer, cue: CueStamp?, for connection: ClientConnection, now: Int64,
+                          _ delivery: inout Delivery) -> Bool {
+        var due: Int64 = 0
+        if let cue, !connection.identity.role.isStaff {
+            due = cue.at.unixMilliseconds + Int64(connection.displayLatencyMilliseconds - connection.leadMilliseconds)
+        }
+        if var queue = delivery.held[connection.id], let last = queue.last {
+            guard queue.count < Self.heldLimit else { return false }
+            queue.append((max(due, last.due), bytes))
+            delivery.held[connection.id] = queue
+            return true
+        }
+        if due <= now { return connection.send(bytes) }
+        delivery.held[connection.id] = [(due, bytes)]
+        return true
+    }
+
+    /// Sends the held frames whose time has come.
+    private func release(_ delivery: inout Delivery) {
+        guard !delivery.held.isEmpty else { return }
+        let now = Timestamp(Date()).unixMilliseconds
+        var slow: [Int] = []
+        for (id, queue) in delivery.held {
+            guard let first = queue.first, first.due <= now else { continue }
+            guard let connection = delivery.connections[id] else {
+                delivery.held[id] = nil
+                continue
+            }
+            let ready = queue.prefix { $0.due <= now }
+            for frame in ready where !connection.send(frame.bytes) {
+                slow.append(id)
+                break
+            }
+            delivery.held[id] = ready.count == queue.count ? nil : Array(queue.dropFirst(ready.count))
+        }
+        for id in slow { drop(id, &delivery) }
+    }
+
+    private func drop(_ id: Int, _ delivery: inout Delivery) {
+        logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
+        delivery.held[id] = nil
+        delivery.connections.removeValue(forKey: id)?.close()
     }
 
     static func encode(_ envelope: ServerEnvelope) -> ByteBuffer? {

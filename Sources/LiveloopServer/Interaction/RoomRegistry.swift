@@ -11,8 +11,10 @@ public final class RoomRegistry: Sendable {
     private let store: SQLiteStore
     let log: GroupCommitLog
     private let logger: Logger
+    private let timeline: (any CueTimeline)?
 
-    public init(store: SQLiteStore, logger: Logger) {
+    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil) {
+        self.timeline = timeline
         self.store = store
         self.log = GroupCommitLog(store: store)
         self.logger = logger
@@ -30,7 +32,7 @@ public final class RoomRegistry: Sendable {
         if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }
-            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger) { [weak self] in
+            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger, timeline: timeline) { [weak self] in
                 self?.remove(channelName)
             }
             rooms[channelName] = host
