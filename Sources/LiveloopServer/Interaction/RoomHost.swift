@@ -392,7 +392,11 @@ public final class RoomHost: Sendable {
                 }
             case let .votes(votes):
                 for vote in votes {
-                    if let data = try? encoder.encode(vote.record) { payloads.append(data) }
+                    if case let .vote(pollID, sub, choices, at) = vote.record {
+                        payloads.append(Data(FastJSON.voteRecord(pollID: pollID, sub: sub, choices: choices, at: at)))
+                    } else if let data = try? encoder.encode(vote.record) {
+                        payloads.append(data)
+                    }
                 }
             case .register, .unregister:
                 break
@@ -437,13 +441,16 @@ public final class RoomHost: Sendable {
                 }
             case let .votes(votes):
                 for vote in votes {
-                    let answer = committed
-                        ? vote.requestID.map { ServerEnvelope(id: $0, .ack(.init(ref: nil))) }
-                        : ServerEnvelope(id: vote.requestID, .error(.init(InteractionError(.conflict, "the server could not store this; try again"))))
                     if let reply = vote.reply {
-                        reply(answer)
-                    } else if let sender = vote.sender, let answer, let bytes = Self.encode(answer) {
-                        sender.send(bytes)
+                        reply(committed
+                            ? vote.requestID.map { ServerEnvelope(id: $0, .ack(.init())) }
+                            : ServerEnvelope(id: vote.requestID, .error(.init(Self.notStored))))
+                    } else if let sender = vote.sender {
+                        if committed {
+                            if let id = vote.requestID { sender.send(ByteBuffer(bytes: FastJSON.ack(id: id))) }
+                        } else if let bytes = Self.encode(ServerEnvelope(id: vote.requestID, .error(.init(Self.notStored)))) {
+                            sender.send(bytes)
+                        }
                     }
                 }
             }
@@ -512,6 +519,8 @@ public final class RoomHost: Sendable {
         delivery.held[id] = nil
         delivery.connections.removeValue(forKey: id)?.close()
     }
+
+    static let notStored = InteractionError(.conflict, "the server could not store this; try again")
 
     static func encode(_ envelope: ServerEnvelope) -> ByteBuffer? {
         (try? envelope.jsonData()).map { ByteBuffer(bytes: $0) }
