@@ -1,4 +1,5 @@
 import Foundation
+import Interaction
 import Hummingbird
 import HummingbirdWebSocket
 import LiveMedia
@@ -78,7 +79,9 @@ public struct LiveloopServer: Sendable {
         router.add(middleware: JSONErrorMiddleware())
         WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens), logger: logger)
             .register(on: router)
-        LiveSocket(registry: registry, metrics: metrics, budget: webSocketBudget).register(on: router)
+        let rooms = rooms
+        LiveSocket(registry: registry, metrics: metrics, budget: webSocketBudget,
+                   target: { channel in (try? rooms.room(for: channel))?.syncTargets.ws }).register(on: router)
         return router
     }
 

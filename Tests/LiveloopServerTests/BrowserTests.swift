@@ -38,4 +38,23 @@ struct BrowserTests {
         let median = try #require(latency?["medianSeconds"] as? Double)
         #expect(median < 1.5, "playhead latency \(median) s")
     }
+
+    static let syncScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("browser/sync.py").path
+
+    @Test("three viewers (two WebSocket, one LL-HLS) in lock-step show each cue within 100 ms of each other and of their playhead",
+          .enabled(if: haveBrowser, "needs chromium, chromedriver and selenium"))
+    func threeViewersInSync() async throws {
+        let server = try await TestServer.start(demo: true)
+        defer { Task { await server.stop() } }
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        var (status, out, err) = try await Tools.output("python3", [Self.syncScript, "http://127.0.0.1:\(server.httpPort)", adminKey])
+        if status != 0 {
+            print("sync run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
+            (status, out, err) = try await Tools.output("python3", [Self.syncScript, "http://127.0.0.1:\(server.httpPort)", adminKey])
+        }
+        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
+        print("browser sync: \(summaryLine)")
+        #expect(status == 0, "sync.py: \(summaryLine)\n\(err.suffix(2000))")
+    }
 }

@@ -12,16 +12,19 @@ import Prometheus
 /// it is packaged. `clock` is the broadcast's stream clock: the media time `M` (the video track's decode timeline, in
 /// `timescale` units) was ingested at `MS` (Unix milliseconds, server clock); it never moves during a broadcast, so
 /// `wallClock(t) = MS + (t − M) / timescale × 1000` for every fragment — the same mapping `EXT-X-PROGRAM-DATE-TIME`
-/// carries in the playlist. A viewer that cannot keep up is disconnected rather than buffered without bound.
+/// carries in the playlist. `target` (seconds) is the channel's sync target for this path. A viewer that cannot keep up is disconnected rather than buffered without bound.
 struct LiveSocket {
     let registry: BroadcastRegistry
     let metrics: ServerMetrics
     let budget: ConnectionBudget
+    /// The channel's sync target on this path (seconds behind ingest), sent as `target` in each `init` frame.
+    let target: @Sendable (String) -> Double?
 
     func register(on router: Router<LiveloopWebSocketContext>) {
         let registry = registry
         let metrics = metrics
         let budget = budget
+        let target = target
         router.ws("live/:channel/ws") { _, context in
             guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
@@ -52,6 +55,7 @@ struct LiveSocket {
                                 let wall = Int64((clock.anchorWallClock.timeIntervalSince1970 * 1000).rounded())
                                 announce += #","clock":{"timescale":90000,"mediaTime":\#(clock.anchorMediaTime),"wallClock":\#(wall)}"#
                             }
+                            if let seconds = target(channel) { announce += #","target":\#(seconds)"# }
                             announce += "}"
                             try await outbound.write(.text(announce))
                             try await outbound.write(.binary(bytes))

@@ -209,7 +209,8 @@ public final class RoomHost: Sendable {
         guard let timeline else { return }
         var seen: Set<CueStamp> = []
         for broadcast in update.broadcasts {
-            guard let cue = broadcast.cue, seen.insert(cue).inserted else { continue }
+            // Only what everyone sees goes into the video: a draft or one player's standing is nobody else's business.
+            guard let cue = broadcast.cue, broadcast.audience == .everyone, seen.insert(cue).inserted else { continue }
             let ref = Self.reference(of: broadcast.message)
             var attributes = ["SEQ": String(broadcast.seq)]
             if let ref { attributes["REF"] = ref }
@@ -329,6 +330,9 @@ public final class RoomHost: Sendable {
 
     /// Clients connected to the room now.
     public var viewerCount: Int { room.withLock { $0.viewers } }
+
+    /// The latency behind ingest the channel's players hold.
+    public var syncTargets: SyncTargets { room.withLock { $0.configuration.syncTargets } }
 
     /// Whether viewers without a token may join (as guests: read and react only).
     public var allowsGuests: Bool { room.withLock { $0.configuration.allowsAnonymous } }

@@ -1,24 +1,35 @@
-// The sub-second player: fMP4 over a WebSocket (`/live/CHANNEL/ws`) appended to one muxed MSE SourceBuffer, held at a
-// target latency by steering playbackRate (±5 %) and seeking only when more than a second off. Falls back to the
-// native LL-HLS player where MediaSource is missing (iOS Safari) or when `?mode=hls` asks for it.
+// The live player: one muxed MSE SourceBuffer fed by fMP4 over a WebSocket (`/live/CHANNEL/ws`, sub-second) or by
+// LL-HLS (`llhls.js`, for `?mode=hls` and audiences behind a CDN), held at a target latency by steering playbackRate
+// (±5 %) and seeking when more than a second off (a quarter second right after a stall or a tab switch). Native HLS
+// (`video.src`) only where MediaSource is missing (iOS Safari).
 //
-// Latency is measured against the stream clock the server sends with each init segment:
+// Latency is measured against the stream clock — from the WebSocket's init frame, or from EXT-X-PROGRAM-DATE-TIME:
 //   wallClock(t) = clock.wallClock + (t × timescale − clock.mediaTime) / timescale × 1000
-// (the same mapping EXT-X-PROGRAM-DATE-TIME carries), where t is a frame's decode time. The frame on screen at
-// `currentTime` (a presentation time) was decoded at `currentTime − cto` (its composition offset), so
-//   latency = serverNow − wallClock(currentTime − cto).
+// where t is a frame's decode time. The frame on screen at `currentTime` (a presentation time) was decoded at
+// `currentTime − cto` (its composition offset), so
+//   playheadDate = wallClock(currentTime − cto),  latency = serverNow − playheadDate.
+//
+// The target is the channel's, shared by its viewers (`setTargetLatency`). A viewer whose network cannot hold it —
+// repeated stalls, or data that arrives later than the target — gets a larger target of their own (latencytarget.js);
+// the `behind` state tells them so.
 
 import { parseFragment } from './cmaf.js';
+import { LatencyTarget } from './latencytarget.js';
+import { LLHLSLoader } from './llhls.js';
+import { VideoSocket } from './videosocket.js';
 
 const VIDEO_TRACK = 1;
+const DEFAULT_TARGET = { ws: 0.5, hls: 1.5 };
 const SEEK_THRESHOLD = 1.0;      // seconds off target before we seek instead of steering the rate
+const RESYNC_THRESHOLD = 0.25;   // … right after a stall or a tab switch, when waiting for ±5 % would take too long
+const RESYNC_FOR = 4000;         // ms after such an event during which the tighter threshold applies
 const MAX_RATE_DELTA = 0.05;     // playbackRate stays within 1 ± this
-const RATE_GAIN = 0.25;          // rate change per second of error
-const DEADBAND = 0.04;           // close enough: play at 1×
+const RATE_GAIN = 0.5;           // rate change per second of error (a ~2 s time constant)
+const DEADBAND = 0.025;          // close enough: play at 1×
 const MIN_AHEAD = 0.12;          // never plan to play closer than this to the end of what is buffered
 const KEEP_BEHIND = 20;          // seconds kept behind the playhead
-const MAX_QUEUE = 240;           // chunks waiting for the SourceBuffer before we resubscribe from a keyframe
-const SILENCE_RECONNECT = 8000;  // ms without a frame on an open socket before we reconnect
+const MAX_QUEUE = 240;           // chunks waiting for the SourceBuffer before we start again from a keyframe
+const FROZEN_AFTER = 5000;       // ms without progress after which the picture no longer counts as playing video
 
 export class LivePlayer extends EventTarget {
   /**
@@ -29,43 +40,74 @@ export class LivePlayer extends EventTarget {
     super();
     this.video = video;
     this.channel = options.channel;
-    this.targetLatency = options.targetLatency ?? 0.5;
     this.serverNow = options.serverNow ?? (() => Date.now());
     const MS = window.MediaSource || window.ManagedMediaSource;
     this.MediaSourceType = MS;
     this.mode = options.mode === 'hls' || !MS ? 'hls' : 'ws';
+    this.native = !MS;
+    this.target = new LatencyTarget(options.targetLatency ?? DEFAULT_TARGET[this.mode]);
+    this.targetSet = options.targetLatency != null;
     this.state = 'idle';
     this.message = '';
     this.clock = null;
     this.codecs = null;
     this.cto = 0;
-    this.stats = { stalls: 0, seeks: 0, reconnects: 0, resets: 0, chunks: 0, bytes: 0, dropped: 0, quotaTrims: 0 };
+    this.ctoSeeded = false;
+    this.stats = { stalls: 0, gaps: 0, seeks: 0, restarts: 0, resets: 0, chunks: 0, bytes: 0, dropped: 0, quotaTrims: 0 };
     this.queue = [];
-    this.attempt = 0;
-    this.lastFrameAt = 0;
+    this.playlistCues = [];      // {id, startDate, attributes} from the playlist, newest last
     this.lastProgress = { time: -1, at: performance.now() };
+    this.lastTickAt = performance.now();
+    this.lastSeekAt = 0;
+    this.resyncUntil = 0;
+    this.stall = null;           // {at, gaps} while the buffer is dry
     this.edgeDelay = null;
     this.wantsPlay = true;
     this.needsInitialSeek = true;
+  }
+
+  /** The latency held now: the shared target plus this viewer's own extra. */
+  get targetLatency() { return this.target.seconds; }
+
+  /** The channel's shared target (seconds behind live) for this path. */
+  setTargetLatency(seconds) {
+    if (!(seconds > 0)) return;
+    this.targetSet = true;
+    this.target.setBase(seconds);
+    this.targetChanged();
+  }
+
+  /** Says so when this viewer's own target moved (the notice names the latency). */
+  targetChanged() {
+    if (this.state === 'playing' || this.state === 'behind') this.setState('playing');
   }
 
   start() {
     window.liveloopPlayer = this.publicStats();
     this.video.playsInline = true;
     this.video.disableRemotePlayback = true;
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible') this.tick(true);
-    });
-    this.video.addEventListener('waiting', () => this.setState(this.state === 'playing' ? 'buffering' : this.state));
-    this.video.addEventListener('playing', () => this.setState('playing'));
-    if (this.mode === 'hls') this.startHLS();
-    else { this.openMediaSource(); this.connect(); }
+    const resume = () => { if (document.visibilityState === 'visible') this.tick(true); };
+    document.addEventListener('visibilitychange', resume);
+    document.addEventListener('resume', resume);
+    addEventListener('pageshow', resume);
+    this.video.addEventListener('waiting', () => this.onWaiting());
+    this.video.addEventListener('playing', () => { this.endStall(); this.setState('playing'); });
     this.timer = setInterval(() => this.tick(false), 250);
+    if (this.native) { this.startNativeHLS(); return; }
+    this.openMediaSource();
+    const serverNow = () => this.serverNow();
+    this.startFeed(this.mode === 'hls'
+      ? new LLHLSLoader({ channel: this.channel, serverNow, targetLatency: () => this.targetLatency })
+      : new VideoSocket({ channel: this.channel }));
   }
 
   // --- state and stats ---------------------------------------------------------------------------------------
 
   setState(state, message = '') {
+    if (state === 'playing' && this.target.raised) {
+      state = 'behind';
+      message = `Your connection can't keep up with the live edge — you're watching ${this.targetLatency.toFixed(1)} s behind.`;
+    }
     if (state === this.state && message === this.message) return;
     this.state = state;
     this.message = message;
@@ -79,15 +121,26 @@ export class LivePlayer extends EventTarget {
     return c.wallClock + ((t * c.timescale - c.mediaTime) / c.timescale) * 1000;
   }
 
+  /** The program date (server-clock Unix ms) of the frame on screen, or null before there is one. */
+  playheadDate() {
+    if (this.native) {
+      const start = this.video.getStartDate?.()?.getTime?.();
+      return Number.isFinite(start) && start > 0 ? start + this.video.currentTime * 1000 : null;
+    }
+    if (!this.video.buffered.length) return null;
+    return this.wallClockAt(this.video.currentTime - this.cto);
+  }
+
   /** Seconds from ingest to the frame on screen, or null before the clock is known. */
   latency() {
-    if (this.mode === 'hls') {
-      const start = this.video.getStartDate?.();
-      const ms = start?.getTime?.();
-      return Number.isFinite(ms) && ms > 0 ? (this.serverNow() - (ms + this.video.currentTime * 1000)) / 1000 : null;
-    }
-    const wall = this.wallClockAt(this.video.currentTime - this.cto);
-    return wall === null ? null : (this.serverNow() - wall) / 1000;
+    const date = this.playheadDate();
+    return date === null ? null : (this.serverNow() - date) / 1000;
+  }
+
+  /** Whether a moving picture is on screen (not paused, not offline, not frozen for long): cues then wait for it. */
+  isPlaying() {
+    return !this.video.paused && this.playheadDate() !== null && !['offline', 'error', 'idle'].includes(this.state)
+      && performance.now() - this.lastProgress.at < FROZEN_AFTER;
   }
 
   bufferEnd() {
@@ -99,9 +152,12 @@ export class LivePlayer extends EventTarget {
     const player = this;
     return {
       get mode() { return player.mode; },
+      get path() { return player.mode; },
       get state() { return player.state; },
       get latency() { return player.latency(); },
+      get playheadDate() { return player.playheadDate(); },
       get targetLatency() { return player.targetLatency; },
+      get baseTargetLatency() { return player.target.base; },
       get buffered() { const end = player.bufferEnd(); return end === null ? 0 : Math.max(0, end - player.video.currentTime); },
       get bufferedRanges() { const b = player.video.buffered; return Array.from({ length: b.length }, (_, i) => [b.start(i), b.end(i)]); },
       get playbackRate() { return player.video.playbackRate; },
@@ -111,7 +167,8 @@ export class LivePlayer extends EventTarget {
       get compositionOffset() { return player.cto; },
       get edgeDelay() { return player.edgeDelay; },
       get codecs() { return player.codecs; },
-      get counters() { return { ...player.stats }; },
+      get playlistCues() { return player.playlistCues.map((c) => ({ ...c })); },
+      get counters() { return { ...player.stats, ...(player.feed?.stats ?? {}) }; },
       wallClockAt: (t) => player.wallClockAt(t),
     };
   }
@@ -137,13 +194,19 @@ export class LivePlayer extends EventTarget {
     if (pendingInit) this.queue.push(pendingInit);
   }
 
+  /** Starts the feed again from the newest keyframe (it re-sends the init segment). */
+  restartFeed(reason) {
+    this.stats.restarts++;
+    this.feed?.restart(reason);
+  }
+
   enqueue(op) {
     this.queue.push(op);
     if (this.queue.length > MAX_QUEUE) {
       // The SourceBuffer cannot keep up (a hidden tab, a slow device): start again from the newest keyframe.
       this.stats.dropped += this.queue.length;
       this.queue = [];
-      this.reconnect('catching up');
+      this.restartFeed('catching up');
       return;
     }
     this.pump();
@@ -167,7 +230,7 @@ export class LivePlayer extends EventTarget {
           this.sourceBufferType = type;
           try { ms.duration = Infinity; } catch { /* some browsers refuse; playback still works */ }
           this.sourceBuffer.addEventListener('updateend', () => this.pump());
-          this.sourceBuffer.addEventListener('error', () => this.resetMediaSource());
+          this.sourceBuffer.addEventListener('error', () => { this.resetMediaSource(); this.restartFeed('recovering'); });
         } else if (type !== this.sourceBufferType) {
           if (typeof this.sourceBuffer.changeType === 'function') {
             this.sourceBuffer.changeType(type);
@@ -202,63 +265,9 @@ export class LivePlayer extends EventTarget {
         console.warn('liveloop player: SourceBuffer refused an operation; starting over', error);
         this.queue = [];
         this.resetMediaSource();
-        this.reconnect('recovering');
+        this.restartFeed('recovering');
       }
     }
-  }
-
-  // --- the video WebSocket ---------------------------------------------------------------------------------
-
-  connect() {
-    clearTimeout(this.retryTimer);
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(`${scheme}//${location.host}/live/${encodeURIComponent(this.channel)}/ws`);
-    socket.binaryType = 'arraybuffer';
-    this.socket = socket;
-    let expectInit = null;
-    let gotData = false;
-    if (this.state !== 'playing') this.setState('connecting', 'Connecting to the stream…');
-    socket.onmessage = (event) => {
-      if (socket !== this.socket) return;
-      this.lastFrameAt = performance.now();
-      if (typeof event.data === 'string') {
-        let message;
-        try { message = JSON.parse(event.data); } catch { return; }
-        if (message.type === 'init') {
-          expectInit = message;
-          if (message.clock) {
-            const sameBroadcast = this.clock && this.clock.wallClock === message.clock.wallClock && this.clock.mediaTime === message.clock.mediaTime;
-            if (this.clock && !sameBroadcast && this.sourceBuffer) this.resetMediaSource();
-            this.clock = message.clock;
-          }
-        }
-        return;
-      }
-      gotData = true;
-      this.attempt = 0;
-      this.stats.bytes += event.data.byteLength;
-      if (expectInit) {
-        this.codecs = expectInit.codecs;
-        this.enqueue({ kind: 'init', codecs: expectInit.codecs, data: event.data });
-        expectInit = null;
-        return;
-      }
-      this.stats.chunks++;
-      this.noteFragment(event.data);
-      this.enqueue({ kind: 'media', data: event.data });
-    };
-    socket.onclose = (event) => {
-      if (socket !== this.socket) return;
-      this.socket = null;
-      if (event.reason === 'broadcast ended') {
-        this.setState('offline', 'The broadcast has ended.');
-        this.scheduleReconnect(true);
-      } else if (!gotData) {
-        this.checkOffline();
-      } else {
-        this.scheduleReconnect(false);
-      }
-    };
   }
 
   /** Notes the newest video frame's decode time and composition offset (for the latency estimate). */
@@ -271,8 +280,11 @@ export class LivePlayer extends EventTarget {
     let dts = video.baseDecodeTime;
     let last = dts;
     for (const sample of video.samples) {
-      // A smoothed composition offset: the typical distance from decode to presentation time.
-      this.cto = this.cto * 0.9 + (sample.cto / timescale) * 0.1;
+      // A smoothed composition offset: the typical distance from decode to presentation time (the first sample
+      // seeds it, so the first latency readings are not off by a whole offset).
+      const cto = sample.cto / timescale;
+      this.cto = this.ctoSeeded ? this.cto * 0.9 + cto * 0.1 : cto;
+      this.ctoSeeded = true;
       last = dts;
       dts += sample.duration;
     }
@@ -280,34 +292,39 @@ export class LivePlayer extends EventTarget {
     if (wall !== null) this.edgeDelay = (this.serverNow() - wall) / 1000;
   }
 
-  /** The socket failed before any media: ask the playlist whether the channel is live to say why. */
-  async checkOffline() {
-    let live = true;
-    try {
-      const response = await fetch(`/live/${encodeURIComponent(this.channel)}/index.m3u8`, { cache: 'no-store' });
-      live = response.ok;
-    } catch {
-      live = null;
-    }
-    if (live === false) this.setState('offline', 'The stream is offline. It will start here as soon as the host goes live.');
-    this.scheduleReconnect(live === false);
-  }
+  // --- the feeds ----------------------------------------------------------------------------------------------
 
-  scheduleReconnect(offline) {
-    this.attempt++;
-    const base = Math.min(10000, 500 * 2 ** Math.min(this.attempt - 1, 5));
-    const delay = (offline ? Math.min(base, 3000) : base) * (0.8 + Math.random() * 0.4);
-    if (!offline) this.setState('reconnecting', `Connection lost — reconnecting in ${Math.ceil(delay / 1000)} s…`);
-    this.stats.reconnects++;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.connect(), delay);
-  }
-
-  reconnect(reason) {
-    const socket = this.socket;
-    this.socket = null;
-    if (socket) socket.close(1000, reason);
-    this.connect();
+  /** Wires a feed (VideoSocket or LLHLSLoader): both send init segments, CMAF chunks, the stream clock and states. */
+  startFeed(feed) {
+    this.feed = feed;
+    feed.addEventListener('init', ({ detail }) => {
+      this.codecs = detail.codecs;
+      this.enqueue({ kind: 'init', codecs: detail.codecs, data: detail.data });
+    });
+    feed.addEventListener('media', ({ detail }) => {
+      this.stats.chunks++;
+      this.stats.bytes += detail.data.byteLength;
+      this.noteFragment(detail.data);
+      this.enqueue({ kind: 'media', data: detail.data });
+    });
+    feed.addEventListener('clock', ({ detail }) => {
+      // Another stream clock is another broadcast on another timeline: start a fresh MediaSource.
+      const c = this.clock;
+      const offset = (k) => k.wallClock - (k.mediaTime / k.timescale) * 1000;
+      if (c && Math.abs(offset(c) - offset(detail)) > 50 && this.sourceBuffer) this.resetMediaSource();
+      this.clock = detail;
+    });
+    feed.addEventListener('target', ({ detail }) => { if (!this.targetSet && detail > 0) this.target.setBase(detail); });
+    feed.addEventListener('reset', () => { this.clock = null; this.resetMediaSource(); });
+    feed.addEventListener('state', ({ detail }) => this.setState(detail.state, detail.message));
+    feed.addEventListener('cue', ({ detail }) => {
+      // EXT-X-DATERANGE cues (LL-HLS): the same cues the room socket carries, for a page that has no socket.
+      this.playlistCues.push(detail);
+      if (this.playlistCues.length > 100) this.playlistCues.shift();
+      this.dispatchEvent(new CustomEvent('cue', { detail }));
+    });
+    this.setState('connecting', 'Connecting to the stream…');
+    feed.start();
   }
 
   // --- playback control ---------------------------------------------------------------------------------------
@@ -334,23 +351,49 @@ export class LivePlayer extends EventTarget {
 
   seek(time) {
     this.stats.seeks++;
+    this.lastSeekAt = performance.now();
     this.video.currentTime = time;
   }
 
+  // --- stalls and the viewer's own target ---------------------------------------------------------------------
+
+  /** The buffer ran dry while playing (not because we seeked): a stall. */
+  onWaiting() {
+    if (this.state === 'playing' || this.state === 'behind') this.setState('buffering');
+    if (this.video.seeking || this.video.paused || performance.now() - this.lastSeekAt < 1000 || this.stall) return;
+    this.stats.stalls++;
+    this.stall = { at: performance.now(), gaps: this.stats.gaps };
+  }
+
+  /**
+   * Playback moves again. The stall counts against the network when the media went on where it stopped — data came
+   * late — and not when it resumed after a hole in the timeline (the publisher was away).
+   */
+  endStall() {
+    const stall = this.stall;
+    if (!stall) return;
+    this.stall = null;
+    const now = performance.now();
+    this.resyncUntil = now + RESYNC_FOR;
+    if (this.stats.gaps === stall.gaps && this.target.stalled(now)) this.targetChanged();
+  }
+
+  // --- the control loop ---------------------------------------------------------------------------------------
+
   /** Runs 4× a second: start playback, jump gaps, recover stalls, trim, and hold the target latency. */
   tick(becameVisible) {
-    if (this.mode === 'hls') { this.tickHLS(); return; }
+    const now = performance.now();
+    // A long gap between ticks: the tab was hidden or frozen (timers throttled), so resynchronise as on a tab switch.
+    if (now - this.lastTickAt > 2000 && document.visibilityState === 'visible') becameVisible = true;
+    this.lastTickAt = now;
+    if (becameVisible) this.resyncUntil = now + RESYNC_FOR;
+    if (this.native) { this.tickNativeHLS(); return; }
     const video = this.video;
     const ranges = video.buffered;
-    if (this.socket && this.lastFrameAt && performance.now() - this.lastFrameAt > SILENCE_RECONNECT) {
-      this.lastFrameAt = 0;
-      this.setState('reconnecting', 'No video for a while — reconnecting…');
-      this.reconnect('silence');
-      return;
-    }
     if (!ranges.length) return;
     const end = ranges.end(ranges.length - 1);
     const t = video.currentTime;
+    if (this.needsInitialSeek && !this.feed?.live) return; // LL-HLS: still fetching up to the live edge
     if (this.needsInitialSeek || t < ranges.start(0) - 0.05) {
       this.needsInitialSeek = false;
       const ahead = Math.max(MIN_AHEAD, this.targetLatency - Math.max(0, this.edgeDelay ?? 0));
@@ -358,18 +401,26 @@ export class LivePlayer extends EventTarget {
       if (this.wantsPlay) this.play();
       return;
     }
+    // Hidden, the browser may stop decoding until the tab shows again: seek then (becameVisible), not now.
+    const canSeek = document.visibilityState === 'visible';
     // In a gap (a publisher outage, a dropped chunk): jump to the next buffered range.
     let inRange = false;
     for (let i = 0; i < ranges.length; i++) {
       if (t >= ranges.start(i) - 0.01 && t < ranges.end(i)) { inRange = true; break; }
-      if (ranges.start(i) > t) { this.stats.stalls++; this.seek(ranges.start(i) + 0.01); return; }
+      if (ranges.start(i) > t && canSeek) {
+        this.stats.gaps++;
+        this.resyncUntil = now + RESYNC_FOR;
+        this.seek(ranges.start(i) + 0.01);
+        return;
+      }
     }
     if (this.wantsPlay && video.paused && video.readyState >= 2) this.play();
     // Stalled although data is ahead: nudge forward.
-    const now = performance.now();
-    if (t !== this.lastProgress.time) this.lastProgress = { time: t, at: now };
-    else if (!video.paused && now - this.lastProgress.at > 1500 && end - t > 0.3) {
-      this.stats.stalls++;
+    if (t !== this.lastProgress.time) {
+      this.lastProgress = { time: t, at: now };
+      if (this.stall && !video.paused && now - this.stall.at > 300) this.endStall();
+    } else if (!video.paused && canSeek && now - this.lastProgress.at > 1500 && end - t > 0.3) {
+      this.stats.gaps++;
       this.lastProgress = { time: t, at: now };
       this.seek(Math.max(t + 0.1, end - Math.max(MIN_AHEAD, this.targetLatency)));
       return;
@@ -378,15 +429,21 @@ export class LivePlayer extends EventTarget {
     if (t - ranges.start(0) > KEEP_BEHIND * 2 && !this.queue.some((op) => op.kind === 'remove')) {
       this.enqueue({ kind: 'remove', start: ranges.start(0), end: t - KEEP_BEHIND });
     }
-    if (!inRange || video.paused) return;
+    if (!inRange || video.paused || (video.seeking && now - this.lastSeekAt < 1000)) return;
     if (video.readyState >= 3 && !['playing', 'behind'].includes(this.state)) this.setState('playing');
     // Hold the target latency: the error is measured on the stream clock when we have it, on the buffer otherwise,
     // and never asks us to go closer to the buffer's end than MIN_AHEAD.
     const ahead = end - t;
     const measured = this.latency();
+    // Starved: playing on, behind the target by more than what is buffered — the data itself comes too late (while
+    // an outage or a stall lasts, playback does not move, so those do not count).
+    const behind = measured === null ? 0 : measured - this.targetLatency;
+    const starved = behind > 0.25 && ahead - MIN_AHEAD < behind && !this.stall && now - this.lastProgress.at < 500;
+    if (this.target.update(now, starved, measured)) this.targetChanged();
     let error = (measured ?? ahead) - this.targetLatency;
     error = Math.min(error, ahead - MIN_AHEAD);
-    if (Math.abs(error) > SEEK_THRESHOLD || (becameVisible && Math.abs(error) > 0.25)) {
+    const threshold = now < this.resyncUntil ? RESYNC_THRESHOLD : SEEK_THRESHOLD;
+    if (Math.abs(error) > threshold && canSeek && now - this.lastSeekAt > 1000) {
       const target = Math.max(ranges.start(0), Math.min(end - MIN_AHEAD, t + error));
       video.playbackRate = 1;
       this.seek(target);
@@ -395,17 +452,11 @@ export class LivePlayer extends EventTarget {
     let rate = 1;
     if (Math.abs(error) > DEADBAND) rate = 1 + Math.max(-MAX_RATE_DELTA, Math.min(MAX_RATE_DELTA, error * RATE_GAIN));
     if (Math.abs(video.playbackRate - rate) > 0.001) video.playbackRate = rate;
-    // Told plainly when the network cannot hold the target.
-    const steady = measured !== null && measured > this.targetLatency + 0.75 && ahead < MIN_AHEAD * 2;
-    if (this.state === 'playing' || this.state === 'behind') {
-      if (steady) this.setState('behind', `Your connection can't hold ${this.targetLatency} s; playing ${measured.toFixed(1)} s behind.`);
-      else this.setState('playing');
-    }
   }
 
-  // --- native HLS ----------------------------------------------------------------------------------------------
+  // --- native HLS (no MediaSource) ------------------------------------------------------------------------------
 
-  startHLS() {
+  startNativeHLS() {
     const url = `/live/${encodeURIComponent(this.channel)}/index.m3u8`;
     if (!this.video.canPlayType('application/vnd.apple.mpegurl')) {
       this.setState('error', `This browser can't play the stream here. Open ${location.origin}${url} in a player that supports HLS.`);
@@ -422,11 +473,13 @@ export class LivePlayer extends EventTarget {
       this.video.src = url;
       this.play();
     };
-    this.video.addEventListener('error', () => { this.stats.reconnects++; setTimeout(load, 2000); });
+    this.video.addEventListener('error', () => { this.stats.restarts++; setTimeout(load, 2000); });
     load();
   }
 
-  tickHLS() {
-    if (this.wantsPlay && this.video.paused && this.video.readyState >= 2) this.play();
+  tickNativeHLS() {
+    const video = this.video;
+    if (video.currentTime !== this.lastProgress.time) this.lastProgress = { time: video.currentTime, at: performance.now() };
+    if (this.wantsPlay && video.paused && video.readyState >= 2) this.play();
   }
 }

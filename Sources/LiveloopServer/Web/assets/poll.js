@@ -1,5 +1,6 @@
 // Polls for viewers: the newest launched poll as a card over the video — vote with one click (or tick several and
 // submit, for multiple choice), a countdown to its deadline, "closed" until the host reveals, then the results.
+// A vote carries `shownAt`: the server time this viewer first saw the poll live (when its cue reached the playhead).
 // `renderBars` draws a tally as a bar chart; the studio uses it too.
 
 import { h, clear, describeError, percent, number } from './dom.js';
@@ -41,6 +42,7 @@ export function formatCountdown(ms) {
 
 export function mountPolls(container, room) {
   const polls = new Map();
+  const shownAt = new Map();    // pollID → server time this viewer first had it live on screen
   const dismissed = new Set();
   const storageKey = `liveloop.votes.${room.channel}`;
   let votes = {};
@@ -119,7 +121,7 @@ export function mountPolls(container, room) {
     note = 'Sending your vote…';
     render();
     try {
-      await room.request('poll.vote', { pollID: poll.pollID, choices });
+      await room.request('poll.vote', { pollID: poll.pollID, choices, shownAt: Math.round(shownAt.get(poll.pollID) ?? room.serverNow()) });
       votes[poll.pollID] = choices;
       saveVotes();
       note = '';
@@ -145,14 +147,16 @@ export function mountPolls(container, room) {
   }
   setInterval(tickCountdown, 250);
 
+  const noteShown = (poll) => { if (poll.phase === 'live' && !shownAt.has(poll.pollID)) shownAt.set(poll.pollID, room.serverNow()); };
   room.on('snapshot', (snapshot) => {
     polls.clear();
-    for (const poll of snapshot.polls ?? []) polls.set(poll.pollID, poll);
+    for (const poll of snapshot.polls ?? []) { polls.set(poll.pollID, poll); noteShown(poll); }
     render();
   });
   room.on('poll', (poll) => {
     polls.delete(poll.pollID); // re-insert: the newest change wins the card
     polls.set(poll.pollID, poll);
+    noteShown(poll);
     if (poll.phase === 'live' || poll.phase === 'revealed') dismissed.delete(poll.pollID);
     render();
   });

@@ -1,6 +1,7 @@
 // Quizzes for viewers: the current question with a countdown that starts when *this viewer* sees it (its time is
 // sent as `shownAt`, in server time, so the score measures this viewer's speed), then the reveal — the right answer,
-// the answers per option, the viewer's own standing — and the leaderboard.
+// the answers per option, the viewer's own standing — and the leaderboard. A question carried by a cue reaches us
+// when this viewer's playhead reaches it (cues.js), so "sees it" is the moment the message is applied.
 
 import { h, describeError, number } from './dom.js';
 import { renderBars, formatCountdown } from './poll.js';
@@ -127,6 +128,7 @@ export function mountQuiz(container, room) {
     if (quiz?.quizID !== view.quizID || quiz?.question?.index !== view.question?.index) { selected.clear(); note = ''; }
     if (quiz?.quizID !== view.quizID) { standing = null; leaderboard = null; answers.clear(); seen.clear(); }
     if (view.phase === 'asking') hidden = false;
+    if (view.phase === 'asking' && view.question && !seen.has(view.question.index)) seen.set(view.question.index, room.serverNow());
     quiz = view;
     render();
   }

@@ -3,9 +3,13 @@
 //
 // Widgets listen with `room.on(type, fn)` for server messages and `room.on('snapshot', fn)` for a fresh room state
 // (every hello without `recovered`). `room.request(type, fields)` resolves with the ack or rejects with the error.
+// A gate (`setGate`, the cue scheduler) may hold broadcasts back and deliver them later, in order.
 
 const PING_EVERY = 5000;
 const REQUEST_TIMEOUT = 10000;
+const SYNC_EVERY = 1000;         // ms between sync reports
+const SYNC_MOVE = 100;           // ms of latency change that is reported at once
+const SYNC_MIN_GAP = 250;        // ms: even then, not more often than this
 
 export class RoomSocket {
   constructor({ channel, token }) {
@@ -23,6 +27,8 @@ export class RoomSocket {
     this.attempt = 0;
     this.stopped = false;
     this.snapshot = null;
+    this.gate = null;
+    this.sync = { sentAt: 0, latencyMs: undefined, refused: false };
   }
 
   on(type, fn) {
@@ -39,6 +45,12 @@ export class RoomSocket {
 
   /** Server time now (Unix ms), from the best ping/pong sample. */
   serverNow() { return Date.now() + this.offset; }
+
+  /** How far `offset` may be off (ms): half the best round trip, Infinity before the first pong. */
+  get offsetUncertainty() { return this.bestRTT / 2; }
+
+  /** `gate(message, deliver)` returns true when it takes a broadcast, and calls `deliver(message)` when it is due. */
+  setGate(gate) { this.gate = gate; }
 
   get role() { return this.you?.role ?? 'guest'; }
   get isStaff() { return this.role === 'moderator' || this.role === 'host'; }
@@ -145,6 +157,7 @@ export class RoomSocket {
         this.attempt = 0;
         this.lastSeq = message.currentSeq;
         this.roughOffset(message.serverTime);
+        this.sync = { sentAt: 0, latencyMs: undefined, refused: false }; // a new connection: report at once
         this.setState('open');
         this.startPinging();
         if (!message.recovered && message.snapshot) {
@@ -175,7 +188,29 @@ export class RoomSocket {
         if (message.action === 'ban') this.setState('banned', 'You were banned from this channel.');
         break;
     }
+    if (message.type === 'error' && message.code === 'unknown_type' && /"sync"/.test(message.message ?? '')) {
+      this.sync.refused = true; // a server without sync reports: stop sending them on this connection
+      return;
+    }
+    if (this.gate?.(message, (m) => this.emit(m.type, m))) return;
     this.emit(message.type, message);
+  }
+
+  /**
+   * Tells the server how far behind live this viewer plays: every second, and at once when the latency moved by more
+   * than 100 ms. Call it often (e.g. 4× a second); it decides when to send. `latency` in seconds, or null without video.
+   */
+  reportSync(latency, path) {
+    const now = performance.now();
+    const sync = this.sync;
+    if (sync.refused || this.state !== 'open') return;
+    const latencyMs = latency === null || !Number.isFinite(latency) ? undefined : Math.round(latency * 1000);
+    const moved = latencyMs !== undefined && (sync.latencyMs === undefined || Math.abs(latencyMs - sync.latencyMs) > SYNC_MOVE);
+    if (now - sync.sentAt < (moved ? SYNC_MIN_GAP : SYNC_EVERY)) return;
+    const fields = { path };
+    if (latencyMs !== undefined) fields.latencyMs = latencyMs;
+    if (Number.isFinite(this.bestRTT)) fields.rttMs = Math.round(this.bestRTT);
+    if (this.send('sync', fields)) Object.assign(sync, { sentAt: now, latencyMs });
   }
 
   /** Sends a message without waiting for a reply (reactions). */
@@ -222,7 +257,8 @@ export class RoomSocket {
     const t1 = Date.now();
     const rtt = t1 - pong.clientTime;
     if (rtt < 0) return;
-    this.samples.push({ rtt, offset: pong.serverTime - (pong.clientTime + t1) / 2 });
+    // The server truncates its clock to the millisecond: on average the instant it stands for is 0.5 ms later.
+    this.samples.push({ rtt, offset: pong.serverTime + 0.5 - (pong.clientTime + t1) / 2 });
     if (this.samples.length > 8) this.samples.shift();
     const best = this.samples.reduce((a, b) => (b.rtt < a.rtt ? b : a));
     this.bestRTT = best.rtt;

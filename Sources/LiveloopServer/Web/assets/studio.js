@@ -155,6 +155,8 @@ function start() {
     $('preview-latency').textContent = latency === null ? '' : `${latency.toFixed(2)} s behind the encoder`;
   }, 500);
 
+  mountSync();
+
   // --- polls on air ------------------------------------------------------------------------------------------------
   const polls = new Map();
   const pollNodes = new Map();
@@ -321,30 +323,129 @@ function start() {
   room.connect();
 }
 
-// --- the rundown editor -------------------------------------------------------------------------------------------
+/**
+ * Whether focus leaves a field for a button. A problem shown then would move the button from under the pointer
+ * between press and release, and the click would be lost; the button's own action checks the fields anyway.
+ */
+const leavingForButton = (event) => event.relatedTarget?.tagName === 'BUTTON';
 
-/** Quiz questions as text: a prompt line (optionally ending in "[seconds]"), then options, "*" marking right ones. */
-function questionsToText(questions = []) {
-  return questions.map((q) => [`${q.prompt} [${q.windowSeconds}]`, ...q.options.map((o, i) => `${q.correct.includes(i) ? '*' : '-'} ${o}`)].join('\n')).join('\n\n');
-}
+// --- sync settings ----------------------------------------------------------------------------------------------
 
-function textToQuestions(text) {
-  return text.split(/\n\s*\n/).map((block) => block.split('\n').map((l) => l.trim()).filter(Boolean)).filter((lines) => lines.length).map((lines, index) => {
-    const match = lines[0].match(/^(.*?)\s*\[(\d+)\]\s*$/);
-    const prompt = match ? match[1] : lines[0];
-    const windowSeconds = match ? Number(match[2]) : 20;
-    const options = [];
-    const correct = [];
-    for (const line of lines.slice(1)) {
-      const right = line.startsWith('*');
-      options.push(line.replace(/^[*-]\s*/, ''));
-      if (right) correct.push(options.length - 1);
+/** The channel's sync settings as ChannelSettings.validate() bounds them, and the server's defaults. */
+const SYNC = { minTarget: 0.2, maxTarget: 10, minBound: 0.5, maxBound: 30, ws: 0.5, hls: 1.5 };
+
+/**
+ * The Sync panel: the latency targets each path holds (`syncTargets`, "Lock-step" puts both at one value) and the
+ * largest display latency the server honours (`maxDisplayLatency`, empty for its default). Save reads the current
+ * settings first and writes them back with only these fields changed, so the channel's other settings are kept.
+ */
+function mountSync() {
+  const form = $('sync-form');
+  const lockstep = $('sync-lockstep');
+  const ws = $('sync-ws');
+  const hls = $('sync-hls');
+  const bound = $('sync-max');
+  const status = $('sync-status');
+  const save = $('sync-save');
+  const touched = new Set();
+  let submitted = false;
+  let saved = '';
+  let savedLabel = '';
+
+  const decimal = (value) => String(Math.round(value * 1000) / 1000);
+  const snapshot = () => JSON.stringify([lockstep.checked, ws.value, hls.value, bound.value]);
+
+  function show(settings) {
+    const targets = settings?.syncTargets;
+    ws.value = decimal(targets?.ws ?? SYNC.ws);
+    hls.value = decimal(targets?.hls ?? SYNC.hls);
+    lockstep.checked = !!targets && targets.ws === targets.hls;
+    bound.value = typeof settings?.maxDisplayLatency === 'number' ? decimal(settings.maxDisplayLatency) : '';
+    submitted = false;
+    touched.clear();
+    for (const input of [ws, hls, bound]) delete input.dataset.edited;
+    update();
+    saved = snapshot();
+    savedLabel = !targets ? 'server defaults' : lockstep.checked ? 'lock-step' : '';
+    update();
+  }
+
+  function problems() {
+    const found = new Map();
+    const inRange = (input, min, max) => {
+      const value = Number(input.value);
+      return input.value.trim() !== '' && Number.isFinite(value) && value >= min && value <= max;
+    };
+    if (!inRange(ws, SYNC.minTarget, SYNC.maxTarget)) found.set(ws, `${SYNC.minTarget} to ${SYNC.maxTarget} seconds.`);
+    if (!lockstep.checked && !inRange(hls, SYNC.minTarget, SYNC.maxTarget)) found.set(hls, `${SYNC.minTarget} to ${SYNC.maxTarget} seconds.`);
+    if (bound.value.trim() !== '' && !inRange(bound, SYNC.minBound, SYNC.maxBound)) found.set(bound, `${SYNC.minBound} to ${SYNC.maxBound} seconds, or empty.`);
+    return found;
+  }
+
+  /** Applies lock-step, the automatic bound's figure and the problems of the fields that were left; returns those. */
+  function update() {
+    if (lockstep.checked) hls.value = ws.value;
+    hls.disabled = lockstep.checked;
+    const larger = Math.max(Number(ws.value) || SYNC.ws, Number(hls.value) || SYNC.hls);
+    const auto = Math.max(3, larger + 1.5).toFixed(1);
+    $('sync-max-auto').textContent = `${auto} s`;
+    bound.placeholder = `auto: ${auto}`;
+    const found = problems();
+    for (const input of [ws, hls, bound]) {
+      const slot = $(`${input.id}-problem`);
+      const message = submitted || touched.has(input) ? found.get(input) : undefined;
+      slot.hidden = !message;
+      slot.textContent = message ?? '';
+      input.toggleAttribute('aria-invalid', !!message);
+      const describedBy = [message ? slot.id : '', input === bound ? 'sync-max-hint' : ''].filter(Boolean).join(' ');
+      if (describedBy) input.setAttribute('aria-describedby', describedBy); else input.removeAttribute('aria-describedby');
     }
-    if (options.length < 2) throw new Error(`Question ${index + 1} needs at least two options.`);
-    if (!correct.length) throw new Error(`Question ${index + 1}: mark the right option(s) with "*".`);
-    return { prompt, options, correct, windowSeconds };
+    $('sync-state').textContent = saved && snapshot() !== saved ? 'unsaved changes' : savedLabel;
+    return found;
+  }
+
+  lockstep.addEventListener('change', () => {
+    // Lock-step at the larger target: the one both paths can hold.
+    if (lockstep.checked) ws.value = decimal(Math.max(Number(ws.value) || SYNC.ws, Number(hls.value) || SYNC.hls));
+    update();
   });
+  for (const input of [ws, hls, bound]) {
+    input.addEventListener('input', () => { input.dataset.edited = ''; update(); });
+    input.addEventListener('blur', (event) => {
+      if (input.dataset.edited === undefined || leavingForButton(event)) return;
+      touched.add(input);
+      update();
+    });
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    submitted = true;
+    const found = update();
+    if (found.size) {
+      [...found.keys()][0].focus();
+      return;
+    }
+    save.disabled = true;
+    try {
+      // Merge into what is stored now (another host may have changed other settings since this page loaded).
+      const next = { ...((await rest('GET', 'settings')) ?? {}) };
+      next.syncTargets = { ws: Number(ws.value), hls: Number(lockstep.checked ? ws.value : hls.value) };
+      if (bound.value.trim() === '') delete next.maxDisplayLatency;
+      else next.maxDisplayLatency = Number(bound.value);
+      show((await rest('PUT', 'settings', next)) ?? next);
+      flash(status, `Saved: WebSocket ${decimal(next.syncTargets.ws)} s, LL-HLS ${decimal(next.syncTargets.hls)} s. Viewers are reconnecting.`, 'ok', 5000);
+    } catch (error) {
+      flash(status, `Not saved: ${error.message ?? error}`, 'error', 15000);
+    } finally {
+      save.disabled = false;
+    }
+  });
+
+  rest('GET', 'settings').then(show).catch((error) => flash(status, `Could not load the sync settings: ${error.message ?? error}`, 'error', 15000));
 }
+
+// --- the rundown editor -------------------------------------------------------------------------------------------
 
 function mountRundown(room, act) {
   const list = $('rundown');
@@ -402,11 +503,18 @@ function mountRundown(room, act) {
     return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
   }
 
+  function close() {
+    editor.hidden = true;
+    editing = null;
+  }
+
   function edit(item) {
     editing = item;
     const kind = item.kind;
     const inputs = {};
     const fields = [];
+    const error = h('p', { class: 'flash', role: 'alert', hidden: true });
+    const fixMessage = (count) => (count === 1 ? 'One field needs fixing (marked above).' : `${count} fields need fixing (marked above).`);
     if (kind === 'poll') {
       inputs.question = h('input', { value: item.question ?? '', required: true, maxLength: 200 });
       inputs.options = h('textarea', { rows: 4, required: true }, (item.options ?? []).join('\n'));
@@ -417,10 +525,12 @@ function mountRundown(room, act) {
         field('Window (seconds)', inputs.window, '0: live until you close it.'),
         h('label', { class: 'check' }, inputs.multiple, 'Several choices allowed'), h('label', { class: 'check' }, inputs.changes, 'Voters may change their vote'));
     } else if (kind === 'quiz') {
-      inputs.title = h('input', { value: item.title ?? '', required: true, maxLength: 200 });
-      inputs.questions = h('textarea', { rows: 8, required: true }, questionsToText(item.questions));
-      fields.push(field('Title', inputs.title), field('Questions', inputs.questions,
-        'A prompt line ending in [seconds], then one option per line: "* " marks a right answer, "- " a wrong one. A blank line between questions.'));
+      inputs.quiz = quizEditor(item, {
+        submit: () => editor.requestSubmit(),
+        // Once the form was submitted, the count of what is left to fix (the notice goes when nothing is).
+        problems: (count) => { if (!count) { error.hidden = true; } else if (!error.hidden) error.textContent = fixMessage(count); },
+      });
+      fields.push(inputs.quiz.element);
     } else {
       const offer = item.offer ?? {};
       inputs.offerID = h('input', { value: offer.offerID ?? '', required: true, maxLength: 64 });
@@ -432,11 +542,13 @@ function mountRundown(room, act) {
       fields.push(h('div', { class: 'grid2' }, field('Offer id', inputs.offerID), field('Title', inputs.title), field('Price', inputs.price), field('Currency', inputs.currency)),
         field('Image URL (optional)', inputs.imageURL), field('Link', inputs.link));
     }
-    const error = h('p', { class: 'flash', role: 'alert', hidden: true });
+    // The quiz editor checks its fields itself and says what is wrong next to each; the others use the browser's.
+    editor.noValidate = kind === 'quiz';
+    editor.dataset.kind = kind;
     editor.replaceChildren(h('h3', {}, `${items.includes(item) ? 'Edit' : 'New'} ${kind}`), ...fields, error,
       h('div', { class: 'row-actions' },
         h('button', { type: 'submit', class: 'primary' }, 'Keep in rundown'),
-        h('button', { type: 'button', onclick: () => { editor.hidden = true; editing = null; } }, 'Cancel')));
+        h('button', { type: 'button', onclick: close }, 'Cancel')));
     editor.onsubmit = (event) => {
       event.preventDefault();
       try {
@@ -448,21 +560,23 @@ function mountRundown(room, act) {
           const window = Number(inputs.window.value);
           if (window > 0) next.windowSeconds = window;
         } else if (kind === 'quiz') {
-          next = { id: item.id, kind, title: inputs.title.value.trim(), questions: textToQuestions(inputs.questions.value) };
+          const quiz = inputs.quiz.collect();
+          if (quiz.problems) throw new Error(fixMessage(quiz.problems));
+          next = { id: item.id, kind, title: quiz.title, questions: quiz.questions };
         } else {
           next = { id: item.id, kind, offer: { offerID: inputs.offerID.value.trim(), title: inputs.title.value.trim(), price: inputs.price.value.trim(), currency: inputs.currency.value.trim(), link: inputs.link.value.trim() } };
           if (inputs.imageURL.value.trim()) next.offer.imageURL = inputs.imageURL.value.trim();
         }
         const index = items.indexOf(editing);
         if (index >= 0) items[index] = next; else items.push(next);
-        editor.hidden = true;
-        editing = null;
+        close();
         setDirty(true);
         render();
       } catch (problem) {
         flash(error, problem.message);
       }
     };
+    editor.onkeydown = (event) => { if (event.key === 'Escape') { close(); $(`add-${kind}`).focus(); } };
     editor.hidden = false;
     editor.querySelector('input, textarea')?.focus();
   }
@@ -486,4 +600,235 @@ function mountRundown(room, act) {
     setDirty(false);
     render();
   }).catch((error) => { stateLine.textContent = `Could not load the rundown: ${error.message}`; render(); });
+}
+
+// --- the quiz editor ----------------------------------------------------------------------------------------------
+
+/** The server's rules for a quiz (QuizDefinition.validate, RoomConfiguration.maxTextLength); windows as the studio offers them. */
+const QUIZ = { maxText: 200, maxQuestions: 100, minOptions: 2, maxOptions: 10, minWindow: 5, maxWindow: 300, window: 20 };
+const LETTERS = 'ABCDEFGHIJ';
+
+/** Characters as the server counts them (grapheme clusters, Swift's `String.count`). */
+const graphemes = (text) => (typeof Intl.Segmenter === 'function' ? [...new Intl.Segmenter().segment(text)] : [...text]).length;
+
+/** What is wrong with a quiz draft: Map of field key → message (keys as `quizEditor` names its controls). */
+function quizProblems(draft) {
+  const problems = new Map();
+  const text = (key, value, empty) => {
+    const trimmed = value.trim();
+    if (!trimmed) problems.set(key, empty);
+    else if (graphemes(trimmed) > QUIZ.maxText) problems.set(key, `At most ${QUIZ.maxText} characters (now ${graphemes(trimmed)}).`);
+  };
+  text('title', draft.title, 'Give the quiz a title.');
+  if (draft.questions.length < 1 || draft.questions.length > QUIZ.maxQuestions) problems.set('questions', `A quiz has 1 to ${QUIZ.maxQuestions} questions.`);
+  for (const q of draft.questions) {
+    text(`${q.key}:prompt`, q.prompt, 'Write the question.');
+    const seconds = Number(q.window);
+    if (q.window.trim() === '' || !Number.isInteger(seconds) || seconds < QUIZ.minWindow || seconds > QUIZ.maxWindow) {
+      problems.set(`${q.key}:window`, `${QUIZ.minWindow} to ${QUIZ.maxWindow} whole seconds.`);
+    }
+    for (const option of q.options) text(`${option.key}:text`, option.text, 'Write this option or remove it.');
+    if (q.options.length < QUIZ.minOptions || q.options.length > QUIZ.maxOptions) {
+      problems.set(`${q.key}:options`, `A question has ${QUIZ.minOptions} to ${QUIZ.maxOptions} options.`);
+    } else if (!q.options.some((o) => o.correct)) {
+      problems.set(`${q.key}:options`, 'Tick at least one correct option.');
+    }
+  }
+  return problems;
+}
+
+/**
+ * The structured quiz editor of the rundown form: a title, then questions, each with a prompt, an answer window and
+ * 2–10 options with a "correct" box; buttons add, remove and reorder. Problems show next to their field once it was
+ * edited and left, or the form submitted. Enter moves to the next field (on a question's last, filled option it adds one);
+ * Ctrl+Enter keeps the quiz. `collect()` gives `{title, questions}` in the rundown's shape, or `{problems}` (a count)
+ * after showing them and focusing the first.
+ */
+function quizEditor(item, { submit, problems: reportProblems }) {
+  let serial = 0;
+  const key = (prefix) => `${prefix}${++serial}`;
+  const option = (text = '', correct = false) => ({ key: key('o'), text, correct });
+  const question = (q) => ({
+    key: key('q'),
+    prompt: q?.prompt ?? '',
+    window: String(q?.windowSeconds ?? QUIZ.window),
+    options: (q?.options?.length ? q.options : ['', '']).map((text, index) => option(text, q?.correct?.includes(index) ?? false)),
+  });
+  const draft = { title: item.title ?? '', questions: (item.questions?.length ? item.questions : [null]).map(question) };
+  const prefix = `quiz-${Math.random().toString(36).slice(2, 7)}`;
+  const id = (name) => `${prefix}-${name.replace(':', '-')}`;
+  const touched = new Set();   // fields whose problems show: edited, then left
+  const edited = new Set();
+  let submitted = false;
+
+  const titleInput = h('input', { id: id('title'), value: draft.title, maxLength: QUIZ.maxText, autocomplete: 'off', 'aria-required': 'true', dataset: { problem: 'title', nav: '' } });
+  titleInput.addEventListener('input', () => { draft.title = titleInput.value; refresh(); });
+  const list = h('ol', { class: 'quiz-questions', 'aria-label': 'Questions' });
+  const status = h('p', { class: 'visually-hidden', role: 'status' });
+  const addQuestion = h('button', { type: 'button', onclick: () => {
+    draft.questions.push(question());
+    render(`${draft.questions.at(-1).key}:prompt`);
+    say(`Question ${draft.questions.length} added.`);
+  } }, '+ Question');
+  const element = h('div', { class: 'quiz-editor' },
+    h('div', { class: 'field' }, h('label', { for: titleInput.id }, 'Title'), titleInput, errorSlot('title')),
+    list,
+    h('div', { class: 'row-actions' }, addQuestion, h('p', { class: 'hint' }, 'Enter: next field (on a last option, adds one) · Ctrl+Enter: keep in rundown')),
+    h('p', { class: 'quiz-problem', id: id('questions-error'), dataset: { for: 'questions' }, hidden: true }),
+    status);
+
+  function say(text) { status.textContent = text; }
+
+  function errorSlot(name) {
+    return h('p', { class: 'quiz-problem', id: id(`${name}-error`), dataset: { for: name }, hidden: true });
+  }
+
+  /** A text or number control bound to `object[property]`, with its problem slot named `name`. */
+  function control(name, object, property, attrs) {
+    const input = h('input', { id: id(name), value: object[property], autocomplete: 'off', dataset: { problem: name, nav: '' }, ...attrs });
+    input.addEventListener('input', () => { object[property] = input.value; refresh(); });
+    return input;
+  }
+
+  function questionNode(q, index) {
+    const n = index + 1;
+    const last = draft.questions.length - 1;
+    const moveTo = (to, focusName) => {
+      draft.questions.splice(to, 0, ...draft.questions.splice(index, 1));
+      render(focusName);
+      say(`Question ${n} is now question ${to + 1}.`);
+    };
+    const heading = h('h4', { id: id(`${q.key}-heading`) }, `Question ${n}`);
+    const tools = h('div', { class: 'quiz-tools' },
+      h('button', { type: 'button', class: 'mini', id: id(`${q.key}-up`), 'aria-label': `Move question ${n} up`, disabled: index === 0,
+        onclick: () => moveTo(index - 1, index - 1 === 0 ? `${q.key}-down` : `${q.key}-up`) }, '↑'),
+      h('button', { type: 'button', class: 'mini', id: id(`${q.key}-down`), 'aria-label': `Move question ${n} down`, disabled: index === last,
+        onclick: () => moveTo(index + 1, index + 1 === last ? `${q.key}-up` : `${q.key}-down`) }, '↓'),
+      h('button', { type: 'button', class: 'mini danger', 'aria-label': `Remove question ${n}`, disabled: draft.questions.length === 1, onclick: () => {
+        draft.questions.splice(index, 1);
+        const next = draft.questions[Math.min(index, draft.questions.length - 1)];
+        render(`${next.key}:prompt`);
+        say(`Question ${n} removed.`);
+      } }, 'Remove'));
+    const prompt = control(`${q.key}:prompt`, q, 'prompt', { maxLength: QUIZ.maxText, 'aria-required': 'true' });
+    const window = control(`${q.key}:window`, q, 'window', { type: 'number', min: QUIZ.minWindow, max: QUIZ.maxWindow, step: 1, inputMode: 'numeric', 'aria-required': 'true' });
+    const options = q.options.map((o, i) => optionNode(q, n, o, i));
+    const canAdd = q.options.length < QUIZ.maxOptions;
+    return h('li', { class: 'quiz-question', dataset: { key: q.key } }, h('div', { role: 'group', 'aria-labelledby': heading.id },
+      h('header', {}, heading, tools),
+      h('div', { class: 'quiz-row' },
+        h('div', { class: 'field quiz-prompt' }, h('label', { for: prompt.id }, 'Prompt'), prompt, errorSlot(`${q.key}:prompt`)),
+        h('div', { class: 'field quiz-window' }, h('label', { for: window.id }, 'Window (s)'), window, errorSlot(`${q.key}:window`))),
+      h('fieldset', { class: 'quiz-options', 'aria-describedby': id(`${q.key}:options-error`) },
+        h('legend', {}, 'Options ', h('span', { class: 'hint' }, `(${QUIZ.minOptions}–${QUIZ.maxOptions}; tick the correct ones)`)),
+        h('ol', {}, options),
+        errorSlot(`${q.key}:options`)),
+      h('div', { class: 'row-actions' },
+        h('button', { type: 'button', class: 'mini', id: id(`${q.key}-add`), disabled: !canAdd, onclick: () => addOption(q, q.options.length) },
+          canAdd ? '+ Option' : `${QUIZ.maxOptions} options (the most)`))));
+  }
+
+  function optionNode(q, n, o, i) {
+    const letter = LETTERS[i];
+    const text = control(`${o.key}:text`, o, 'text', { maxLength: QUIZ.maxText, 'aria-required': 'true', dataset: { problem: `${o.key}:text`, nav: '', option: `${q.key}` } });
+    text.addEventListener('keydown', (event) => {
+      // On a question's last option, Enter on a filled one adds the next (the nav handler moves on otherwise).
+      if (event.key !== 'Enter' || event.ctrlKey || event.metaKey || event.isComposing) return;
+      if (i === q.options.length - 1 && o.text.trim() && q.options.length < QUIZ.maxOptions) {
+        event.preventDefault();
+        event.stopPropagation();
+        addOption(q, i + 1);
+      }
+    });
+    const correct = h('input', { type: 'checkbox', id: id(`${o.key}-correct`), checked: o.correct, onchange: (event) => {
+      o.correct = event.target.checked;
+      event.target.closest('.quiz-option').dataset.correct = String(o.correct);
+      touched.add(`${q.key}:options`);
+      refresh();
+    } });
+    return h('li', { class: 'quiz-option', dataset: { key: o.key, correct: String(o.correct) } },
+      h('label', { for: text.id, class: 'quiz-letter' }, h('span', { 'aria-hidden': 'true' }, letter), h('span', { class: 'visually-hidden' }, `Question ${n}, option ${letter}`)),
+      text,
+      h('label', { class: 'check quiz-correct', for: correct.id }, correct, 'Correct', h('span', { class: 'visually-hidden' }, ` (option ${letter})`)),
+      h('button', { type: 'button', class: 'mini danger', 'aria-label': `Remove option ${letter} of question ${n}`, disabled: q.options.length <= QUIZ.minOptions, onclick: () => {
+        q.options.splice(i, 1);
+        render(`${(q.options[i] ?? q.options[i - 1]).key}:text`);
+        say(`Option ${letter} removed.`);
+      } }, '✕'),
+      errorSlot(`${o.key}:text`));
+  }
+
+  function addOption(q, at) {
+    if (q.options.length >= QUIZ.maxOptions) return;
+    const added = option();
+    q.options.splice(at, 0, added);
+    render(`${added.key}:text`);
+    say(`Option ${LETTERS[at]} added.`);
+  }
+
+  /** Rebuilds the question list (after a structural change) and focuses the control named `focusName`. */
+  function render(focusName) {
+    list.replaceChildren(...draft.questions.map(questionNode));
+    addQuestion.disabled = draft.questions.length >= QUIZ.maxQuestions;
+    refresh();
+    if (focusName) document.getElementById(id(focusName))?.focus();
+  }
+
+  /** Shows the problems of the fields that were edited and left (all of them once the form was submitted). */
+  function refresh() {
+    const problems = quizProblems(draft);
+    if (submitted) reportProblems?.(problems.size);
+    for (const slot of element.querySelectorAll('.quiz-problem')) {
+      const name = slot.dataset.for;
+      const message = (submitted || touched.has(name)) ? problems.get(name) : undefined;
+      slot.hidden = !message;
+      slot.textContent = message ?? '';
+      const input = element.querySelector(`[data-problem="${CSS.escape(name)}"]`);
+      if (input) {
+        input.toggleAttribute('aria-invalid', !!message);
+        if (message) input.setAttribute('aria-describedby', slot.id); else input.removeAttribute('aria-describedby');
+      }
+    }
+    return problems;
+  }
+
+  element.addEventListener('input', (event) => { const name = event.target.dataset?.problem; if (name) edited.add(name); });
+  element.addEventListener('focusout', (event) => {
+    const name = event.target.dataset?.problem;
+    if (name && edited.has(name) && !touched.has(name) && !leavingForButton(event)) { touched.add(name); refresh(); }
+  });
+  element.addEventListener('keydown', (event) => {
+    if (event.key !== 'Enter' || event.isComposing || event.target.tagName !== 'INPUT' || event.target.type === 'checkbox') return;
+    event.preventDefault();
+    if (event.ctrlKey || event.metaKey) { submit(); return; }
+    const fields = [...element.querySelectorAll('input[data-nav]')];
+    fields[fields.indexOf(event.target) + 1]?.focus();
+  });
+
+  render();
+
+  return {
+    element,
+    collect() {
+      submitted = true;
+      const problems = refresh();
+      if (problems.size) {
+        // The first problem on the page: its own control, or for a question's options its first "correct" box.
+        const slot = [...element.querySelectorAll('.quiz-problem')].find((p) => !p.hidden);
+        const target = element.querySelector(`[data-problem="${CSS.escape(slot?.dataset.for ?? '')}"]`)
+          ?? slot?.closest('fieldset')?.querySelector('input[type="checkbox"]');
+        target?.focus();
+        return { problems: problems.size };
+      }
+      return {
+        title: draft.title.trim(),
+        questions: draft.questions.map((q) => ({
+          prompt: q.prompt.trim(),
+          options: q.options.map((o) => o.text.trim()),
+          correct: q.options.flatMap((o, index) => (o.correct ? [index] : [])),
+          windowSeconds: Number(q.window),
+        })),
+      };
+    },
+  };
 }

@@ -1,9 +1,14 @@
-// The viewer page (/watch/CHANNEL): wires the player and the interactive widgets to one room connection.
+// The viewer page (/watch/CHANNEL): wires the player and the interactive widgets to one room connection. Host actions
+// that carry a cue reach the widgets when this viewer's playhead reaches them (cues.js); the page reports its latency
+// to the server (`sync`) and holds the channel's shared target latency from the room's hello.
 // URL options: `?token=JWT` (kept in localStorage, then removed from the address bar), `?latency=0.8` (target seconds
-// behind live), `?mode=hls` (force native HLS).
+// behind live, instead of the channel's), `?mode=hls` (LL-HLS instead of the WebSocket), `?debug=1` (the playback
+// details panel; the `d` key toggles it too).
 
 import { LivePlayer } from './player.js';
 import { RoomSocket, pageToken } from './socket.js';
+import { CueScheduler } from './cues.js';
+import { mountSyncDebug } from './syncdebug.js';
 import { channelFromPath, flash, number, setupTabs } from './dom.js';
 import { mountPolls } from './poll.js';
 import { mountQuiz } from './quiz.js';
@@ -25,6 +30,15 @@ $('channel-name').textContent = channel;
 // --- the room ----------------------------------------------------------------------------------------------------
 
 const room = new RoomSocket({ channel, token });
+const video = $('video');
+const ownLatency = Number(params.get('latency')) > 0 ? Number(params.get('latency')) : undefined;
+const player = new LivePlayer(video, { channel, targetLatency: ownLatency, mode: params.get('mode'), serverNow: () => room.serverNow() });
+// The moment on screen: the playhead's program date while video plays, else live minus the target.
+const cues = new CueScheduler(room, {
+  displayedDate: () => (player.isPlaying() ? player.playheadDate() : room.serverNow() - player.targetLatency * 1000),
+  playheadDate: () => player.playheadDate(),
+  latency: () => player.latency(),
+});
 const overlay = $('overlay');
 mountPolls(overlay, room);
 mountQuiz(overlay, room);
@@ -38,7 +52,11 @@ setupTabs(document.querySelector('.tabs'));
 function showViewers(count) {
   $('viewer-count').textContent = `${number.format(count)} watching`;
 }
-room.on('snapshot', (snapshot) => showViewers(snapshot.viewers ?? 0));
+room.on('snapshot', (snapshot) => {
+  showViewers(snapshot.viewers ?? 0);
+  const shared = snapshot.sync?.[player.mode];
+  if (ownLatency === undefined && typeof shared === 'number') player.setTargetLatency(shared);
+});
 room.on('viewers', ({ count }) => showViewers(count));
 
 function showIdentity() {
@@ -94,16 +112,17 @@ room.connect();
 
 // --- the player --------------------------------------------------------------------------------------------------
 
-const video = $('video');
-const targetLatency = Number(params.get('latency')) > 0 ? Number(params.get('latency')) : 0.5;
-const player = new LivePlayer(video, { channel, targetLatency, mode: params.get('mode'), serverNow: () => room.serverNow() });
 const playerStatus = $('player-status');
+const syncNotice = $('sync-notice');
 player.addEventListener('state', ({ detail }) => {
-  const quiet = detail.state === 'playing';
+  const quiet = detail.state === 'playing' || detail.state === 'behind';
   playerStatus.hidden = quiet || !detail.message;
   playerStatus.textContent = detail.message;
   playerStatus.dataset.kind = detail.state;
   $('live-badge').hidden = !(detail.state === 'playing' || detail.state === 'behind' || detail.state === 'buffering');
+  // "Your connection can't keep up…": below the video, so it covers nothing; kept through a brief rebuffer.
+  if (detail.state === 'behind') syncNotice.textContent = detail.message;
+  if (detail.state !== 'buffering') syncNotice.hidden = detail.state !== 'behind';
 });
 player.addEventListener('muted', () => { $('mute-toggle').textContent = 'Unmute'; });
 player.start();
@@ -129,3 +148,7 @@ setInterval(() => {
   const latency = player.latency();
   $('latency').textContent = latency === null || video.paused ? '' : `${latency.toFixed(1)} s behind live`;
 }, 500);
+setInterval(() => room.reportSync(player.isPlaying() ? player.latency() : null, player.mode), 250);
+
+const debug = mountSyncDebug(document.querySelector('.screen'), { player, room, cues });
+if (params.get('debug') === '1') debug.toggle(true);

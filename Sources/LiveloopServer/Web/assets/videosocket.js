@@ -1,0 +1,104 @@
+// The sub-second video feed: `/live/CHANNEL/ws` sends a text frame `{"type":"init","codecs":…,"clock":…,"target"?:…}`
+// before each init segment (a binary frame), then one CMAF chunk (moof+mdat) per frame from the last keyframe on.
+// Reconnects with backoff, and after a silence. Events, as the LL-HLS loader's: `init` {codecs, data}, `media`
+// {data}, `clock` (the stream clock), `target` (seconds, when the server names one), `state` {state, message}.
+
+const SILENCE_RECONNECT = 8000;  // ms without a frame on an open socket before we reconnect
+
+export class VideoSocket extends EventTarget {
+  constructor({ channel }) {
+    super();
+    this.channel = channel;
+    this.live = true;            // the server starts us at the live edge
+    this.attempt = 0;
+    this.lastFrameAt = 0;
+    this.stats = { reconnects: 0 };
+  }
+
+  emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
+
+  start() {
+    this.connect();
+    this.watchdog = setInterval(() => {
+      if (this.socket && this.lastFrameAt && performance.now() - this.lastFrameAt > SILENCE_RECONNECT) {
+        this.emit('state', { state: 'reconnecting', message: 'No video for a while — reconnecting…' });
+        this.restart('silence');
+      }
+    }, 1000);
+  }
+
+  /** Starts again from the newest keyframe (the server re-sends the init segment). */
+  restart(reason) {
+    const socket = this.socket;
+    this.socket = null;
+    socket?.close(1000, reason);
+    this.connect();
+  }
+
+  connect() {
+    clearTimeout(this.retryTimer);
+    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(`${scheme}//${location.host}/live/${encodeURIComponent(this.channel)}/ws`);
+    socket.binaryType = 'arraybuffer';
+    this.socket = socket;
+    this.lastFrameAt = 0;
+    let expectInit = null;
+    let gotData = false;
+    socket.onmessage = (event) => {
+      if (socket !== this.socket) return;
+      this.lastFrameAt = performance.now();
+      if (typeof event.data === 'string') {
+        let message;
+        try { message = JSON.parse(event.data); } catch { return; }
+        if (message.type !== 'init') return;
+        expectInit = message;
+        if (typeof message.target === 'number') this.emit('target', message.target);
+        if (message.clock) this.emit('clock', message.clock);
+        return;
+      }
+      gotData = true;
+      this.attempt = 0;
+      if (expectInit) {
+        this.emit('init', { codecs: expectInit.codecs, data: event.data });
+        expectInit = null;
+      } else {
+        this.emit('media', { data: event.data });
+      }
+    };
+    socket.onclose = (event) => {
+      if (socket !== this.socket) return;
+      this.socket = null;
+      if (event.reason === 'broadcast ended') {
+        this.emit('state', { state: 'offline', message: 'The broadcast has ended.' });
+        this.scheduleReconnect(true);
+      } else if (!gotData) {
+        this.checkOffline();
+      } else {
+        this.scheduleReconnect(false);
+      }
+    };
+  }
+
+  /** The socket failed before any media: ask the playlist whether the channel is live to say why. */
+  async checkOffline() {
+    let live = true;
+    try {
+      const response = await fetch(`/live/${encodeURIComponent(this.channel)}/index.m3u8`, { cache: 'no-store' });
+      live = response.ok;
+    } catch {
+      live = null;
+    }
+    if (live === false) this.emit('state', { state: 'offline', message: 'The stream is offline. It will start here as soon as the host goes live.' });
+    this.scheduleReconnect(live === false);
+  }
+
+  scheduleReconnect(offline) {
+    this.attempt++;
+    const base = Math.min(10000, 500 * 2 ** Math.min(this.attempt - 1, 5));
+    const delay = (offline ? Math.min(base, 3000) : base) * (0.8 + Math.random() * 0.4);
+    if (!offline) this.emit('state', { state: 'reconnecting', message: `Connection lost — reconnecting in ${Math.ceil(delay / 1000)} s…` });
+    this.stats.reconnects++;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.connect(), delay);
+  }
+}
