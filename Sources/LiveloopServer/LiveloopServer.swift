@@ -38,10 +38,10 @@ public struct LiveloopServer: Sendable {
         tokens = await TokenAuthority(secret: try store.secret(named: Self.tokenSecretName))
     }
 
-    /// The RTMP URL encoders publish to.
+    /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
     public var rtmpURL: String {
         let host = configuration.publicHost ?? ProcessInfo.processInfo.hostName
-        return "rtmp://\(host):\(configuration.rtmpPort)/live"
+        return "rtmp://\(host):\(readiness.boundRTMPPort ?? configuration.rtmpPort)/live"
     }
 
     func makeRouter() -> Router<LiveloopRequestContext> {
@@ -65,8 +65,7 @@ public struct LiveloopServer: Sendable {
         }
         Thumbnails().register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
-        let url = rtmpURL
-        ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { url }).register(on: router)
+        ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL }).register(on: router)
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)

@@ -15,6 +15,9 @@ public final class Readiness: Sendable {
 
     public var isReady: Bool { state.withLock { $0.httpPort != nil && $0.rtmpPort != nil } }
 
+    /// The RTMP port the listener bound (the configured one, or the system's pick for port 0); nil before it binds.
+    public var boundRTMPPort: Int? { state.withLock { $0.rtmpPort } }
+
     func httpBound(port: Int) { update { $0.httpPort = port } }
     func rtmpBound(port: Int) { update { $0.rtmpPort = port } }
 

@@ -12,7 +12,18 @@ and prints one JSON summary line last. Checks:
 3. A click on an option votes, and the studio (a second browser session, signed in as host) shows the count.
 4. A chat message makes a round trip between the two sessions (viewer -> studio, studio -> viewer).
 5. Screenshots of the watch page and the studio at 1280x800 and 390x844 are saved to ARTIFACTS_DIR.
-6. Neither page logs a JavaScript error.
+6. The watch page recovers (method in `wait_recovered`; measured times in the summary under `recovery`):
+   a. from a 3 s network outage: DevTools offline emulation, and since that leaves open WebSockets alone, the page
+      loaded through a relay (`Link`) whose link goes down at the same time; once with the connections held (a blip
+      TCP survives: `networkOutage`), once with them closed (`networkDrop`); then back online;
+   b. from a 5 s tab switch: another tab in front and the watch page frozen meanwhile, then back (`tabSwitch`);
+   c. from its publisher reconnecting within the server's reconnect grace: ffmpeg, publishing a channel of its own,
+      stopped and started again (`publisherReconnect`): frames of the new publisher play, never an error or offline
+      state.
+   a and b: within 10 s `currentTime` advances again and `window.liveloopPlayer.latency` is below 1.5 s. c needs
+   ffmpeg and the server's RTMP URL (`LIVELOOP_RTMP_URL`, else the one the channel API reports, unless it names
+   port 0); without them it is reported as skipped.
+7. Neither page logs a JavaScript error.
 
 Identities: viewer tokens come from `POST /api/v1/channels/C/tokens` when the server has it, else from the CLI when
 `LIVELOOP_BIN` and `LIVELOOP_DATA` are set (`liveloop token …`), else the admin API key stands in for every
@@ -22,8 +33,11 @@ Optional: `LIVELOOP_TEST_CHANNEL` (default: `demo`, or the first live channel).
 
 import json
 import os
+import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -305,6 +319,308 @@ def check_chat(watch, studio, results):
     results["chat"] = {"viewerToStudioSeconds": round(there, 3), "roundTripSeconds": round(time.monotonic() - start, 3)}
 
 
+# --- recovery ----------------------------------------------------------------------------------------------------
+
+# What the player says about itself, plus the video element's own view of progress.
+PLAYER_SAMPLE = """
+const p = window.liveloopPlayer, v = document.querySelector('video');
+return p ? {state: p.state, currentTime: p.currentTime, readyState: p.readyState, latency: p.latency, paused: v.paused,
+            playheadDate: p.playheadDate,
+            seeking: v.seeking, buffered: p.buffered, counters: p.counters, visibility: document.visibilityState,
+            states: window.__playerStates || []} : null;
+"""
+
+# Records each change of `liveloopPlayer.state` (every 50 ms) and of the page's visibility, so a check can tell what
+# the page went through.
+TRACE_STATES = """
+if (!window.__playerStates) {
+  window.__visibilityLog = [];
+  setInterval(() => {
+    const state = window.liveloopPlayer?.state;
+    if (state !== window.__playerStates.at(-1)) window.__playerStates.push(state);
+  }, 50);
+  document.addEventListener('visibilitychange', () => window.__visibilityLog.push(document.visibilityState));
+}
+window.__playerStates = [window.liveloopPlayer?.state];
+window.__visibilityLog.length = 0;
+"""
+
+RECOVERY_TIMEOUT = 10
+RECOVERED_LATENCY = 1.5
+NETWORK = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+
+
+class Link:
+    """A TCP relay between the browser and the server whose link can go down, for the network outage check.
+
+    DevTools' offline emulation fails new requests but leaves open WebSockets alone (Chromium issue 423246): alone, it
+    would not reach the video feed. While `down`, this relay stops moving bytes and holds new connections (`hold`: a
+    short outage that TCP survives), or also closes every open connection (`drop`: a link that changed, as when a
+    phone moves from Wi-Fi to mobile data)."""
+
+    def __init__(self, server):
+        host_port = server.split("://", 1)[1].split("/", 1)[0]
+        host, _, port = host_port.rpartition(":")
+        self.target = (host.strip("[]") or "127.0.0.1", int(port or 80))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        self.up = threading.Event()
+        self.up.set()
+        self.lock = threading.Lock()
+        self.sockets = set()
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self.relay, args=(client,), daemon=True).start()
+
+    def relay(self, client):
+        self.up.wait()
+        try:
+            upstream = socket.create_connection(self.target, timeout=5)
+            upstream.settimeout(None)
+        except OSError:
+            client.close()
+            return
+        with self.lock:
+            self.sockets.update((client, upstream))
+        threading.Thread(target=self.pump, args=(upstream, client), daemon=True).start()
+        self.pump(client, upstream)
+
+    def pump(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                self.up.wait()
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            self.close_socket(end)
+
+    def close_socket(self, end):
+        with self.lock:
+            self.sockets.discard(end)
+        try:
+            end.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        end.close()
+
+    def down(self, drop):
+        self.up.clear()
+        if drop:
+            with self.lock:
+                ends = list(self.sockets)
+            for end in ends:
+                self.close_socket(end)
+
+    def restore(self):
+        self.up.set()
+
+    def close(self):
+        self.up.set()
+        self.listener.close()
+        self.down(drop=True)
+
+
+def wait_playing(driver, what, timeout=15):
+    """Waits until the page plays: currentTime moves between two samples, readyState >= 3, not paused."""
+    previous = None
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        sample = js(driver, PLAYER_SAMPLE)
+        if (sample and previous and sample["readyState"] >= 3 and not sample["paused"]
+                and sample["currentTime"] > previous["currentTime"]):
+            return sample
+        previous = sample
+        time.sleep(0.25)
+    raise CheckFailed(f"timed out after {timeout} s waiting for {what} (last: {previous})")
+
+
+def wait_recovered(driver, what, since, latency_below=RECOVERED_LATENCY, fresh_after=None, timeout=RECOVERY_TIMEOUT):
+    """Seconds from `since` (a time.monotonic()) until the page plays again at low latency.
+
+    Playing again: `currentTime` advanced between two samples 100 ms apart, readyState >= 3 and not paused (so a seek
+    alone does not count), and, with `fresh_after` (Unix ms), the frame on screen was ingested after that moment (its
+    `playheadDate`; server and test share this machine's clock). Recovered: playing, with `liveloopPlayer.latency`
+    below `latency_below` (when given) in two samples running. Fails after `timeout` seconds, or at once on an error
+    state."""
+    previous, advanced, good = None, None, 0
+    while time.monotonic() - since < timeout:
+        sample = js(driver, PLAYER_SAMPLE)
+        if sample["state"] == "error":
+            raise CheckFailed(f"{what}: the player is in its error state: {sample}")
+        playing = (previous is not None and sample["readyState"] >= 3 and not sample["paused"]
+                   and sample["currentTime"] > previous["currentTime"]
+                   and (fresh_after is None or (sample["playheadDate"] or 0) >= fresh_after))
+        if playing and advanced is None:
+            advanced = time.monotonic() - since
+        low = latency_below is None or (sample["latency"] is not None and sample["latency"] < latency_below)
+        good = good + 1 if playing and low else 0
+        if good >= 2:
+            return {"playingAfterSeconds": round(advanced, 2), "recoveredAfterSeconds": round(time.monotonic() - since, 2),
+                    "latencySeconds": round(sample["latency"], 3) if sample["latency"] is not None else None,
+                    "states": sample["states"], "counters": sample["counters"]}
+        previous = sample
+        time.sleep(0.1)
+    raise CheckFailed(f"{what}: not recovered {timeout} s later (currentTime advancing again: "
+                      f"{'after %.2f s' % advanced if advanced is not None else 'no'}; last sample: {previous})")
+
+
+def check_network_outage(driver, link, results, name, drop, seconds=3):
+    """DevTools offline for `seconds` with the relay's link down the same time (see `Link`), then back online."""
+    wait_playing(driver, f"playback before the network outage ({name})")
+    js(driver, TRACE_STATES)
+    driver.execute_cdp_cmd("Network.enable", {})
+    start = js(driver, PLAYER_SAMPLE)
+    try:
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": True, **NETWORK})
+        link.down(drop)
+        time.sleep(seconds)
+        during = js(driver, PLAYER_SAMPLE)
+    finally:
+        link.restore()
+        driver.execute_cdp_cmd("Network.emulateNetworkConditions", {"offline": False, **NETWORK})
+    online = time.monotonic()
+    # The outage must have reached the video feed, or this checks nothing: the playhead cannot have moved on by the
+    # whole outage on a sub-second buffer.
+    moved = during["currentTime"] - start["currentTime"]
+    if moved > seconds - 1:
+        raise CheckFailed(f"network outage: playback went on offline ({moved:.2f} s in {seconds} s); the emulation did not cut the feed")
+    recovered = wait_recovered(driver, f"network outage ({name})", online)
+    results.setdefault("recovery", {})[name] = {
+        "outageSeconds": seconds, "playedDuringOutageSeconds": round(moved, 2), "stateDuringOutage": during["state"], **recovered}
+
+
+def check_tab_switch(driver, results, seconds=5):
+    """Another tab in front for `seconds`, the watch page frozen meanwhile, as Chrome does to background tabs and
+    mobile browsers to a page whose app is switched away from (this harness's Chromium flags keep hidden pages
+    running, so hiding alone would change little), then the watch tab active and in front again."""
+    wait_playing(driver, "playback before the tab switch")
+    js(driver, TRACE_STATES)
+    watch_tab = driver.current_window_handle
+    start = js(driver, PLAYER_SAMPLE)
+    driver.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "frozen"})
+    try:
+        driver.switch_to.new_window("tab")
+        driver.get("about:blank")
+        time.sleep(seconds)
+        driver.close()
+    finally:
+        driver.switch_to.window(watch_tab)
+        driver.execute_cdp_cmd("Page.setWebLifecycleState", {"state": "active"})
+    driver.execute_cdp_cmd("Page.bringToFront", {})
+    back = time.monotonic()
+    returned = js(driver, PLAYER_SAMPLE)
+    hidden = "hidden" in js(driver, "return window.__visibilityLog || []")
+    recovered = wait_recovered(driver, "tab switch", back)
+    results.setdefault("recovery", {})["tabSwitch"] = {
+        "awaySeconds": seconds, "pageWasHidden": hidden, "playedWhileAwaySeconds": round(returned["currentTime"] - start["currentTime"], 2),
+        "latencyOnReturnSeconds": returned["latency"] and round(returned["latency"], 3), **recovered}
+    if not hidden:
+        raise CheckFailed("tab switch: the watch page never became hidden, so the check switched nothing")
+
+
+def rtmp_base(channel_body):
+    """The RTMP URL to publish to: LIVELOOP_RTMP_URL, else the channel API's (unless it names port 0, as a server on
+    an ephemeral port does)."""
+    url = os.environ.get("LIVELOOP_RTMP_URL") or (channel_body or {}).get("rtmpURL") or ""
+    host_port = url.split("://", 1)[-1].split("/", 1)[0]
+    if not url or host_port.endswith(":0"):
+        return None
+    return url.rstrip("/")
+
+
+def publisher(url):
+    """ffmpeg publishing a generated H.264 (B-frames, 1 s GOP) + AAC stream at real-time pace, small to spare the CPU."""
+    return subprocess.Popen([
+        "ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re",
+        "-f", "lavfi", "-i", "testsrc2=size=426x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=660:sample_rate=48000",
+        "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-bf", "2", "-g", "30", "-keyint_min", "30",
+        "-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k", "-f", "flv", url,
+    ], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def stop(process):
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def channel_live(server, name):
+    status, channels = http("GET", f"{server}/api/v1/live")
+    return status == 200 and any(c["name"] == name and c.get("live") for c in channels)
+
+
+def wait_live(server, name, process, timeout):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if process.poll() is not None:
+            raise CheckFailed(f"ffmpeg publishing {name} exited: {process.stderr.read().decode(errors='replace')[-300:]}")
+        if channel_live(server, name):
+            return
+        time.sleep(0.05)
+    raise CheckFailed(f"channel {name} was not live {timeout} s after ffmpeg started")
+
+
+def check_publisher_reconnect(driver, server, admin_key, results, cleanup):
+    """A channel of its own, published by ffmpeg; ffmpeg is stopped and started again at once."""
+    report = results.setdefault("recovery", {})
+    if not shutil.which("ffmpeg"):
+        report["publisherReconnect"] = {"skipped": "ffmpeg is not installed"}
+        return
+    name = f"recovery-{int(time.time() * 1000) % 10000000}"
+    status, body = http("POST", f"{server}/api/v1/channels", {"name": name}, bearer=admin_key)
+    if status != 201:
+        raise CheckFailed(f"could not create channel {name}: HTTP {status} {body}")
+    cleanup.append(lambda: http("DELETE", f"{server}/api/v1/channels/{name}", bearer=admin_key))
+    base = rtmp_base(body)
+    if not base:
+        named = os.environ.get("LIVELOOP_RTMP_URL") or body.get("rtmpURL")
+        report["publisherReconnect"] = {"skipped": f"no usable RTMP URL ({named!r}); set LIVELOOP_RTMP_URL to rtmp://HOST:PORT/live"}
+        print(f"publisher reconnect check skipped: {report['publisherReconnect']['skipped']}", file=sys.stderr)
+        return
+    url = f"{base}/{body['streamKey']}"
+    processes = []
+    cleanup.append(lambda: [stop(p) for p in processes])
+    processes.append(publisher(url))
+    wait_live(server, name, processes[0], timeout=15)
+    driver.get(f"{server}/watch/{name}")
+    first = wait_playing(driver, f"the watch page of {name} to play")
+    wait(driver, f"the watch page of {name} to play 2 s", lambda d: js(d, PLAYER_SAMPLE)["currentTime"] - first["currentTime"] >= 2, timeout=10)
+    js(driver, TRACE_STATES)
+    before = js(driver, PLAYER_SAMPLE)
+    stopped = time.monotonic()
+    stop(processes[0])
+    gone = time.time() * 1000  # every frame ingested after this came from the second ffmpeg
+    processes.append(publisher(url))
+    wait_live(server, name, processes[-1], timeout=10)
+    gap = time.monotonic() - stopped
+    # Playing on: currentTime advances with frames the second ffmpeg published, and no error or offline state.
+    recovered = wait_recovered(driver, "publisher reconnect", stopped, latency_below=None, fresh_after=gone)
+    after = js(driver, PLAYER_SAMPLE)
+    bad = [s for s in after["states"] if s in ("error", "offline")]
+    report["publisherReconnect"] = {"channel": name, "publisherAwaySeconds": round(gap, 2),
+                                    "currentTimeBefore": round(before["currentTime"], 2), **recovered,
+                                    "latencySeconds": after["latency"] and round(after["latency"], 3),
+                                    "states": after["states"]}
+    if bad:
+        raise CheckFailed(f"publisher reconnect: the page went through {bad} (states: {after['states']})")
+    if after["currentTime"] <= before["currentTime"]:
+        raise CheckFailed(f"publisher reconnect: currentTime did not advance ({before['currentTime']} -> {after['currentTime']})")
+
+
 def screenshots(watch, studio, artifacts, results):
     saved = []
     for width, height in ((1280, 800), (390, 844)):
@@ -328,6 +644,7 @@ def main():
     results = {}
     summary = {"ok": False, "server": server}
     drivers = []
+    cleanup = []
     step = "setup"
     try:
         channel = wait_for_live_channel(server)
@@ -355,9 +672,28 @@ def main():
         check_chat(watch, studio, results)
         step = "screenshots"
         screenshots(watch, studio, artifacts, results)
+        viewport(watch, 1280, 800)
+
+        # The studio's part is done: close it (keeping its console) so the recovery checks have the CPU.
+        step = "console"
+        errors = {"studio": javascript_errors(studio)}
+        studio.quit()
+        drivers.remove(studio)
+
+        step = "recovery-network"
+        link = Link(server)
+        cleanup.append(link.close)
+        open_watch(watch, link.url, channel, viewer_token)
+        check_network_outage(watch, link, results, "networkOutage", drop=False)
+        step = "recovery-network-drop"
+        check_network_outage(watch, link, results, "networkDrop", drop=True)
+        step = "recovery-tab-switch"
+        check_tab_switch(watch, results)
+        step = "recovery-publisher"
+        check_publisher_reconnect(watch, server, admin_key, results, cleanup)
 
         step = "console"
-        errors = {name: javascript_errors(d) for name, d in (("watch", watch), ("studio", studio))}
+        errors["watch"] = javascript_errors(watch)
         errors = {k: v for k, v in errors.items() if v}
         if errors:
             raise CheckFailed(f"JavaScript errors: {errors}")
@@ -376,6 +712,11 @@ def main():
             try:
                 driver.quit()
             except WebDriverException:
+                pass
+        for undo in reversed(cleanup):
+            try:
+                undo()
+            except (OSError, subprocess.SubprocessError):
                 pass
     summary["checks"] = results
     summary["seconds"] = round(time.monotonic() - STARTED, 1)

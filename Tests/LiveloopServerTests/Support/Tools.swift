@@ -14,13 +14,14 @@ enum Tools {
     static var haveFFmpeg: Bool { path("ffmpeg") != nil && path("ffprobe") != nil }
 
     /// Starts ffmpeg publishing a generated H.264 High (B-frames) + AAC stream over RTMP at real-time pace.
-    static func publish(to url: String, frames: Int, size: String = "640x360", rate: Int = 30, gop: Int = 30, tone: Int = 440) throws -> Process {
+    static func publish(to url: String, frames: Int, size: String = "640x360", rate: Int = 30, gop: Int = 30, tone: Int = 440,
+                        preset: String = "veryfast") throws -> Process {
         try run("ffmpeg", [
             "-hide_banner", "-loglevel", "error", "-re",
             "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=\(rate)",
             "-f", "lavfi", "-i", "sine=frequency=\(tone):sample_rate=48000",
             "-frames:v", "\(frames)", "-shortest",
-            "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "high", "-bf", "2", "-g", "\(gop)", "-keyint_min", "\(gop)",
+            "-c:v", "libx264", "-preset", preset, "-profile:v", "high", "-bf", "2", "-g", "\(gop)", "-keyint_min", "\(gop)",
             "-sc_threshold", "0", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "64k", "-f", "flv", url,
         ])
@@ -39,11 +40,11 @@ enum Tools {
 
     /// Runs a tool to completion on a thread of its own and returns (status, stdout, stderr). Waiting for a process
     /// blocks; doing it on the two threads of the cooperative pool would stall every other test on this 2-core machine.
-    static func output(_ tool: String, _ arguments: [String]) async throws -> (Int32, String, String) {
+    static func output(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String, String) {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 do {
-                    continuation.resume(returning: try blockingOutput(tool, arguments))
+                    continuation.resume(returning: try blockingOutput(tool, arguments, environment: environment))
                 } catch {
                     continuation.resume(throwing: error)
                 }
@@ -52,10 +53,13 @@ enum Tools {
     }
 
     /// Runs a tool to completion, blocking the calling thread.
-    static func blockingOutput(_ tool: String, _ arguments: [String]) throws -> (Int32, String, String) {
+    static func blockingOutput(_ tool: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path(tool) ?? "/usr/bin/\(tool)")
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

@@ -477,9 +477,28 @@ export class LivePlayer extends EventTarget {
     load();
   }
 
+  /** Safari's own HLS player: the same target, steered on currentTime and the program date (getStartDate). */
   tickNativeHLS() {
     const video = this.video;
-    if (video.currentTime !== this.lastProgress.time) this.lastProgress = { time: video.currentTime, at: performance.now() };
+    const now = performance.now();
+    if (video.currentTime !== this.lastProgress.time) this.lastProgress = { time: video.currentTime, at: now };
     if (this.wantsPlay && video.paused && video.readyState >= 2) this.play();
+    const measured = this.latency();
+    if (measured === null || video.paused || video.readyState < 3 || document.visibilityState !== 'visible') return;
+    if (!['playing', 'behind'].includes(this.state)) this.setState('playing');
+    const seekable = video.seekable;
+    const edge = seekable.length ? seekable.end(seekable.length - 1) : null;
+    // Never plan closer to the live edge than the player can play.
+    let error = measured - this.targetLatency;
+    if (edge !== null) error = Math.min(error, edge - MIN_AHEAD - video.currentTime);
+    const threshold = now < this.resyncUntil ? RESYNC_THRESHOLD : SEEK_THRESHOLD;
+    if (Math.abs(error) > threshold && now - this.lastSeekAt > 1000) {
+      video.playbackRate = 1;
+      this.seek(video.currentTime + error);
+      return;
+    }
+    let rate = 1;
+    if (Math.abs(error) > DEADBAND) rate = 1 + Math.max(-MAX_RATE_DELTA, Math.min(MAX_RATE_DELTA, error * RATE_GAIN));
+    if (Math.abs(video.playbackRate - rate) > 0.001) video.playbackRate = rate;
   }
 }

@@ -1,6 +1,7 @@
 // The host's studio (/studio/CHANNEL): preview with measured latency, stream health (polled every second), the
-// rundown (prepared polls, quizzes and offers, saved on the server and launched with one click), what is on air with
-// live tallies as bar charts, chat moderation, the Q&A queue and the supporters board.
+// channel's sync settings (latency targets, lock-step), the rundown (prepared polls, quizzes and offers, saved on the
+// server and launched with one click), what is on air with live tallies as bar charts, chat moderation, the Q&A queue
+// and the supporters board.
 //
 // Signs in with `?token=` (kept in localStorage), a stored host/moderator token, or the admin API key from the admin
 // page (sessionStorage) — the server treats the admin key as a host.
@@ -136,7 +137,7 @@ function start() {
       $('h-keyframes').textContent = health.keyframeInterval ? seconds(health.keyframeInterval) : '—';
       $('h-viewers').textContent = `${number.format(health.hlsViewers ?? 0)} HLS`;
       $('h-room').textContent = number.format(health.interactiveViewers ?? 0);
-      $('h-codecs').textContent = health.codecs ?? '—';
+      $('h-codecs').textContent = health.codecs?.replaceAll(',', ', ') ?? '—';
       $('health-updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
       $('health-status').hidden = true;
     } catch (error) {
@@ -357,6 +358,7 @@ function mountSync() {
 
   function show(settings) {
     const targets = settings?.syncTargets;
+    saved = '';
     ws.value = decimal(targets?.ws ?? SYNC.ws);
     hls.value = decimal(targets?.hls ?? SYNC.hls);
     lockstep.checked = !!targets && targets.ws === targets.hls;
@@ -576,7 +578,6 @@ function mountRundown(room, act) {
         flash(error, problem.message);
       }
     };
-    editor.onkeydown = (event) => { if (event.key === 'Escape') { close(); $(`add-${kind}`).focus(); } };
     editor.hidden = false;
     editor.querySelector('input, textarea')?.focus();
   }
@@ -730,7 +731,7 @@ function quizEditor(item, { submit, problems: reportProblems }) {
 
   function optionNode(q, n, o, i) {
     const letter = LETTERS[i];
-    const text = control(`${o.key}:text`, o, 'text', { maxLength: QUIZ.maxText, 'aria-required': 'true', dataset: { problem: `${o.key}:text`, nav: '', option: `${q.key}` } });
+    const text = control(`${o.key}:text`, o, 'text', { maxLength: QUIZ.maxText, 'aria-required': 'true', dataset: { problem: `${o.key}:text`, nav: '' } });
     text.addEventListener('keydown', (event) => {
       // On a question's last option, Enter on a filled one adds the next (the nav handler moves on otherwise).
       if (event.key !== 'Enter' || event.ctrlKey || event.metaKey || event.isComposing) return;
