@@ -34,6 +34,8 @@ public final class InteractionClient: Sendable {
     private let logger: Logger
     /// The loop that carries `simulatedDelay` (one loop, so delayed frames keep their order).
     private let delayLoop: any EventLoop
+    /// The latest moment a delayed frame is due, per direction (0 out, 1 in), so jittered frames keep their order.
+    private let delayedUntil = Mutex<[ContinuousClock.Instant]>([.now, .now])
     /// Envelopes waiting to be shown at the playhead (`displayLatency`).
     private let display: AsyncStream<ServerEnvelope>.Continuation?
 
@@ -100,13 +102,28 @@ public final class InteractionClient: Sendable {
         configuration.onDisplay?(envelope, serverNow())
     }
 
-    /// Writes a frame, after `simulatedDelay` when one is set.
+    /// Writes a frame, after `simulatedDelay` (and jitter) when one is set.
     private func write(_ frame: ByteBuffer, via transport: some InteractionTransport) {
-        guard let delay = configuration.simulatedDelay, delay > .zero else {
+        guard let wait = simulatedWait(direction: 0) else {
             transport.write(frame)
             return
         }
-        delayLoop.scheduleTask(in: .nanoseconds(delay.wholeNanoseconds)) { transport.write(frame) }
+        delayLoop.scheduleTask(in: .nanoseconds(wait.wholeNanoseconds)) { transport.write(frame) }
+    }
+
+    /// How long a frame going `direction` waits on the simulated network, or nil when none is simulated.
+    private func simulatedWait(direction: Int) -> Duration? {
+        let base = configuration.simulatedDelay ?? .zero
+        let jitter = configuration.simulatedJitter ?? .zero
+        guard base > .zero || jitter > .zero else { return nil }
+        let extra = jitter > .zero ? Duration.nanoseconds(Int64.random(in: 0...jitter.wholeNanoseconds)) : .zero
+        let now = ContinuousClock.now
+        let due = delayedUntil.withLock { until in
+            let due = max(now + base + extra, until[direction])
+            until[direction] = due
+            return due
+        }
+        return due - now
     }
 
     /// Tells the server where this client's playhead is (`displayLatency`) and its best round trip.
@@ -303,8 +320,8 @@ public final class InteractionClient: Sendable {
     }
 
     private func receive(_ frame: ByteBuffer, generation: Int) {
-        if let delay = configuration.simulatedDelay, delay > .zero {
-            delayLoop.scheduleTask(in: .nanoseconds(delay.wholeNanoseconds)) { [weak self] in
+        if let wait = simulatedWait(direction: 1) {
+            delayLoop.scheduleTask(in: .nanoseconds(wait.wholeNanoseconds)) { [weak self] in
                 self?.receiveNow(frame, generation: generation)
             }
             return

@@ -79,6 +79,9 @@ extension InteractionClient {
         public var onDisplay: (@Sendable (ServerEnvelope, Timestamp) -> Void)?
         /// A one-way delay added to every frame in each direction, to simulate a distant viewer (benchmarks, tests).
         public var simulatedDelay: Duration?
+        /// Extra delay, uniform in 0…this, drawn per frame and direction on top of `simulatedDelay` (frames keep their
+        /// order: a frame never overtakes the one before it, as on TCP).
+        public var simulatedJitter: Duration?
         /// Largest frame accepted from the server (a `hello` with a full snapshot can be large).
         public var maximumFrameBytes = 1 << 20
         public var eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton

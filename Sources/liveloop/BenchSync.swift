@@ -23,6 +23,8 @@ struct BenchSync: AsyncParsableCommand {
     @Option(help: "Cues (quiz questions) to launch.") var cues = 8
     @Option(name: .customLong("min-delay"), help: "Smallest one-way network delay, ms.") var minDelay = 20
     @Option(name: .customLong("max-delay"), help: "Largest one-way network delay, ms.") var maxDelay = 400
+    @Option(help: "Extra one-way delay per frame, uniform in 0…this many ms, each direction (frames keep their order).")
+    var jitter = 0
     @Option(help: "Playhead latency the viewers hold, seconds (default: the channel's WebSocket target from hello).")
     var target: Double?
     @Option(help: "Each question's answer window, seconds.") var window = 3
@@ -33,6 +35,7 @@ struct BenchSync: AsyncParsableCommand {
         guard (1...2_000).contains(viewers) else { throw ValidationError("--viewers must be 1–2000") }
         guard (1...100).contains(cues) else { throw ValidationError("--cues must be 1–100") }
         guard minDelay >= 0, maxDelay >= minDelay, maxDelay <= 2_000 else { throw ValidationError("delays must be 0 ≤ min ≤ max ≤ 2000 ms") }
+        guard (0...2_000).contains(jitter) else { throw ValidationError("--jitter must be 0–2000 ms") }
         guard (1...60).contains(window), answerAfter > 0, answerAfter < Double(window) else {
             throw ValidationError("--window must be 1–60 s and --answer-after inside it")
         }
@@ -88,6 +91,7 @@ struct BenchSync: AsyncParsableCommand {
             delays.append(delay)
             var configuration = InteractionClient.Configuration()
             configuration.simulatedDelay = .milliseconds(delay)
+            if jitter > 0 { configuration.simulatedJitter = .milliseconds(jitter) }
             configuration.displayLatency = .seconds(latency)
             configuration.ignoredKinds = [.viewers, .reactions]
             configuration.clockSync = .init(samples: 5, interval: .seconds(30))
@@ -181,7 +185,7 @@ struct BenchSync: AsyncParsableCommand {
         }
         let expected = viewers * cues
         var rows: [(String, String)] = []
-        rows.append(("viewers × cues", "\(viewers) × \(cues); one-way delay \(minDelay)–\(maxDelay) ms; playhead \(latency) s"))
+        rows.append(("viewers × cues", "\(viewers) × \(cues); one-way delay \(minDelay)–\(maxDelay) ms + jitter 0–\(jitter) ms; playhead \(latency) s"))
         rows.append(("cues shown", "\(all.count) of \(expected)"))
         rows.append(("spread of display moments per cue", line(spreads)))
         rows.append(("|display − playhead reaches cue|", line(errors.map(abs))))
