@@ -100,3 +100,9 @@ export function setupTabs(tablist, onChange) {
   select(tabs.find((t) => t.getAttribute('aria-selected') === 'true') ?? tabs[0], false);
   return { select: (id) => select(tabs.find((t) => t.id === id), false) };
 }
+
+/**
+ * Whether focus leaves a field for a button. A problem shown then would move the button from under the pointer
+ * between press and release, and the click would be lost; the button's own action checks the fields anyway.
+ */
+export const leavingForButton = (event) => event.relatedTarget?.tagName === 'BUTTON';

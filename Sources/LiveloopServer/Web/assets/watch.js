@@ -17,6 +17,7 @@ import { mountQA } from './qa.js';
 import { mountReactions } from './reactions.js';
 import { mountGifts } from './gifts.js';
 import { mountOffers } from './offers.js';
+import { mountStreamInfo } from './streaminfo.js';
 
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
@@ -46,7 +47,12 @@ mountChat($('panel-chat'), room);
 mountQA($('panel-qa'), room);
 mountReactions($('reactions'), $('float-layer'), room);
 mountGifts({ picker: $('gift-picker'), layer: $('gift-layer'), board: $('supporters'), status: $('action-status') }, room);
-mountOffers($('offers'), room);
+mountOffers($('shelf-offers'), room, { heading: 'h4', announce: $('shelf-news') });
+mountOffers($('offers'), room);   // over the video: shown in full screen only
+mountStreamInfo({
+  title: $('stream-title'), live: $('stream-live'), since: $('stream-since'), uptime: $('stream-uptime'),
+  viewers: $('stream-viewers'), share: $('stream-share'), shareStatus: $('stream-share-status'),
+}, { channel, room, player });
 setupTabs(document.querySelector('.tabs'));
 
 function showViewers(count) {

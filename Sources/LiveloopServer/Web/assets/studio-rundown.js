@@ -1,0 +1,174 @@
+// The studio's rundown (#rundown, #editor): polls, quizzes and offers prepared before the show, kept on the server
+// (Save), edited in a form below the list (quizzes in studio-quiz-editor.js), and launched with one click.
+//
+// Rundown document (PUT /api/v1/channels/CHANNEL/rundown):
+//   {"version": 1, "items": [
+//     {"id": "r1", "kind": "poll", "question": "…", "options": ["…"], "multipleChoice": false, "windowSeconds": 30, "allowChanges": false},
+//     {"id": "r2", "kind": "quiz", "title": "…", "questions": [{"prompt": "…", "options": ["…"], "correct": [1], "windowSeconds": 20}]},
+//     {"id": "r3", "kind": "offer", "offer": {"offerID": "tee", "title": "…", "price": "24.90", "currency": "EUR", "imageURL": "https://…", "link": "https://…"}}
+//   ]}
+// Each item holds exactly the fields of its protocol message (poll.create, quiz.create, offer.show), plus `id` and `kind`.
+
+import { h, flash } from './dom.js';
+import { formatPrice } from './offers.js';
+import { quizEditor } from './studio-quiz-editor.js';
+
+const $ = (id) => document.getElementById(id);
+
+/**
+ * Loads the rundown and wires its list, editor and buttons. `act(type, fields, done)` sends a host action over the
+ * room (and shows its outcome in the On air box); `rest(method, path, body)` calls the channel's API.
+ */
+export function mountRundown({ act, rest }) {
+  const list = $('rundown');
+  const editor = $('editor');
+  const stateLine = $('rundown-state');
+  let items = [];
+  let dirty = false;
+  let editing = null;
+
+  const setDirty = (value) => { dirty = value; stateLine.textContent = dirty ? 'Unsaved changes.' : 'Saved on the server.'; };
+  const title = (item) => item.kind === 'poll' ? item.question : item.kind === 'quiz' ? `${item.title} (${item.questions.length} q)` : `${item.offer.title} · ${formatPrice(item.offer.price, item.offer.currency)}`;
+
+  function render() {
+    list.replaceChildren(...items.map((item, index) => h('li', { dataset: { itemId: item.id, kind: item.kind } },
+      h('span', { class: 'kind' }, item.kind),
+      h('span', { class: 'title' }, title(item)),
+      h('span', { class: 'row-actions' },
+        h('button', { type: 'button', class: 'mini primary', onclick: () => launch(item) }, item.kind === 'offer' ? 'Show' : 'Launch'),
+        h('button', { type: 'button', class: 'mini', onclick: () => edit(item) }, 'Edit'),
+        h('button', { type: 'button', class: 'mini', 'aria-label': `Move ${title(item)} up`, disabled: index === 0, onclick: () => move(index, -1) }, '↑'),
+        h('button', { type: 'button', class: 'mini', 'aria-label': `Move ${title(item)} down`, disabled: index === items.length - 1, onclick: () => move(index, 1) }, '↓'),
+        h('button', { type: 'button', class: 'mini danger', 'aria-label': `Remove ${title(item)}`, onclick: () => { items.splice(index, 1); setDirty(true); render(); } }, '✕'),
+      ))));
+    if (!items.length) list.append(h('li', { class: 'muted' }, 'Empty. Add a poll, a quiz or an offer, then Save.'));
+  }
+
+  function move(index, step) {
+    const [item] = items.splice(index, 1);
+    items.splice(index + step, 0, item);
+    setDirty(true);
+    render();
+  }
+
+  async function launch(item) {
+    try {
+      if (item.kind === 'poll') {
+        const { id, kind, ...fields } = item;
+        if (!fields.windowSeconds) delete fields.windowSeconds;
+        const ack = await act('poll.create', fields);
+        await act('poll.launch', { pollID: ack.ref }, `Poll “${item.question}” is live.`);
+      } else if (item.kind === 'quiz') {
+        const ack = await act('quiz.create', { title: item.title, questions: item.questions });
+        await act('quiz.next', { quizID: ack.ref }, `Quiz “${item.title}” started.`);
+      } else {
+        const offer = { ...item.offer };
+        if (!offer.imageURL) delete offer.imageURL;
+        await act('offer.show', { offer }, `Offer “${item.offer.title}” is on screen.`);
+      }
+    } catch { /* act() showed the error */ }
+  }
+
+  function field(label, input, hint) {
+    const id = `f-${Math.random().toString(36).slice(2, 8)}`;
+    input.id = id;
+    return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
+  }
+
+  function close() {
+    editor.hidden = true;
+    editing = null;
+  }
+
+  function edit(item) {
+    editing = item;
+    const kind = item.kind;
+    const inputs = {};
+    const fields = [];
+    const error = h('p', { class: 'flash', role: 'alert', hidden: true });
+    const fixMessage = (count) => (count === 1 ? 'One field needs fixing (marked above).' : `${count} fields need fixing (marked above).`);
+    if (kind === 'poll') {
+      inputs.question = h('input', { value: item.question ?? '', required: true, maxLength: 200 });
+      inputs.options = h('textarea', { rows: 4, required: true }, (item.options ?? []).join('\n'));
+      inputs.window = h('input', { type: 'number', min: 0, max: 86400, value: item.windowSeconds ?? 30 });
+      inputs.multiple = h('input', { type: 'checkbox', checked: !!item.multipleChoice });
+      inputs.changes = h('input', { type: 'checkbox', checked: !!item.allowChanges });
+      fields.push(field('Question', inputs.question), field('Options', inputs.options, 'One per line, 2–10.'),
+        field('Window (seconds)', inputs.window, '0: live until you close it.'),
+        h('label', { class: 'check' }, inputs.multiple, 'Several choices allowed'), h('label', { class: 'check' }, inputs.changes, 'Voters may change their vote'));
+    } else if (kind === 'quiz') {
+      inputs.quiz = quizEditor(item, {
+        submit: () => editor.requestSubmit(),
+        // Once the form was submitted, the count of what is left to fix (the notice goes when nothing is).
+        problems: (count) => { if (!count) { error.hidden = true; } else if (!error.hidden) error.textContent = fixMessage(count); },
+      });
+      fields.push(inputs.quiz.element);
+    } else {
+      const offer = item.offer ?? {};
+      inputs.offerID = h('input', { value: offer.offerID ?? '', required: true, maxLength: 64 });
+      inputs.title = h('input', { value: offer.title ?? '', required: true, maxLength: 200 });
+      inputs.price = h('input', { value: offer.price ?? '', required: true, pattern: '\\d{1,12}(\\.\\d{1,4})?', inputMode: 'decimal' });
+      inputs.currency = h('input', { value: offer.currency ?? 'EUR', required: true, pattern: '[A-Z]{3}', maxLength: 3 });
+      inputs.imageURL = h('input', { type: 'url', value: offer.imageURL ?? '' });
+      inputs.link = h('input', { type: 'url', value: offer.link ?? '', required: true });
+      fields.push(h('div', { class: 'grid2' }, field('Offer id', inputs.offerID), field('Title', inputs.title), field('Price', inputs.price), field('Currency', inputs.currency)),
+        field('Image URL (optional)', inputs.imageURL), field('Link', inputs.link));
+    }
+    // The quiz editor checks its fields itself and says what is wrong next to each; the others use the browser's.
+    editor.noValidate = kind === 'quiz';
+    editor.dataset.kind = kind;
+    editor.replaceChildren(h('h3', {}, `${items.includes(item) ? 'Edit' : 'New'} ${kind}`), ...fields, error,
+      h('div', { class: 'row-actions' },
+        h('button', { type: 'submit', class: 'primary' }, 'Keep in rundown'),
+        h('button', { type: 'button', onclick: close }, 'Cancel')));
+    editor.onsubmit = (event) => {
+      event.preventDefault();
+      try {
+        let next;
+        if (kind === 'poll') {
+          const options = inputs.options.value.split('\n').map((o) => o.trim()).filter(Boolean);
+          if (options.length < 2 || options.length > 10) throw new Error('A poll needs 2–10 options.');
+          next = { id: item.id, kind, question: inputs.question.value.trim(), options, multipleChoice: inputs.multiple.checked, allowChanges: inputs.changes.checked };
+          const window = Number(inputs.window.value);
+          if (window > 0) next.windowSeconds = window;
+        } else if (kind === 'quiz') {
+          const quiz = inputs.quiz.collect();
+          if (quiz.problems) throw new Error(fixMessage(quiz.problems));
+          next = { id: item.id, kind, title: quiz.title, questions: quiz.questions };
+        } else {
+          next = { id: item.id, kind, offer: { offerID: inputs.offerID.value.trim(), title: inputs.title.value.trim(), price: inputs.price.value.trim(), currency: inputs.currency.value.trim(), link: inputs.link.value.trim() } };
+          if (inputs.imageURL.value.trim()) next.offer.imageURL = inputs.imageURL.value.trim();
+        }
+        const index = items.indexOf(editing);
+        if (index >= 0) items[index] = next; else items.push(next);
+        close();
+        setDirty(true);
+        render();
+      } catch (problem) {
+        flash(error, problem.message);
+      }
+    };
+    editor.hidden = false;
+    editor.querySelector('input, textarea')?.focus();
+  }
+
+  const newID = () => `r${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+  $('add-poll').addEventListener('click', () => edit({ id: newID(), kind: 'poll', question: '', options: ['', ''], windowSeconds: 30 }));
+  $('add-quiz').addEventListener('click', () => edit({ id: newID(), kind: 'quiz', title: '', questions: [] }));
+  $('add-offer').addEventListener('click', () => edit({ id: newID(), kind: 'offer', offer: { currency: 'EUR' } }));
+  $('save-rundown').addEventListener('click', async () => {
+    try {
+      await rest('PUT', 'rundown', { version: 1, items });
+      setDirty(false);
+    } catch (error) {
+      stateLine.textContent = `Not saved: ${error.message}`;
+    }
+  });
+  addEventListener('beforeunload', (event) => { if (dirty) event.preventDefault(); });
+
+  rest('GET', 'rundown').then((doc) => {
+    items = Array.isArray(doc?.items) ? doc.items.filter((i) => ['poll', 'quiz', 'offer'].includes(i.kind)).map((i) => ({ id: i.id ?? newID(), ...i })) : [];
+    setDirty(false);
+    render();
+  }).catch((error) => { stateLine.textContent = `Could not load the rundown: ${error.message}`; render(); });
+}
