@@ -46,6 +46,8 @@ public final class RoomHost: Sendable {
     struct Delivery {
         var connections: [Int: ClientConnection] = [:]
         var held: [Int: [(due: Int64, bytes: ByteBuffer)]] = [:]
+        /// The earliest `due` among the held frames' first entries: nothing to release before it.
+        var nextDue = Int64.max
     }
 
     /// How many ballot boxes a room splits its voters over.
@@ -494,16 +496,22 @@ public final class RoomHost: Sendable {
         }
         if due <= now { return connection.send(bytes) }
         delivery.held[connection.id] = [(due, bytes)]
+        delivery.nextDue = min(delivery.nextDue, due)
         return true
     }
 
     /// Sends the held frames whose time has come.
     private func release(_ delivery: inout Delivery) {
-        guard !delivery.held.isEmpty else { return }
         let now = Timestamp(Date()).unixMilliseconds
+        guard !delivery.held.isEmpty, delivery.nextDue <= now else { return }
         var slow: [Int] = []
+        var nextDue = Int64.max
         for (id, queue) in delivery.held {
-            guard let first = queue.first, first.due <= now else { continue }
+            guard let first = queue.first else { continue }
+            guard first.due <= now else {
+                nextDue = min(nextDue, first.due)
+                continue
+            }
             guard let connection = delivery.connections[id] else {
                 delivery.held[id] = nil
                 continue
@@ -513,9 +521,16 @@ public final class RoomHost: Sendable {
                 slow.append(id)
                 break
             }
-            delivery.held[id] = ready.count == queue.count ? nil : Array(queue.dropFirst(ready.count))
+            if ready.count == queue.count {
+                delivery.held[id] = nil
+            } else {
+                let rest = Array(queue.dropFirst(ready.count))
+                delivery.held[id] = rest
+                nextDue = min(nextDue, rest[0].due)
+            }
         }
         for id in slow { drop(id, &delivery) }
+        delivery.nextDue = nextDue
     }
 
     private func drop(_ id: Int, _ delivery: inout Delivery) {
