@@ -51,7 +51,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
 
 extension Duration {
     /// The duration in whole milliseconds, rounded toward zero; saturates instead of trapping.
-    var wholeMilliseconds: Int64 {
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         let (fromSeconds, overflow) = seconds.multipliedReportingOverflow(by: 1000)
         if overflow { return seconds < 0 ? .min : .max }

@@ -129,7 +129,7 @@ public final class InteractionClient: Sendable {
     /// Tells the server where this client's playhead is (`displayLatency`) and its best round trip.
     public func reportSync(latency: Duration?, path: String? = nil) {
         let rtt = clockSample.map { Int(($0.roundTrip * 1000).rounded()) }
-        let latencyMs = latency.map { Int($0.wholeNanoseconds / 1_000_000) }
+        let latencyMs = latency.map { Int($0.wholeMilliseconds) }
         try? post(.sync(.init(latencyMs: latencyMs, rttMs: rtt, path: path)))
     }
 

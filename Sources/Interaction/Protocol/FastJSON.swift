@@ -33,6 +33,21 @@ public enum FastJSON {
         return out
     }
 
+    /// `{"type":…,"seq":…,"ref":…}`: the payload of a cue written into the video (`emsg` message data).
+    public static func cuePayload(type: String, seq: UInt64, ref: String?) -> [UInt8] {
+        var out: [UInt8] = []
+        out.append(contentsOf: #"{"type":"#.utf8)
+        appendString(type, to: &out)
+        out.append(contentsOf: #","seq":"#.utf8)
+        out.append(contentsOf: String(seq).utf8)
+        if let ref {
+            out.append(contentsOf: #","ref":"#.utf8)
+            appendString(ref, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
+    }
+
     /// A JSON string literal: quotes, backslashes and control characters escaped, everything else as UTF-8.
     static func appendString(_ string: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))

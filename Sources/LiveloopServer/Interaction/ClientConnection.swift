@@ -32,7 +32,7 @@ public final class ClientConnection: Sendable {
     /// Takes a player's `sync` report; the latency is clamped to `[0, bound]`.
     func update(_ report: ClientMessage.SyncReport, bound: Duration) {
         if let latency = report.latencyMs {
-            let limit = Int(bound.components.seconds * 1000 + bound.components.attoseconds / 1_000_000_000_000_000)
+            let limit = Int(bound.wholeMilliseconds)
             latencyMs.store(min(max(latency, 0), limit), ordering: .relaxed)
         }
         if let rtt = report.rttMs { rttMs.store(min(max(rtt, 0), 10_000), ordering: .relaxed) }

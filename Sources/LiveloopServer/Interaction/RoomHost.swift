@@ -216,13 +216,13 @@ public final class RoomHost: Sendable {
             let ref = Self.reference(of: broadcast.message)
             var attributes = ["SEQ": String(broadcast.seq)]
             if let ref { attributes["REF"] = ref }
-            let payload = "{\"type\":\"\(kind)\",\"seq\":\(broadcast.seq)\(ref.map { ",\"ref\":\"\($0)\"" } ?? "")}"
             timeline.publish(channel: channel, cue: cue, id: "\(channel)-\(broadcast.seq)", kind: kind,
-                             attributes: attributes, payload: Array(payload.utf8))
+                             attributes: attributes, payload: FastJSON.cuePayload(type: kind, seq: broadcast.seq, ref: ref))
         }
     }
 
-    /// The poll, quiz or offer a message is about (ids are server-made: letters and digits).
+    /// The poll, quiz or offer a message is about (offer ids are the host's own text: the payload escapes them, the
+    /// playlist writer cleans them).
     private static func reference(of message: ServerMessage) -> String? {
         switch message {
         case .poll(let view): view.pollID
