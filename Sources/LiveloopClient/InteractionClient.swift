@@ -308,6 +308,8 @@ public final class InteractionClient: Sendable {
                     if !current { await transport.close() }
                     if let (readyWaiter, hello) = ready {
                         timeout.cancel()
+                        // The server closes a socket that says nothing for a while after it opens: say where we are.
+                        if let greeting = try? ClientRequest(.sync(.init())).jsonData() { self.write(ByteBuffer(bytes: greeting), via: transport) }
                         readyWaiter.resume(with: .success(hello))
                     }
                 } catch {

@@ -22,6 +22,8 @@ public struct LiveloopServer: Sendable {
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
+    /// Open connections on the HTTP port, in total and per client address.
+    public let httpConnections: ConnectionLedger
 
     /// The store key of the HS256 secret that signs viewer and host tokens.
     public static let tokenSecretName = "jwtSecret"
@@ -35,6 +37,8 @@ public struct LiveloopServer: Sendable {
         metrics = ServerMetrics(viewers: ViewerTracker())
         rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry))
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
+        httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
+                                           maxPerAddress: configuration.httpLimits.maxConnectionsPerAddress)
         tokens = await TokenAuthority(secret: try store.secret(named: Self.tokenSecretName))
     }
 
@@ -75,8 +79,10 @@ public struct LiveloopServer: Sendable {
 
     func makeWebSocketRouter() -> Router<LiveloopWebSocketContext> {
         let router = Router(context: LiveloopWebSocketContext.self)
+        router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: JSONErrorMiddleware())
-        WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens), logger: logger)
+        WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens),
+                         firstMessageTimeout: configuration.httpLimits.webSocketFirstMessageTimeout, logger: logger)
             .register(on: router)
         let rooms = rooms
         LiveSocket(registry: registry, metrics: metrics, budget: webSocketBudget,
@@ -89,9 +95,11 @@ public struct LiveloopServer: Sendable {
         let readiness = readiness
         let app = Application(
             router: makeRouter(),
-            server: .http1WebSocketUpgrade(
+            server: GuardedHTTPChannel.builder(
                 webSocketRouter: makeWebSocketRouter(),
-                configuration: .init(ws: .init(maxFrameSize: WebSocketGateway.maximumFrameBytes))
+                // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection (1007).
+                webSocket: .init(maxFrameSize: WebSocketGateway.maximumFrameBytes, closeTimeout: .seconds(5), validateUTF8: true),
+                ledger: httpConnections, limits: configuration.httpLimits, logger: logger
             ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "liveloop"),
             onServerRunning: { channel in readiness.httpBound(port: channel.localAddress?.port ?? 0) },

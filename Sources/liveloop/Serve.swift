@@ -28,8 +28,20 @@ struct Serve: AsyncParsableCommand {
     var reconnectGrace = 10.0
     @Flag(help: "Publish the built-in looping clip on the 'demo' channel (LIVELOOP_DEMO=1).")
     var demo = false
-    @Option(help: "Most open WebSocket connections (interaction + sub-second video); 0 = the file-descriptor limit less 512 (LIVELOOP_MAX_CONNECTIONS).")
+    @Option(help: "Most open connections on the HTTP port, HTTP and WebSocket together (503 server_full past it); 0 = the file-descriptor limit less 512 (LIVELOOP_MAX_CONNECTIONS).")
     var maxConnections = 0
+    @Option(help: "Most open HTTP-port connections from one client address (429 too_many_connections past it); 0 = no cap, for a server behind a reverse proxy (LIVELOOP_MAX_CONNECTIONS_PER_ADDRESS).")
+    var maxConnectionsPerAddress = 256
+    @Option(help: "Seconds a client has to send a whole request head (408 and a close after it) (LIVELOOP_HEADER_TIMEOUT).")
+    var headerTimeout = 10.0
+    @Option(help: "Seconds a kept-alive HTTP connection may sit idle between requests (LIVELOOP_IDLE_TIMEOUT).")
+    var idleTimeout = 60.0
+    @Option(help: "Bytes a request head may take (431 and a close past it) (LIVELOOP_MAX_HEADER_BYTES).")
+    var maxHeaderBytes = 16384
+    @Option(help: "Seconds a connection may read nothing of what the server sends before it is closed and its queue freed (LIVELOOP_SLOW_CLIENT_TIMEOUT).")
+    var slowClientTimeout = 10.0
+    @Option(help: "Seconds an interaction WebSocket has to send its first message (LIVELOOP_FIRST_MESSAGE_TIMEOUT).")
+    var firstMessageTimeout = 10.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
 
@@ -42,6 +54,12 @@ struct Serve: AsyncParsableCommand {
         guard segments >= 3, segments <= 1000 else { throw ValidationError("--segments must be 3–1000") }
         guard reconnectGrace >= 0, reconnectGrace <= 3600 else { throw ValidationError("--reconnect-grace must be 0–3600 seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard maxConnections >= 0, maxConnectionsPerAddress >= 0 else { throw ValidationError("connection caps must be 0 or more") }
+        for (name, seconds) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout),
+                                ("--slow-client-timeout", slowClientTimeout), ("--first-message-timeout", firstMessageTimeout)] {
+            guard seconds >= 0.1, seconds <= 3600 else { throw ValidationError("\(name) must be 0.1–3600 seconds") }
+        }
+        guard (1024...1_048_576).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes must be 1024–1048576") }
     }
 
     func run() async throws {
@@ -69,7 +87,15 @@ struct Serve: AsyncParsableCommand {
             _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
         let descriptors = Int(clamping: limit.rlim_cur)
-        configuration.maxWebSocketConnections = maxConnections > 0 ? maxConnections : max(64, descriptors - 512)
+        let connections = maxConnections > 0 ? maxConnections : max(64, descriptors - 512)
+        configuration.maxWebSocketConnections = connections
+        configuration.httpLimits.maxConnections = connections
+        configuration.httpLimits.maxConnectionsPerAddress = maxConnectionsPerAddress
+        configuration.httpLimits.headerReadTimeout = .milliseconds(Int64(headerTimeout * 1000))
+        configuration.httpLimits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
+        configuration.httpLimits.maxRequestHeadBytes = maxHeaderBytes
+        configuration.httpLimits.slowConsumerTimeout = .milliseconds(Int64(slowClientTimeout * 1000))
+        configuration.httpLimits.webSocketFirstMessageTimeout = .milliseconds(Int64(firstMessageTimeout * 1000))
 
         let server = try await LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
         if let key = try server.store.ensureAdminKey() {

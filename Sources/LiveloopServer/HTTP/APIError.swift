@@ -61,3 +61,17 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         }
     }
 }
+
+extension APIError {
+    /// The error as a whole HTTP/1.1 response that closes the connection, for the places that answer below the router
+    /// (a connection refused at accept, a request head that is too large or too slow).
+    func rawHTTPResponse() -> ByteBuffer {
+        let body = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data("{}".utf8)
+        var buffer = ByteBuffer()
+        buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
+        for field in headers { buffer.writeString("\(field.name.canonicalName): \(field.value)\r\n") }
+        buffer.writeString("content-length: \(body.count)\r\nconnection: close\r\n\r\n")
+        buffer.writeBytes(body)
+        return buffer
+    }
+}

@@ -14,6 +14,7 @@ public final class ClientConnection: Sendable {
     private let latencyMs = Atomic<Int>(0)
     /// The player's best ping round trip (ms) from its last `sync` report.
     private let rttMs = Atomic<Int>(0)
+    private let dropped = Atomic<Bool>(false)
 
     /// Lead bounds: a cue-bearing message leaves this long before the player's playhead reaches the cue — enough for
     /// one network trip plus jitter, and no more, since whatever arrives early is what a dishonest client could use.
@@ -65,6 +66,16 @@ public final class ClientConnection: Sendable {
     func close() {
         outbox.finish()
     }
+
+    /// Ends the outbound queue of a client too slow to keep up: the writer sends nothing more of what is queued and
+    /// closes the socket, so the queue's frames are freed with it.
+    func drop() {
+        dropped.store(true, ordering: .relaxed)
+        outbox.finish()
+    }
+
+    /// Whether `drop()` was called: what is still queued is to be discarded, not sent.
+    var isDropped: Bool { dropped.load(ordering: .relaxed) }
 
     static func makeOutbox() -> (AsyncStream<ByteBuffer>, AsyncStream<ByteBuffer>.Continuation) {
         AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(outboxLimit))

@@ -536,7 +536,7 @@ public final class RoomHost: Sendable {
     private func drop(_ id: Int, _ delivery: inout Delivery) {
         logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
         delivery.held[id] = nil
-        delivery.connections.removeValue(forKey: id)?.close()
+        delivery.connections.removeValue(forKey: id)?.drop()
     }
 
     static let notStored = InteractionError(.conflict, "the server could not store this; try again")

@@ -6,16 +6,20 @@ import Interaction
 import Logging
 import NIOCore
 import NIOWebSocket
+import Synchronization
 import Storage
 
 /// The request context of WebSocket upgrade routes.
 public struct LiveloopWebSocketContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
+    /// The connection asking to upgrade (for `UpgradeRefusalMiddleware`).
+    let channel: any NIOCore.Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
+        channel = source.channel
     }
 }
 
@@ -52,6 +56,8 @@ struct WebSocketGateway {
     let rooms: RoomRegistry
     let budget: ConnectionBudget
     let authenticator: Authenticator
+    /// A connection that has sent no message this long after its upgrade is closed (policy violation, 1008).
+    let firstMessageTimeout: Duration
     let logger: Logger
 
     /// Frames above this are refused with a `too_large` error frame; the connection stays.
@@ -93,42 +99,80 @@ struct WebSocketGateway {
                 try await outbound.close(.policyViolation, reason: error.message)
                 return
             }
-            await withTaskGroup(of: Void.self) { group in
+            // Three parts end the connection, whichever comes first: the room closing this client (or dropping it as
+            // too slow), the client closing or breaking the protocol, and a client that never says anything.
+            enum Ending { case writer, reader((any Error)?), silent, spoke }
+            let spoke = FirstMessage()
+            let ending = await withTaskGroup(of: Ending.self) { group -> Ending in
                 group.addTask {
-                    // The writer: the room's frames, in order, until the room closes this client.
                     for await frame in stream {
+                        if connection.isDropped { break }
                         do {
                             try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
                         } catch {
                             break
                         }
                     }
-                    try? await outbound.close(.normalClosure, reason: nil)
+                    return .writer
                 }
-                var bucket = TokenBucket(limit: Self.connectionRate, at: Timestamp(Date()))
-                do {
-                    for try await message in inbound.messages(maxSize: Self.maximumFrameBytes) {
-                        guard case let .text(text) = message else {
-                            host.sendDirect(ServerEnvelope(.error(.init(InteractionError(.badRequest, "only JSON text frames are accepted")))), to: connection)
-                            continue
-                        }
-                        switch ClientRequest.decode(text, maxBytes: Self.maximumMessageBytes) {
-                        case let .failure(rejection):
-                            host.sendDirect(rejection.reply, to: connection)
-                        case let .success(request):
-                            guard bucket.take(at: Timestamp(Date())) else {
-                                host.sendDirect(ServerEnvelope(id: request.id, .error(.init(InteractionError(.rateLimited, "too many messages on this connection")))), to: connection)
+                group.addTask {
+                    var bucket = TokenBucket(limit: Self.connectionRate, at: Timestamp(Date()))
+                    do {
+                        for try await message in inbound.messages(maxSize: Self.maximumFrameBytes) {
+                            spoke.arrived()
+                            guard case let .text(text) = message else {
+                                host.sendDirect(ServerEnvelope(.error(.init(InteractionError(.badRequest, "only JSON text frames are accepted")))), to: connection)
                                 continue
                             }
-                            host.handle(request, from: identity, sender: connection)
+                            switch ClientRequest.decode(text, maxBytes: Self.maximumMessageBytes) {
+                            case let .failure(rejection):
+                                host.sendDirect(rejection.reply, to: connection)
+                            case let .success(request):
+                                guard bucket.take(at: Timestamp(Date())) else {
+                                    host.sendDirect(ServerEnvelope(id: request.id, .error(.init(InteractionError(.rateLimited, "too many messages on this connection")))), to: connection)
+                                    continue
+                                }
+                                host.handle(request, from: identity, sender: connection)
+                            }
                         }
+                        return .reader(nil)
+                    } catch {
+                        // A protocol violation (invalid UTF-8, a stray continuation, a message over the limit) carries
+                        // the close code RFC 6455 gives it; the library sends that code when this handler rethrows it.
+                        logger.debug("WebSocket closed: \(error)")
+                        return .reader(error)
                     }
-                } catch {
-                    logger.debug("WebSocket closed: \(error)")
                 }
-                host.disconnect(connection)
-                await group.waitForAll()
+                group.addTask {
+                    try? await Task.sleep(for: firstMessageTimeout)
+                    return spoke.hasArrived || Task.isCancelled ? .spoke : .silent
+                }
+                var ending = Ending.spoke
+                while let next = await group.next() {
+                    if case .spoke = next { continue }
+                    ending = next
+                    break
+                }
+                group.cancelAll()
+                return ending
+            }
+            host.disconnect(connection)
+            switch ending {
+            case .writer, .spoke, .reader(nil):
+                try? await outbound.close(.normalClosure, reason: nil)
+            case let .reader(error?):
+                throw error
+            case .silent:
+                logger.info("WebSocket closed: no message within \(firstMessageTimeout)")
+                try? await outbound.close(.policyViolation, reason: "no message within \(firstMessageTimeout)")
             }
         }
     }
+}
+
+/// Whether a connection has sent anything yet, shared by its reader and its first-message deadline.
+private final class FirstMessage: Sendable {
+    private let seen = Atomic<Bool>(false)
+    func arrived() { seen.store(true, ordering: .relaxed) }
+    var hasArrived: Bool { seen.load(ordering: .relaxed) }
 }

@@ -1,0 +1,173 @@
+import HTTPTypes
+import Logging
+import NIOCore
+import NIOHTTPTypes
+
+/// The first handler of every HTTP-port connection, in front of the HTTP parser: it holds the connection to
+/// `HTTPLimits` while the rest of the pipeline only sees what passed.
+///
+/// - A request head must arrive whole within `headerReadTimeout` of the connection opening (or of its first byte, for
+///   later requests on a kept-alive connection) and within `maxRequestHeadBytes`: otherwise 408 or 431 and a close.
+/// - A connection whose outbound buffer stays full for `slowConsumerTimeout` is closed, which frees what the server
+///   queued for it (a WebSocket viewer that stopped reading, a slow segment download).
+/// - A refused WebSocket upgrade gets the JSON error its route produced instead of the upgrader's bare 400
+///   (`refuseUpgrade(with:)`).
+/// - It gives the connection's slot back to the `ConnectionLedger` when the connection closes.
+///
+/// After a WebSocket upgrade it stays in place and only watches writability.
+final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Sent down the pipeline by `RequestEndObserver` when a response is complete: the next bytes start a new head.
+    struct RequestEnded {}
+
+    private let limits: HTTPLimits
+    private let release: @Sendable () -> Void
+    private let logger: Logger
+    /// Non-nil while a request head is being read.
+    private var head: RequestHeadScanner?
+    private var headTimer: Scheduled<Void>?
+    private var slowTimer: Scheduled<Void>?
+    /// A response to write in place of whatever the pipeline writes next (a refused upgrade's JSON error).
+    private var substitute: ByteBuffer?
+    private var refusing = false
+    private var released = false
+
+    init(limits: HTTPLimits, logger: Logger, release: @escaping @Sendable () -> Void) {
+        self.limits = limits
+        self.logger = logger
+        self.release = release
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        head = RequestHeadScanner(limit: limits.maxRequestHeadBytes)
+        armHeadTimer(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        stopTimers()
+        giveBack()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        stopTimers()
+        giveBack()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refusing else { return }
+        if var scanner = head {
+            let bytes = unwrapInboundIn(data)
+            if headTimer == nil { armHeadTimer(context: context) }
+            let verdict = scanner.scan(bytes)
+            head = scanner
+            switch verdict {
+            case .incomplete:
+                break
+            case .complete:
+                head = nil
+                headTimer?.cancel()
+                headTimer = nil
+            case .tooLarge:
+                refuse(context: context, APIError(.requestHeaderFieldsTooLarge, code: "header_too_large",
+                                                  message: "the request head is over \(limits.maxRequestHeadBytes) bytes"))
+                return
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            slowTimer?.cancel()
+            slowTimer = nil
+        } else if slowTimer == nil {
+            let timeout = limits.slowConsumerTimeout
+            let logger = logger
+            slowTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
+                logger.info("connection closed: the client read nothing for \(timeout)")
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if refusing {
+            promise?.succeed()
+            return
+        }
+        if let response = substitute {
+            substitute = nil
+            promise?.succeed()
+            refusing = true
+            context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        context.write(data, promise: promise)
+    }
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if event is RequestEnded {
+            // The next request's head is timed from its first byte; between requests the idle timeout applies.
+            head = RequestHeadScanner(limit: limits.maxRequestHeadBytes)
+            promise?.succeed()
+        } else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+        }
+    }
+
+    /// Answers the upgrade request this connection is making with `error` (as JSON) instead of the upgrader's reply.
+    func refuseUpgrade(with error: APIError) {
+        substitute = error.rawHTTPResponse()
+    }
+
+    /// Writes `error` as the whole answer and closes the connection, reading nothing more.
+    private func refuse(context: ChannelHandlerContext, _ error: APIError) {
+        refusing = true
+        stopTimers()
+        logger.info("connection refused: \(error.code)")
+        context.writeAndFlush(wrapOutboundOut(error.rawHTTPResponse())).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func armHeadTimer(context: ChannelHandlerContext) {
+        headTimer?.cancel()
+        let timeout = limits.headerReadTimeout
+        headTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
+            headTimer = nil
+            guard head != nil, !refusing else { return }
+            refuse(context: context, APIError(.requestTimeout, code: "request_timeout",
+                                              message: "the request head did not arrive within \(timeout)"))
+        }
+    }
+
+    private func stopTimers() {
+        headTimer?.cancel()
+        headTimer = nil
+        slowTimer?.cancel()
+        slowTimer = nil
+    }
+
+    private func giveBack() {
+        guard !released else { return }
+        released = true
+        release()
+    }
+}
+
+/// Sits after the HTTP codec and tells the `ConnectionGuard` when a response has been written in full, so it reads
+/// the next request's head afresh.
+final class RequestEndObserver: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        let ended = if case .end = unwrapOutboundIn(data) { true } else { false }
+        context.write(data, promise: promise)
+        if ended { context.triggerUserOutboundEvent(ConnectionGuard.RequestEnded(), promise: nil) }
+    }
+}

@@ -1,0 +1,122 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import HTTPTypes
+import Logging
+import NIOCore
+
+/// The HTTP port's child channel: Hummingbird's HTTP/1.1-with-WebSocket-upgrade channel behind a `ConnectionGuard`,
+/// admitted by a `ConnectionLedger`. A connection the ledger refuses gets one JSON error response (503 `server_full`
+/// or 429 `too_many_connections`) and is closed without reaching the HTTP parser.
+struct GuardedHTTPChannel: ServerChildChannel {
+    enum Value: ServerChildChannelValue {
+        case admitted(HTTP1WebSocketUpgradeChannel.Value)
+        case refused(any Channel)
+
+        var channel: any Channel {
+            switch self {
+            case let .admitted(value): value.channel
+            case let .refused(channel): channel
+            }
+        }
+    }
+
+    let base: HTTP1WebSocketUpgradeChannel
+    let ledger: ConnectionLedger
+    let limits: HTTPLimits
+    let logger: Logger
+
+    /// The builder to hand `Application`: every connection goes through the guard.
+    static func builder<WSResponderBuilder: HTTPResponderBuilder & _HB_SendableMetatype>(
+        webSocketRouter: WSResponderBuilder, webSocket: WebSocketServerConfiguration, ledger: ConnectionLedger,
+        limits: HTTPLimits, logger: Logger
+    ) -> HTTPServerBuilder where WSResponderBuilder.Responder.Context: WebSocketRequestContext {
+        let webSocketResponder = webSocketRouter.buildResponder()
+        var http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestEndObserver()], idleTimeout: TimeAmount(limits.idleTimeout)
+        )
+        // The guard refuses a larger head first with a 431; the parser's own limits stop the later requests of a
+        // kept-alive connection the same way.
+        http1.httpDecoder = .init(maxHeaderFieldSize: limits.maxRequestHeadBytes, maxHeaderListSize: limits.maxRequestHeadBytes,
+                                  maxHeaderFieldCount: 200)
+        let configuration = HTTP1WebSocketUpgradeChannel.Configuration(http1: http1, ws: webSocket)
+        return HTTPServerBuilder { responder in
+            GuardedHTTPChannel(
+                base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
+                ledger: ledger, limits: limits, logger: logger
+            )
+        }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let address = channel.remoteAddress?.ipAddress ?? "?"
+        switch ledger.admit(address) {
+        case .admitted:
+            let ledger = ledger
+            let guardHandler = ConnectionGuard(limits: limits, logger: self.logger) { ledger.release(address) }
+            do {
+                try channel.pipeline.syncOperations.addHandler(guardHandler)
+            } catch {
+                ledger.release(address)
+                return channel.eventLoop.makeFailedFuture(error)
+            }
+            return base.setup(channel: channel, logger: logger).map { .admitted($0) }
+        case .serverFull:
+            return refuse(channel, APIError(.serviceUnavailable, code: "server_full",
+                                            message: "this server has no room for more connections; try again later"))
+        case .addressFull:
+            return refuse(channel, APIError(.tooManyRequests, code: "too_many_connections",
+                                            message: "too many open connections from your address (at most \(ledger.maxPerAddress))"))
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        switch value {
+        case let .admitted(inner):
+            await base.handle(value: inner, logger: logger)
+        case let .refused(channel):
+            try? await channel.closeFuture.get()
+        }
+    }
+
+    private func refuse(_ channel: any Channel, _ error: APIError) -> EventLoopFuture<Value> {
+        logger.debug("connection refused: \(error.code)")
+        do {
+            try channel.pipeline.syncOperations.addHandler(RefusalResponder(response: error.rawHTTPResponse()))
+        } catch {
+            channel.close(promise: nil)
+        }
+        return channel.eventLoop.makeSucceededFuture(.refused(channel))
+    }
+}
+
+/// Answers a refused connection with one response as soon as it is active and closes it once the bytes are out;
+/// whatever the client sends is never read.
+private final class RefusalResponder: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var response: ByteBuffer?
+
+    init(response: ByteBuffer) {
+        self.response = response
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { answer(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        answer(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    private func answer(context: ChannelHandlerContext) {
+        guard let response else { return }
+        self.response = nil
+        context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+}
