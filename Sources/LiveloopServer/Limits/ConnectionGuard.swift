@@ -35,6 +35,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var substitute: ByteBuffer?
     private var refusing = false
     private var released = false
+    /// Set once the server has answered 101 Switching Protocols: from then on the bytes are WebSocket frames.
+    private var frames: WebSocketMaskCheck?
+    /// A request head is complete and its response has not started.
+    private var awaitingResponse = false
 
     init(limits: HTTPLimits, logger: Logger, release: @escaping @Sendable () -> Void) {
         self.limits = limits
@@ -60,7 +64,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !refusing else { return }
-        if var scanner = head {
+        if var check = frames {
+            let verdict = check.scan(unwrapInboundIn(data))
+            frames = check
+            if verdict == .unmasked {
+                // RFC 6455 §5.1: close with 1002 (protocol error); nothing of this frame reaches the application.
+                refusing = true
+                logger.info("WebSocket closed: an unmasked frame from the client")
+                let close = ByteBuffer(bytes: [0x88, 0x02, 0x03, 0xEA])
+                context.writeAndFlush(wrapOutboundOut(close)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+        } else if var scanner = head {
             let bytes = unwrapInboundIn(data)
             if headTimer == nil { armHeadTimer(context: context) }
             let verdict = scanner.scan(bytes)
@@ -70,6 +85,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 break
             case .complete:
                 head = nil
+                awaitingResponse = true
                 headTimer?.cancel()
                 headTimer = nil
             case .tooLarge:
@@ -108,7 +124,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.writeAndFlush(wrapOutboundOut(response)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
         }
+        if awaitingResponse {
+            // The first bytes after a request head are the response's status line.
+            awaitingResponse = false
+            if Self.isSwitchingProtocols(unwrapOutboundIn(data)) { frames = WebSocketMaskCheck() }
+        }
         context.write(data, promise: promise)
+    }
+
+    private static let switchingProtocols = Array("HTTP/1.1 101".utf8)
+
+    private static func isSwitchingProtocols(_ bytes: ByteBuffer) -> Bool {
+        bytes.readableBytesView.starts(with: switchingProtocols)
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
