@@ -1,5 +1,5 @@
 /// What one client, and all clients together, may hold on the HTTP port (API, LL-HLS, WebSockets). Every default is
-/// printed by `liveloop serve --help` and listed in docs/operations.md.
+/// printed by `liveloop serve --help` and listed in docs/limits.md.
 public struct HTTPLimits: Sendable, Equatable {
     /// Open connections on the HTTP port, HTTP and WebSocket together; past it a new connection gets 503 `server_full`.
     public var maxConnections = 10_000
