@@ -306,10 +306,12 @@ public final class InteractionClient: Sendable {
                     }
                     let (current, ready) = self.state.withLock { $0.opened(transport, generation: generation) }
                     if !current { await transport.close() }
+                    // The server closes a socket that says nothing for a while after it opens: a first word at once.
+                    if current, let greeting = try? ClientRequest(.sync(.init())).jsonData() {
+                        self.write(ByteBuffer(bytes: greeting), via: transport)
+                    }
                     if let (readyWaiter, hello) = ready {
                         timeout.cancel()
-                        // The server closes a socket that says nothing for a while after it opens: say where we are.
-                        if let greeting = try? ClientRequest(.sync(.init())).jsonData() { self.write(ByteBuffer(bytes: greeting), via: transport) }
                         readyWaiter.resume(with: .success(hello))
                     }
                 } catch {

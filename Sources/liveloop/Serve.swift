@@ -40,6 +40,8 @@ struct Serve: AsyncParsableCommand {
     var maxHeaderBytes = 16384
     @Option(help: "Seconds a connection may read nothing of what the server sends before it is closed and its queue freed (LIVELOOP_SLOW_CLIENT_TIMEOUT).")
     var slowClientTimeout = 10.0
+    @Option(help: "Kernel send buffer per HTTP-port connection in bytes (SO_SNDBUF): bounds what a client that reads nothing holds before --slow-client-timeout counts; 0 = the kernel's autotuning (LIVELOOP_SEND_BUFFER_BYTES).")
+    var sendBufferBytes = 0
     @Option(help: "Seconds an interaction WebSocket has to send its first message (LIVELOOP_FIRST_MESSAGE_TIMEOUT).")
     var firstMessageTimeout = 10.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
@@ -58,6 +60,9 @@ struct Serve: AsyncParsableCommand {
         for (name, seconds) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout),
                                 ("--slow-client-timeout", slowClientTimeout), ("--first-message-timeout", firstMessageTimeout)] {
             guard seconds >= 0.1, seconds <= 3600 else { throw ValidationError("\(name) must be 0.1–3600 seconds") }
+        }
+        guard sendBufferBytes == 0 || (4096...(64 << 20)).contains(sendBufferBytes) else {
+            throw ValidationError("--send-buffer-bytes must be 0 or 4096–67108864")
         }
         guard (1024...1_048_576).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes must be 1024–1048576") }
     }
@@ -95,6 +100,7 @@ struct Serve: AsyncParsableCommand {
         configuration.httpLimits.idleTimeout = .milliseconds(Int64(idleTimeout * 1000))
         configuration.httpLimits.maxRequestHeadBytes = maxHeaderBytes
         configuration.httpLimits.slowConsumerTimeout = .milliseconds(Int64(slowClientTimeout * 1000))
+        configuration.httpLimits.sendBufferBytes = sendBufferBytes > 0 ? sendBufferBytes : nil
         configuration.httpLimits.webSocketFirstMessageTimeout = .milliseconds(Int64(firstMessageTimeout * 1000))
 
         let server = try await LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))

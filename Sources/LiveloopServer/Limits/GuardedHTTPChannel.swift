@@ -56,6 +56,9 @@ struct GuardedHTTPChannel: ServerChildChannel {
             let ledger = ledger
             let guardHandler = ConnectionGuard(limits: limits, logger: self.logger) { ledger.release(address) }
             do {
+                if let bytes = limits.sendBufferBytes {
+                    try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(bytes))
+                }
                 try channel.pipeline.syncOperations.addHandler(guardHandler)
             } catch {
                 ledger.release(address)

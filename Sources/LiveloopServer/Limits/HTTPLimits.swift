@@ -15,6 +15,10 @@ public struct HTTPLimits: Sendable, Equatable {
     /// Time a connection's outbound buffer may stay full (the client reads nothing, or too little) before it is
     /// closed and what was queued for it is freed.
     public var slowConsumerTimeout: Duration = .seconds(10)
+    /// The kernel's send buffer per connection (SO_SNDBUF), which bounds how much a client that reads nothing holds
+    /// in the kernel before `slowConsumerTimeout` starts counting. nil leaves the kernel's autotuning (up to
+    /// `net.ipv4.tcp_wmem`, 4 MiB by default).
+    public var sendBufferBytes: Int?
     /// Time an interaction WebSocket has to send its first message (the web page and the SDK send one at once).
     public var webSocketFirstMessageTimeout: Duration = .seconds(10)
 

@@ -182,7 +182,10 @@ extension AttackTests {
     @Test("200 video sockets that never read are closed within the slow-client timeout and memory stays bounded",
           .enabled(if: Tools.haveFFmpeg))
     func slowVideoReaders() async throws {
-        let server = try await TestServer.start(httpLimits: Self.limits)
+        var limits = Self.limits
+        limits.maxConnectionsPerAddress = 0
+        limits.sendBufferBytes = 64 * 1024
+        let server = try await TestServer.start(httpLimits: limits)
         defer { Task { await server.stop() } }
         let bystanders = try await Bystanders.start(on: server)
         defer { Task { await bystanders.stop() } }
@@ -201,6 +204,7 @@ extension AttackTests {
         }
         #expect(closed, "every socket that read nothing is closed (\(server.server.httpConnections.count(for: "127.0.0.3")) left)")
         let growth = max(0, peak - before)
+        print("slow video readers: 200 sockets, RSS \(before >> 20) → peak \(peak >> 20) MiB")
         // The bound: what the broadcast queues per subscriber is shared bytes, and what is in flight per socket is the
         // kernel's buffer plus NIO's 64 KiB high-water mark — well under 64 MiB for all 200.
         #expect(growth < 64 << 20, "RSS grew \(growth >> 20) MiB for 200 slow readers")
