@@ -107,6 +107,8 @@ struct LoadTestTarget: Sendable {
         let process = try BenchSupport.spawn(executable, [
             "serve", "--host", "127.0.0.1", "--http-port", "\(httpPort)", "--rtmp-port", "\(rtmpPort)",
             "--data", directory, "--log-level", "warning",
+            // The viewers come from a few loopback addresses, as they would through a load balancer.
+            "--max-connections-per-address", "0",
         ] + (demo ? ["--demo"] : []), log: log)
         let target = LoadTestTarget(baseURL: "http://127.0.0.1:\(httpPort)", channel: channel, secret: secret, process: process,
                                     temporaryDirectory: directory, serverLog: log)

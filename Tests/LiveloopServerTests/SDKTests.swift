@@ -35,7 +35,7 @@ struct SDKTests {
 
     @Test("1,000 concurrent SDK viewers vote once each; the host's live tally and GET /room equal the votes sent")
     func thousandViewersVote() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(httpLimits: .crowd)
         _ = try server.createChannel("show")
         let viewerCount = 1000
         let options = ["tea", "coffee", "water"]
@@ -124,7 +124,7 @@ struct SDKTests {
 
     @Test("a poll revealed in the middle of a vote burst reports exactly the acknowledged votes, before and after a restart")
     func revealDuringBurst() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(httpLimits: .crowd)
         _ = try server.createChannel("show")
         let hostToken = try await token(server, channel: "show", sub: "host-1", role: .host)
         var hostConfiguration = InteractionClient.Configuration()
@@ -182,14 +182,14 @@ struct SDKTests {
         await host.close()
         await server.stop(keepingData: true)
 
-        let restarted = try await TestServer.start(dataDirectory: server.dataDirectory)
+        let restarted = try await TestServer.start(dataDirectory: server.dataDirectory, httpLimits: .crowd)
         #expect(try await results(restarted) == acked, "after the restart; acknowledged \(acked)")
         await restarted.stop()
     }
 
     @Test("two rooms never see each other's messages")
     func roomsAreIsolated() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(httpLimits: .crowd)
         _ = try server.createChannel("red")
         _ = try server.createChannel("blue")
         var clients: [String: InteractionClient] = [:]
@@ -251,7 +251,7 @@ struct SDKTests {
 
     @Test("a viewer reconnecting with lastSeq gets exactly the broadcasts it missed, in order")
     func reconnectResumes() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(httpLimits: .crowd)
         _ = try server.createChannel("show")
         let hostToken = try await token(server, channel: "show", sub: "host", role: .host)
         let viewerToken = try await token(server, channel: "show", sub: "viewer", role: .viewer)
@@ -299,7 +299,7 @@ struct SDKTests {
         InteractionClient.Configuration.Transport.webSocketClient, .posix(localAddress: nil),
     ])
     func automaticReconnect(transport: InteractionClient.Configuration.Transport) async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(httpLimits: .crowd)
         _ = try server.createChannel("show")
         let hostToken = try await token(server, channel: "show", sub: "host", role: .host)
         let viewerToken = try await token(server, channel: "show", sub: "viewer", role: .viewer)
@@ -339,7 +339,7 @@ struct SDKTests {
 
     @Test("clock sync on loopback finds the (zero) offset within a few milliseconds")
     func clockSync() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(httpLimits: .crowd)
         _ = try server.createChannel("show")
         let viewerToken = try await token(server, channel: "show", sub: "viewer", role: .viewer)
         var configuration = InteractionClient.Configuration()
@@ -363,7 +363,7 @@ struct SDKTests {
 
     @Test("errors come back as error frames with codes; a bad token is refused at the upgrade")
     func errorsAndRefusals() async throws {
-        let server = try await TestServer.start()
+        let server = try await TestServer.start(httpLimits: .crowd)
         _ = try server.createChannel("show")
         let viewerToken = try await token(server, channel: "show", sub: "viewer", role: .viewer)
         var configuration = InteractionClient.Configuration()

@@ -77,3 +77,12 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
     }
     return try await condition()
 }
+
+extension HTTPLimits {
+    /// For tests with hundreds of clients on one loopback address: no per-address cap, as behind a load balancer.
+    static var crowd: HTTPLimits {
+        var limits = HTTPLimits()
+        limits.maxConnectionsPerAddress = 0
+        return limits
+    }
+}
