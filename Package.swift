@@ -114,6 +114,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libFuzzer harnesses (scripts/fuzz); built normally, a replayer of corpus files.
+        .executableTarget(
+            name: "liveloop-fuzz",
+            dependencies: [
+                "MediaFormats", "RTMP", "Interaction", "LiveloopClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "MediaFormatsTests", dependencies: ["MediaFormats"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "LiveMediaTests", dependencies: ["LiveMedia", "MediaFormats"], swiftSettings: strict),
