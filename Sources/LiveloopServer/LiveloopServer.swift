@@ -35,7 +35,7 @@ public struct LiveloopServer: Sendable {
         metrics = ServerMetrics(viewers: ViewerTracker())
         rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry))
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
-        tokens = await TokenAuthority(secret: try store.secret(named: Self.tokenSecretName))
+        tokens = try await TokenAuthority(store: store)
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).

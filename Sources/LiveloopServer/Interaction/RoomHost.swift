@@ -36,6 +36,15 @@ public final class RoomHost: Sendable {
     private let latencyBound: Duration
     /// Whether the pipeline holds frames for some viewer (the release ticker then wakes it every few ms).
     private let holding = Atomic<Bool>(false)
+    /// The room's admission rule as last handed to the ballot boxes (the pipeline reads it to close banned clients).
+    private let admission: Mutex<Admission>
+    /// Per-user bucket for REST requests: what the per-connection bucket is on a WebSocket, keyed by `sub` because a
+    /// REST caller has no connection. Pruned on the tick like every per-user table.
+    private let restLimiter = Mutex(RateLimiter(RoomHost.restRate))
+    private let lastRestPrune = Mutex<Timestamp?>(nil)
+
+    /// The per-user REST bucket: the same as a WebSocket connection's (burst 40, 20 per second).
+    static let restRate = RateLimit(burst: 40, perSecond: 20)
 
     /// How often held frames are checked for release.
     static let releaseInterval: Duration = .milliseconds(5)
@@ -83,6 +92,8 @@ public final class RoomHost: Sendable {
         case unregister(ClientConnection)
         case update(RoomUpdate, sender: ClientConnection?, reply: (@Sendable (ServerEnvelope?) -> Void)?)
         case votes([PendingVote])
+        /// Closes every connection whose identity matches (its token was revoked).
+        case expel(@Sendable (Identity) -> Bool)
     }
 
     /// Called when records could not be committed: the room's memory is then ahead of its log, so the registry
@@ -96,6 +107,7 @@ public final class RoomHost: Sendable {
         self.latencyBound = room.configuration.maxDisplayLatency
         self.channel = channel
         self.shards = Self.makeShards(for: room)
+        self.admission = Mutex(room.admission)
         self.room = Mutex(room)
         self.log = log
         self.logger = logger
@@ -150,6 +162,16 @@ public final class RoomHost: Sendable {
         return connection
     }
 
+    /// Closes the open connections whose identity matches `predicate` (a revocation of their tokens).
+    func expel(where predicate: @escaping @Sendable (Identity) -> Bool) {
+        enqueue(.expel(predicate))
+    }
+
+    /// Takes a token from `identity`'s REST bucket; false when it is empty (answer `rate_limited`).
+    func admitREST(_ identity: Identity, at now: Timestamp = Timestamp(Date())) -> Bool {
+        restLimiter.withLock { limiter in (try? limiter.take(for: identity.sub, at: now)) != nil }
+    }
+
     func disconnect(_ connection: ClientConnection) {
         room.withLock { room in
             room.leave(connection.identity)
@@ -191,11 +213,12 @@ public final class RoomHost: Sendable {
             context.cue = timeline?.stamp(channel: channel, at: Date())
         }
         let update = room.withLock { room in
-            let authorized = (try? room.authorize(kind, for: identity)) != nil
+            let authorized = (try? room.authorize(kind, for: identity, at: now)) != nil
             let closing = authorized ? Self.pollsClosed(by: request.message) : []
             if !closing.isEmpty { sealShards(into: &room, closing: closing) }
             let update = room.handle(request, from: identity, at: Timestamp(Date()), context: context)
             if authorized && Self.pollKinds.contains(kind) { publishRules(of: room) }
+            if update.records.contains(where: Self.isModeration) { publishAdmission(of: room) }
             queue.withLock { $0.append(.update(update, sender: sender, reply: reply)) }
             return update
         }
@@ -241,7 +264,7 @@ public final class RoomHost: Sendable {
     private static func makeShards(for room: Room) -> [ShardBox] {
         var boxes: [BallotBox] = []
         for _ in 0..<ballotShards {
-            var box = BallotBox(rateLimit: room.configuration.rateLimits.votes)
+            var box = BallotBox(rateLimit: room.configuration.rateLimits.votes, admission: room.admission)
             box.update(room.pollRules)
             boxes.append(box)
         }
@@ -317,6 +340,20 @@ public final class RoomHost: Sendable {
         return moved
     }
 
+    private static func isModeration(_ record: Record) -> Bool {
+        if case .moderation = record { return true }
+        return false
+    }
+
+    /// Called under the room's lock after a moderation action: the boxes judge votes by the same holds as the room.
+    private func publishAdmission(of room: Room) {
+        let current = room.admission
+        admission.withLock { $0 = current }
+        for shard in shards {
+            shard.withLock { $0.box.update(current) }
+        }
+    }
+
     /// Called under the room's lock after a poll changed phase.
     private func publishRules(of room: Room) {
         let rules = room.pollRules
@@ -356,14 +393,36 @@ public final class RoomHost: Sendable {
             sealShards(into: &room, closing: expiring)
             let update = room.tick(at: now)
             if !expiring.isEmpty { publishRules(of: room) }
+            // The boxes' per-voter buckets are pruned like the room's own tables (each box keeps the interval).
+            for shard in shards { shard.withLock { $0.box.pruneIfDue(at: now) } }
             guard !update.broadcasts.isEmpty || !update.records.isEmpty else { return nil }
             queue.withLock { $0.append(.update(update, sender: nil, reply: nil)) }
             return update
         }
+        pruneRESTLimiter(at: Timestamp(Date()))
         guard let update else { return }
         wakeup.yield()
         if update.broadcasts.contains(where: { $0.cue != nil }) { publishCues(of: update, kind: "window.close") }
     }
+
+    private func pruneRESTLimiter(at now: Timestamp) {
+        let due = lastRestPrune.withLock { last -> Bool in
+            guard let previous = last else {
+                last = now
+                return false
+            }
+            guard previous.duration(to: now) >= BallotBox.pruneInterval else { return false }
+            last = now
+            return true
+        }
+        if due { restLimiter.withLock { $0.prune(at: now) } }
+    }
+
+    /// Per-user buckets held for REST callers (for tests and metrics).
+    var restBucketCount: Int { restLimiter.withLock { $0.trackedCount } }
+
+    /// Per-voter buckets held by the ballot boxes (for tests and metrics).
+    var ballotBoxVoterCount: Int { shards.reduce(0) { total, shard in total + shard.withLock { $0.box.trackedVoters } } }
 
     // MARK: The pipeline
 
@@ -404,7 +463,7 @@ public final class RoomHost: Sendable {
                         payloads.append(data)
                     }
                 }
-            case .register, .unregister:
+            case .register, .unregister, .expel:
                 break
             }
         }
@@ -431,6 +490,11 @@ public final class RoomHost: Sendable {
                 delivery.connections[connection.id] = nil
                 delivery.held[connection.id] = nil
                 connection.close()
+            case let .expel(predicate):
+                for (id, connection) in delivery.connections where predicate(connection.identity) {
+                    delivery.held[id] = nil
+                    delivery.connections.removeValue(forKey: id)?.close()
+                }
             case let .update(update, sender, reply):
                 var answer = update.reply
                 if !committed, !update.records.isEmpty {
@@ -471,9 +535,11 @@ public final class RoomHost: Sendable {
             if !schedule(bytes, cue: broadcast.cue, for: connection, now: now, &delivery) { slow.append(id) }
         }
         for id in slow { drop(id, &delivery) }
-        // A ban takes effect at once: the banned user's open connections are closed.
+        // A ban takes effect at once: the banned user's open connections are closed (those it holds: not a host's
+        // connection under a moderator's ban of their sub).
         if case let .moderation(notice) = broadcast.message, notice.action == .ban, case let .only(sub) = broadcast.audience {
-            for (id, connection) in delivery.connections where connection.identity.sub == sub {
+            let holds = admission.withLock { $0.moderation }
+            for (id, connection) in delivery.connections where connection.identity.sub == sub && holds.isBanned(connection.identity) {
                 delivery.held[id] = nil
                 delivery.connections.removeValue(forKey: id)?.close()
             }
