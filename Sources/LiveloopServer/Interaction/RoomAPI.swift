@@ -59,7 +59,7 @@ struct RoomAPI {
 
     static func status(for code: ErrorCode) -> HTTPResponse.Status {
         switch code {
-        case .forbidden, .banned: .forbidden
+        case .forbidden, .banned, .timedOut: .forbidden
         case .notFound: .notFound
         case .rateLimited, .slowMode: .tooManyRequests
         case .tooLarge: .contentTooLarge
