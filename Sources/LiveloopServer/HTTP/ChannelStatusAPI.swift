@@ -23,6 +23,8 @@ struct ChannelStatusAPI {
         var width: Int?
         var height: Int?
         var watchURL: String
+        /// Whether viewers without a token may join the room (off unless the channel's settings allow it).
+        var guestsAllowed: Bool
     }
 
     struct Health: Encodable {
@@ -48,7 +50,8 @@ struct ChannelStatusAPI {
                 return LiveChannel(
                     name: channel.name, live: broadcast?.isLive ?? false,
                     viewers: metrics.viewers.count(channel: channel.name, now: now) + roomViewers,
-                    width: rendition?.width, height: rendition?.height, watchURL: "/watch/\(channel.name)"
+                    width: rendition?.width, height: rendition?.height, watchURL: "/watch/\(channel.name)",
+                    guestsAllowed: channel.allowAnonymous
                 )
             }
             return try jsonResponse(.ok, channels)
