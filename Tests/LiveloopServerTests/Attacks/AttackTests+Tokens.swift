@@ -114,6 +114,35 @@ extension AttackTests {
         try await bystanders.expectUnaffected("after revocations on another channel")
     }
 
+    @Test("the CLI's revocations and rotations, made through the store by another process, reach a running server")
+    func revocationFromTheCLI() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let bystanders = try await Bystanders.start(on: server)
+        defer { Task { await bystanders.stop() } }
+        _ = try server.createChannel("show")
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let viewer = try await apiToken(server, adminKey: adminKey, channel: "show", sub: "eve", role: .viewer)
+        let open = try await socket(server, channel: "show", token: viewer.token)
+        // What `liveloop tokens revoke --channel show --all` does: its own store and authority on the data directory.
+        let cli = try await TokenAuthority(store: SQLiteStore(directory: server.dataDirectory))
+        try cli.revoke(.channel("show"))
+        #expect(await eventually(timeout: .seconds(6)) { !open.isConnected }, "the open socket is closed within the sweep")
+        #expect(Self.isUnauthorized(await upgradeRefusal(server, channel: "show", token: viewer.token)))
+        // What `liveloop tokens rotate-secret --overlap 0` then `liveloop token` do.
+        try await Task.sleep(for: .milliseconds(20))
+        let before = try await apiToken(server, adminKey: adminKey, channel: "show", sub: "fay", role: .viewer)
+        try await cli.rotate(overlap: 0)
+        let minted = try await cli.mint(LiveloopClaims(sub: "fay", name: "Fay", role: .viewer, channel: "show",
+                                                       expires: Date().addingTimeInterval(600)))
+        #expect(await upgradeRefusal(server, channel: "show", token: minted) == nil, "a token of the new secret is accepted at once")
+        #expect(await eventually(timeout: .seconds(8)) {
+            Self.isUnauthorized(await upgradeRefusal(server, channel: "show", token: before.token))
+        }, "the old secret is dropped once the server re-reads the secrets")
+        await open.close()
+        try await bystanders.expectUnaffected("after revocations and a rotation from the CLI")
+    }
+
     @Test("after a secret rotation an old token works for the overlap only; tokens are hours, not a year")
     func rotatedSecret() async throws {
         let server = try await TestServer.start()
