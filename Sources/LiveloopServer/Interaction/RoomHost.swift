@@ -418,12 +418,6 @@ public final class RoomHost: Sendable {
         if due { restLimiter.withLock { $0.prune(at: now) } }
     }
 
-    /// Per-user buckets held for REST callers (for tests and metrics).
-    var restBucketCount: Int { restLimiter.withLock { $0.trackedCount } }
-
-    /// Per-voter buckets held by the ballot boxes (for tests and metrics).
-    var ballotBoxVoterCount: Int { shards.reduce(0) { total, shard in total + shard.withLock { $0.box.trackedVoters } } }
-
     // MARK: The pipeline
 
     private func runBatch(_ delivery: inout Delivery) async {
