@@ -189,6 +189,11 @@ public final class SQLiteStore: Sendable {
         return Secrets.constantTimeEquals(stored, hash)
     }
 
+    /// The secret kept under `name`, if there is one (a read only: no write transaction).
+    public func storedSecret(named name: String) throws -> Data? {
+        try pool.read { db in try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [name]) }
+    }
+
     /// A random secret kept in the store under `name` (e.g. the JWT signing secret), created on first use.
     public func secret(named name: String) throws -> Data {
         try pool.write { db in

@@ -116,7 +116,7 @@ public final class TokenAuthority: Sendable {
     /// Re-reads the secrets from the store (after a rotation by this server or by the CLI).
     public func reload(at now: Date = Date()) async throws {
         guard let store else { return }
-        let current = try store.secret(named: Self.secretName)
+        let current = try store.storedSecret(named: Self.secretName) ?? store.secret(named: Self.secretName)
         let retired = try store.retiredSecrets(named: Self.secretName, at: now)
         let fresh = await Self.makeRing(current: current, retired: retired, at: now)
         ring.withLock { $0 = fresh }
@@ -154,8 +154,14 @@ public final class TokenAuthority: Sendable {
             (now.timeIntervalSince(ring.loadedAt) > Self.reloadInterval,
              kid.map { $0 == ring.currentKID || ring.retiring[$0] != nil } ?? true)
         }
-        // An unknown kid may be a secret the CLI just rotated in; re-read at most once a second for those.
-        if stale || (!known && now.timeIntervalSince(ring.withLock { $0.loadedAt }) > 1) { try? await reload(at: now) }
+        if stale {
+            try? await reload(at: now)
+        } else if !known, let store, let current = try? store.storedSecret(named: Self.secretName),
+                  Self.kid(of: current) != ring.withLock({ $0.currentKID }) {
+            // A secret rotated in by the CLI since the last read: take it at once (one read tells, so a flood of
+            // made-up kids costs a query each, not a reload).
+            try? await reload(at: now)
+        }
         let (keys, retiresAt) = ring.withLock { ring in (ring.keys, kid.flatMap { ring.retiring[$0] }) }
         if let retiresAt, retiresAt <= now { throw .invalid }
         let claims: LiveloopClaims
