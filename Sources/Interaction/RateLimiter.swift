@@ -21,11 +21,6 @@ public struct RateLimiter: Sendable, Hashable {
         if !allowed { throw InteractionError(.rateLimited, "too many requests; slow down") }
     }
 
-    /// Gives back the token `take` took for `key`.
-    public mutating func refund(for key: String) {
-        buckets[key]?.refund()
-    }
-
     /// Number of users with a bucket.
     public var trackedCount: Int { buckets.count }
 

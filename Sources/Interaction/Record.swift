@@ -7,7 +7,8 @@ public enum Record: Sendable, Hashable, Codable {
     case chatPosted(message: ChatMessage, shadow: Bool)
     case chatDeleted(messageID: String, by: String, at: Timestamp)
     case chatSettingsChanged(slowModeSeconds: Int?, filterWords: [String]?, by: String, at: Timestamp)
-    case moderation(action: Moderation.Action, by: String, at: Timestamp)
+    /// `role` is the role `by` acted in (absent in records written before it was recorded).
+    case moderation(action: Moderation.Action, by: String, at: Timestamp, role: Role? = nil)
     case pollCreated(definition: PollDefinition, by: String, at: Timestamp)
     case pollLaunched(pollID: String, at: Timestamp)
     case pollClosed(pollID: String, at: Timestamp)
@@ -35,7 +36,7 @@ public enum Record: Sendable, Hashable, Codable {
         case .chatPosted(let message, _): message.at
         case .questionAsked(let question): question.askedAt
         case .giftSent(let event): event.at
-        case .chatDeleted(_, _, let at), .chatSettingsChanged(_, _, _, let at), .moderation(_, _, let at),
+        case .chatDeleted(_, _, let at), .chatSettingsChanged(_, _, _, let at), .moderation(_, _, let at, _),
              .pollCreated(_, _, let at), .pollLaunched(_, let at), .pollClosed(_, let at), .pollRevealed(_, let at),
              .vote(_, _, _, let at), .quizCreated(_, _, let at), .quizQuestionShown(_, _, let at),
              .quizQuestionClosed(_, _, let at), .quizQuestionRevealed(_, _, let at), .quizEnded(_, let at),

@@ -14,11 +14,13 @@ extension Room {
         case .chatSettingsChanged(let slowModeSeconds, let filterWords, _, _):
             if let slowModeSeconds { chat.slowModeSeconds = slowModeSeconds }
             if let filterWords { chat.filter = WordFilter(filterWords) }
-        case .moderation(let action, _, _):
-            moderation.apply(action)
+        case .moderation(let action, let by, _, let role):
+            moderation.apply(action, placedBy: role)
+            if let role { noteStaff(by, role) }
             if case .ban(let sub) = action, configuration.purgesMessagesOnBan { _ = chat.purge(sub) }
-        case .pollCreated(let definition, _, _):
+        case .pollCreated(let definition, let by, _):
             guard polls[definition.pollID] == nil else { throw InteractionError(.conflict, "poll \(definition.pollID) exists") }
+            noteStaff(by, .host)
             ids.observe(definition.pollID)
             polls[definition.pollID] = Poll(definition: definition)
         case .pollLaunched(let pollID, let at):
@@ -31,8 +33,9 @@ extension Room {
             try updatePoll(pollID) { poll throws(InteractionError) in
                 _ = try poll.vote(choices, by: sub, at: at, enforcingDeadline: false)
             }
-        case .quizCreated(let definition, _, _):
+        case .quizCreated(let definition, let by, _):
             guard quizzes[definition.quizID] == nil else { throw InteractionError(.conflict, "quiz \(definition.quizID) exists") }
+            noteStaff(by, .host)
             ids.observe(definition.quizID)
             quizzes[definition.quizID] = Quiz(definition: definition)
         case .quizQuestionShown(let quizID, _, let at):
@@ -69,6 +72,12 @@ extension Room {
         case .offerClicked(let offerID, let sub, _):
             try offers.click(offerID, by: sub)
         }
+    }
+
+    /// Remembers that `sub` acted as `role` (from the records, so a restarted room still knows its staff).
+    mutating func noteStaff(_ sub: String, _ role: Role) {
+        guard role.isStaff, staffRoles[sub].map({ $0 < role }) ?? true else { return }
+        staffRoles[sub] = role
     }
 
     /// Mutates a poll in place (no copy of its ballot map).

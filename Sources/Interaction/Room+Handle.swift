@@ -3,18 +3,18 @@ import OrderedCollections
 extension Room {
     /// Handles one client request from `identity` at `now`.
     ///
-    /// Checks the role (`forbidden`), bans (`banned`) and the message's own rules, then records and applies it. A
-    /// refused request changes nothing and yields only an `error` reply; an accepted one yields its records, an `ack`
-    /// (or `pong`) when the request had an `id`, and its broadcasts.
+    /// Checks the request against `Admission` (role, anonymous access, bans, timeouts) and the message's own rules,
+    /// then records and applies it. A refused request yields only an `error` reply and changes nothing but the
+    /// rate-limit token it may have used; an accepted one yields its records, an `ack` (or `pong`) when the request
+    /// had an `id`, and its broadcasts.
     public mutating func handle(_ request: ClientRequest, from identity: Identity, at now: Timestamp,
                                 context: RequestTiming = RequestTiming()) -> RoomUpdate {
         var effects = Effects()
         if request.message.kind.requiredRole == .host { effects.cue = context.cue }
         do {
-            try authorize(request.message.kind, for: identity)
+            try authorize(request.message.kind, for: identity, at: now)
             try perform(request.message, from: identity, at: now, context: context, into: &effects)
         } catch {
-            for (limiter, key) in effects.charged { limits[keyPath: limiter].refund(for: key) }
             return RoomUpdate(reply: ServerEnvelope(id: request.id, .error(.init(error))))
         }
         let reply: ServerEnvelope?
@@ -32,16 +32,9 @@ extension Room {
         handle(ClientRequest(message), from: identity, at: now, context: context)
     }
 
-    /// Whether `identity` may send a message of `kind` at all.
-    public func authorize(_ kind: ClientMessage.Kind, for identity: Identity) throws(InteractionError) {
-        guard identity.role >= kind.requiredRole else {
-            throw InteractionError(.forbidden, "\(kind.rawValue) needs the \(kind.requiredRole.rawValue) role")
-        }
-        guard kind != .ping, kind != .sync else { return }
-        if identity.role == .guest && !configuration.allowsAnonymous {
-            throw InteractionError(.forbidden, "this channel does not allow anonymous viewers")
-        }
-        if moderation.isBanned(identity.sub) { throw InteractionError(.banned, "you are banned from this channel") }
+    /// Whether `identity` may send a message of `kind` at `now` at all (`Admission`).
+    public func authorize(_ kind: ClientMessage.Kind, for identity: Identity, at now: Timestamp) throws(InteractionError) {
+        try admission.check(kind, for: identity, at: now)
     }
 
     private mutating func perform(_ message: ClientMessage, from identity: Identity, at now: Timestamp,
@@ -67,10 +60,8 @@ extension Room {
             guard let choices = Choices(indices: vote.choices) else {
                 throw InteractionError(.unknownOption, "no such option on poll \(vote.pollID)")
             }
-            guard try poll(vote.pollID).isOpen(at: now) else {
-                throw InteractionError(.pollClosed, "poll \(vote.pollID) is not taking ballots")
-            }
             try charge(\.votes, for: by, at: now, into: &effects)
+            try PollRules(try poll(vote.pollID), grace: pollGrace(vote.pollID)).judge(choices, at: now)
             try commit(.vote(pollID: vote.pollID, sub: by, choices: choices, at: now), into: &effects)
         case .quizAnswer(let answer):
             try answerQuiz(answer, from: identity, at: now, context: context, into: &effects)
@@ -97,26 +88,27 @@ extension Room {
             try checkOutranks(identity, timeout.sub)
             guard (1...604_800).contains(timeout.seconds) else { throw .badRequest("seconds must be 1 to 604800") }
             let until = now + .seconds(timeout.seconds)
-            try commit(.moderation(action: .timeout(sub: timeout.sub, until: until), by: by, at: now), into: &effects)
+            try commit(.moderation(action: .timeout(sub: timeout.sub, until: until), by: by, at: now, role: identity.role),
+                       into: &effects)
             emit(.moderation(.init(action: .timeout, until: until)), to: .only(timeout.sub), into: &effects)
         case .modBan(let target):
             try checkOutranks(identity, target.sub)
             guard !moderation.isBanned(target.sub) else { throw .invalidState("\(target.sub) is already banned") }
             let purged = configuration.purgesMessagesOnBan
                 ? chat.history.filter { $0.message.sub == target.sub }.map(\.message.messageID) : []
-            try commit(.moderation(action: .ban(sub: target.sub), by: by, at: now), into: &effects)
+            try commit(.moderation(action: .ban(sub: target.sub), by: by, at: now, role: identity.role), into: &effects)
             emit(.moderation(.init(action: .ban, until: nil)), to: .only(target.sub), into: &effects)
             if !purged.isEmpty { emit(.chatDeleted(.init(messageIDs: purged)), to: .everyone, into: &effects) }
         case .modUnban(let target):
-            guard moderation.isBanned(target.sub) || moderation.timeout(of: target.sub, at: now) != nil else {
+            guard moderation.isBanned(target.sub) || moderation.isTimedOut(target.sub, at: now) else {
                 throw .notFound("ban or timeout of", target.sub)
             }
-            try commit(.moderation(action: .unban(sub: target.sub), by: by, at: now), into: &effects)
+            try commit(.moderation(action: .unban(sub: target.sub), by: by, at: now, role: identity.role), into: &effects)
             emit(.moderation(.init(action: .unban, until: nil)), to: .only(target.sub), into: &effects)
         case .modShadowBan(let shadow):
             try checkOutranks(identity, shadow.sub)
-            try commit(.moderation(action: .shadowBan(sub: shadow.sub, enabled: shadow.enabled ?? true), by: by, at: now),
-                       into: &effects)
+            try commit(.moderation(action: .shadowBan(sub: shadow.sub, enabled: shadow.enabled ?? true), by: by, at: now,
+                                   role: identity.role), into: &effects)
         case .chatSlowMode(let slow):
             guard (0...3_600).contains(slow.seconds) else { throw .badRequest("seconds must be 0 to 3600") }
             try commit(.chatSettingsChanged(slowModeSeconds: slow.seconds, filterWords: nil, by: by, at: now), into: &effects)
@@ -139,7 +131,9 @@ extension Room {
         }
     }
 
-    /// Moderation reaches only users below the actor's role (as far as the room has seen them join).
+    /// Moderation reaches only users below the actor's role, as far as the room knows them (they joined, or their
+    /// acts are in the records; the admin key's `sub` always counts as a host). Holds on users it does not know are
+    /// judged against their token's role when they act (`Moderation`).
     private func checkOutranks(_ actor: Identity, _ sub: String) throws(InteractionError) {
         if let role = staffRoles[sub], role >= actor.role {
             throw InteractionError(.forbidden, "a \(actor.role.rawValue) cannot moderate a \(role.rawValue)")
@@ -148,9 +142,6 @@ extension Room {
 
     private mutating func sendChat(_ raw: String, from identity: Identity, at now: Timestamp,
                                    into effects: inout Effects) throws(InteractionError) {
-        if let until = moderation.timeout(of: identity.sub, at: now) {
-            throw InteractionError(.timedOut, "you are timed out until \(until.unixMilliseconds)")
-        }
         let text = raw.trimmingWhitespace
         guard !text.isEmpty else { throw .badRequest("empty message") }
         guard text.count <= configuration.maxMessageLength else {
@@ -163,7 +154,7 @@ extension Room {
         }
         let message = ChatMessage(messageID: ids.next("m"), sub: identity.sub, name: identity.name, role: identity.role,
                                   text: text, at: now)
-        let shadow = moderation.isShadowBanned(identity.sub)
+        let shadow = moderation.isShadowBanned(identity)
         try commit(.chatPosted(message: message, shadow: shadow), into: &effects)
         emit(.chat(message), to: shadow ? .only(identity.sub) : .everyone, into: &effects)
         effects.ref = message.messageID
@@ -193,9 +184,6 @@ extension Room {
 
     private mutating func askQuestion(_ raw: String, from identity: Identity, at now: Timestamp,
                                       into effects: inout Effects) throws(InteractionError) {
-        if let until = moderation.timeout(of: identity.sub, at: now) {
-            throw InteractionError(.timedOut, "you are timed out until \(until.unixMilliseconds)")
-        }
         let text = raw.trimmingWhitespace
         guard !text.isEmpty else { throw .badRequest("empty question") }
         guard text.count <= configuration.maxQuestionLength else {
@@ -207,7 +195,7 @@ extension Room {
         }
         // Shadow-banned askers always go through the queue: nobody but staff and themselves sees their questions.
         let queued = !identity.role.isStaff
-            && (configuration.questionsNeedApproval || moderation.isShadowBanned(identity.sub))
+            && (configuration.questionsNeedApproval || moderation.isShadowBanned(identity))
         let question = Question(questionID: ids.next("q"), sub: identity.sub, name: identity.name, text: text,
                                 askedAt: now, status: queued ? .pending : .open)
         try commit(.questionAsked(question: question), into: &effects)

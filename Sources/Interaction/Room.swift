@@ -41,9 +41,11 @@ public struct Room: Sendable {
     /// The cue of each poll's launch and each quiz's current question (by poll or quiz id): window ends are timed from
     /// them. Memory only: a restarted room times windows from the server clock.
     var windowCues: [String: CueStamp] = [:]
-    /// The highest staff role each moderator or host has joined with: moderation never reaches a user of the same or
-    /// a higher role than the one acting (a moderator cannot ban a host, nor another moderator).
-    var staffRoles: [String: Role] = [:]
+    /// The highest staff role each moderator or host has joined or acted with (acts are in the records, so this
+    /// survives a restart): a moderation action on a user of the same or a higher role than the actor's is refused.
+    /// Where the room does not know the target, the hold is still recorded with the actor's role and never reaches
+    /// anyone whose token carries that role or a higher one (`Moderation`).
+    var staffRoles: [String: Role] = [Identity.administratorSub: .host]
 
     struct Limits: Sendable {
         var chat, reactions, votes, questions, upvotes, gifts, clicks: RateLimiter
@@ -104,13 +106,8 @@ public struct Room: Sendable {
     /// Counts a new connection; refuses banned users (`banned`) and guests where the channel has no anonymous access
     /// (`forbidden`).
     public mutating func join(_ identity: Identity) throws(InteractionError) {
-        if identity.role == .guest && !configuration.allowsAnonymous {
-            throw InteractionError(.forbidden, "this channel does not allow anonymous viewers")
-        }
-        if moderation.isBanned(identity.sub) { throw InteractionError(.banned, "you are banned from this channel") }
-        if identity.role.isStaff, staffRoles[identity.sub].map({ $0 < identity.role }) ?? true {
-            staffRoles[identity.sub] = identity.role
-        }
+        try admission.checkJoin(identity)
+        noteStaff(identity.sub, identity.role)
         viewers += 1
     }
 
@@ -119,8 +116,13 @@ public struct Room: Sendable {
         viewers = max(viewers - 1, 0)
     }
 
-    /// Whether `sub` is banned (the server closes their connections and refuses new ones).
+    /// Whether a ban is recorded for `sub` (it holds those whose role is below the banner's).
     public func isBanned(_ sub: String) -> Bool { moderation.isBanned(sub) }
+
+    /// The room's admission rule as it stands (copy it to ballot boxes after every moderation change).
+    public var admission: Admission {
+        Admission(allowsAnonymous: configuration.allowsAnonymous, moderation: moderation)
+    }
 
     /// The `hello` for a new connection. When `lastSeq` can be resumed, `hello` says `recovered: true` and `missed`
     /// holds the broadcasts to send after it, in order; otherwise `hello` carries a fresh snapshot.
@@ -160,15 +162,13 @@ public struct Room: Sendable {
         var cue: CueStamp?
         var records: [Record] = []
         var broadcasts: [RoomBroadcast] = []
-        /// Rate-limit tokens taken so far, given back if the request is refused after all.
-        var charged: [(limiter: WritableKeyPath<Limits, RateLimiter>, key: String)] = []
     }
 
-    /// Takes a rate-limit token for `key`, remembering it so a later refusal can give it back.
+    /// Takes a rate-limit token for `key`. The token stays used even if a later check refuses the request
+    /// (docs/protocol.md, "Rate limits"): refused requests are not free.
     mutating func charge(_ limiter: WritableKeyPath<Limits, RateLimiter>, for key: String, at now: Timestamp,
                          into effects: inout Effects) throws(InteractionError) {
         try limits[keyPath: limiter].take(for: key, at: now)
-        effects.charged.append((limiter, key))
     }
 
     /// Stamps a broadcast with the next seq, keeps it in history if replayable, and adds it to the output.

@@ -20,11 +20,6 @@ public struct TokenBucket: Sendable, Hashable {
         return true
     }
 
-    /// Gives back tokens taken for an action that was then refused (a refused request changes nothing).
-    public mutating func refund(_ cost: Double = 1) {
-        tokens = min(Double(limit.burst), tokens + cost)
-    }
-
     /// Whether the bucket would be full at `now` (it can then be forgotten and made anew).
     public func isFull(at now: Timestamp) -> Bool {
         var copy = self

@@ -39,7 +39,7 @@ public struct LiveloopServer: Sendable {
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
         httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
                                            maxPerAddress: configuration.httpLimits.maxConnectionsPerAddress)
-        tokens = await TokenAuthority(secret: try store.secret(named: Self.tokenSecretName))
+        tokens = try await TokenAuthority(store: store)
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).

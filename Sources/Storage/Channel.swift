@@ -4,10 +4,11 @@ import Foundation
 public struct Channel: Codable, Sendable, Equatable {
     public var name: String
     public var createdAt: Date
-    /// Viewers without a token may watch and react.
+    /// Viewers without a token may join the room as guests (read and react). Off for a new channel: the operator
+    /// turns it on with the channel's settings (`allowAnonymous`).
     public var allowAnonymous: Bool
 
-    public init(name: String, createdAt: Date, allowAnonymous: Bool = true) {
+    public init(name: String, createdAt: Date, allowAnonymous: Bool = false) {
         self.name = name
         self.createdAt = createdAt
         self.allowAnonymous = allowAnonymous

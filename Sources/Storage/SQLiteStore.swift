@@ -5,18 +5,51 @@ import GRDB
 ///
 /// Every command of the CLI and the running server open the same file; WAL lets them read and write side by side,
 /// and since the server asks the database on every publish and API call, a change made by the CLI counts at once.
+///
+/// The database holds the signing secret and the key hashes, so the data directory is kept at mode 0700 and the
+/// database files (with its `-wal` and `-shm`, which SQLite creates with the database file's mode) at 0600: readable
+/// by the server's user only, whatever the process's umask.
 public final class SQLiteStore: Sendable {
     public let path: String
     let pool: DatabasePool
 
     /// Opens (creating if needed) `DIR/liveloop.sqlite` and migrates it.
     public init(directory: String) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         path = (directory as NSString).appendingPathComponent("liveloop.sqlite")
+        try Self.prepareOwnerOnly(directory: directory, database: path)
         var configuration = Configuration()
         configuration.busyMode = .timeout(5)
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        // The WAL files exist now; make sure ones left by an older version are not readable by others either.
+        for suffix in ["-wal", "-shm"] where FileManager.default.fileExists(atPath: path + suffix) {
+            try FileManager.default.setAttributes([.posixPermissions: Self.fileMode], ofItemAtPath: path + suffix)
+        }
+    }
+
+    /// Mode of the data directory: owner only.
+    public static let directoryMode = 0o700
+    /// Mode of the database files: owner read and write only.
+    public static let fileMode = 0o600
+
+    /// Creates the directory (0700) and an empty database file (0600) before SQLite opens it, so neither is ever
+    /// readable by others; tightens both when an older version left them open.
+    private static func prepareOwnerOnly(directory: String, database: String) throws {
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw StoreError.notADirectory(directory) }
+        } else {
+            try files.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                      attributes: [.posixPermissions: directoryMode])
+        }
+        try files.setAttributes([.posixPermissions: directoryMode], ofItemAtPath: directory)
+        if !files.fileExists(atPath: database) {
+            guard files.createFile(atPath: database, contents: nil, attributes: [.posixPermissions: fileMode]) else {
+                throw StoreError.notADirectory(directory)
+            }
+        }
+        try files.setAttributes([.posixPermissions: fileMode], ofItemAtPath: database)
     }
 
     static var migrator: DatabaseMigrator {
@@ -36,6 +69,7 @@ public final class SQLiteStore: Sendable {
         registerEventLog(&migrator)
         registerRundowns(&migrator)
         registerChannelSettings(&migrator)
+        registerTokens(&migrator)
         return migrator
     }
 
@@ -45,14 +79,14 @@ public final class SQLiteStore: Sendable {
     public func createChannel(name: String, now: Date = Date()) throws -> (Channel, streamKey: String) {
         guard Channel.isValidName(name) else { throw StoreError.invalidChannelName(name) }
         let key = Secrets.generate(prefix: "sk_")
-        let channel = Channel(name: name, createdAt: now)
+        let channel = Channel(name: name, createdAt: now, allowAnonymous: false)
         try pool.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM channel WHERE name = ?", arguments: [name]) != nil {
                 throw StoreError.channelExists(name)
             }
             try db.execute(
                 sql: "INSERT INTO channel (name, streamKeyHash, createdAt, allowAnonymous) VALUES (?, ?, ?, ?)",
-                arguments: [name, Secrets.hash(key), now.timeIntervalSince1970, true]
+                arguments: [name, Secrets.hash(key), now.timeIntervalSince1970, channel.allowAnonymous]
             )
         }
         return (channel, key)
@@ -153,6 +187,11 @@ public final class SQLiteStore: Sendable {
         }
         guard let stored else { return false }
         return Secrets.constantTimeEquals(stored, hash)
+    }
+
+    /// The secret kept under `name`, if there is one (a read only: no write transaction).
+    public func storedSecret(named name: String) throws -> Data? {
+        try pool.read { db in try Data.fetchOne(db, sql: "SELECT value FROM setting WHERE key = ?", arguments: [name]) }
     }
 
     /// A random secret kept in the store under `name` (e.g. the JWT signing secret), created on first use.

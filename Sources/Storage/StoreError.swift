@@ -3,6 +3,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case invalidChannelName(String)
     case channelExists(String)
     case channelNotFound(String)
+    /// The data directory path names something that is not a directory (or the database file could not be created).
+    case notADirectory(String)
 }
 
 extension StoreError: CustomStringConvertible {
@@ -12,6 +14,7 @@ extension StoreError: CustomStringConvertible {
             "invalid channel name \"\(name)\": use 1–64 characters a–z, 0–9, '-' or '_', starting with a letter or digit"
         case let .channelExists(name): "channel \"\(name)\" already exists"
         case let .channelNotFound(name): "channel \"\(name)\" not found"
+        case let .notADirectory(path): "cannot use \"\(path)\" as the data directory"
         }
     }
 }

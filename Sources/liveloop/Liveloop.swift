@@ -10,7 +10,7 @@ struct Liveloop: AsyncParsableCommand {
         Every option can also be set from the environment as LIVELOOP_<OPTION> (e.g. LIVELOOP_HTTP_PORT=9000,
         LIVELOOP_DATA=/var/lib/liveloop, LIVELOOP_DEMO=1); a flag on the command line wins.
         """,
-        subcommands: [Serve.self, Channels.self, Token.self, AdminKey.self, Bench.self, LoadTest.self]
+        subcommands: [Serve.self, Channels.self, Token.self, Tokens.self, AdminKey.self, Bench.self, LoadTest.self]
     )
 
     static func main() async {
@@ -39,6 +39,7 @@ enum EnvironmentOptions {
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
         "token": ["--data"],
+        "tokens": ["--data"],
     ]
     static let flags: [String: [String]] = ["serve": ["--demo"]]
 

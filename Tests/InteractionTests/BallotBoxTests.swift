@@ -51,13 +51,37 @@ struct BallotBoxTests {
         #expect(box.takeDeltas()["p1"] == Tally(counts: [1, 0, 0], ballots: 1))
     }
 
-    @Test("a refused vote gives back its rate-limit token")
-    func refundsRateLimit() throws {
+    @Test("a vote refused after the rate-limit check uses its token; one refused before it (index over 15) does not")
+    func refusedVotesUseTokens() throws {
         var box = BallotBox(rateLimit: RateLimit(burst: 1, perSecond: 0.001))
         box.update([PollRules(try livePoll())])
-        #expect(throws: InteractionError.self) { try box.vote(.init(pollID: "p1", choices: [9]), from: viewer, at: t0) }
-        _ = try box.vote(.init(pollID: "p1", choices: [0]), from: viewer, at: t0)
-        #expect(throws: InteractionError.self) { try box.vote(.init(pollID: "p1", choices: [1]), from: viewer, at: t0) }
+        func code(_ choices: [Int], at time: Timestamp = t0) -> ErrorCode? {
+            do {
+                _ = try box.vote(.init(pollID: "p1", choices: choices), from: viewer, at: time)
+                return nil
+            } catch { return error.code }
+        }
+        #expect(code([16]) == .unknownOption)
+        #expect(code([9]) == .unknownOption)
+        #expect(code([0]) == .rateLimited)
+    }
+
+    @Test("the rate-limit buckets of voters gone quiet are dropped on the prune interval; recent voters' are kept")
+    func prunesQuietVoters() throws {
+        var box = BallotBox(rateLimit: RateLimit(burst: 10, perSecond: 5))
+        box.update([PollRules(try livePoll())])
+        for number in 0..<100 {
+            _ = try box.vote(.init(pollID: "p1", choices: [0]), from: Identity(sub: "v\(number)", name: "V", role: .viewer), at: t0)
+        }
+        #expect(box.trackedVoters == 100)
+        box.pruneIfDue(at: t0)
+        box.pruneIfDue(at: t0 + .seconds(30))
+        #expect(box.trackedVoters == 100, "nothing is pruned before the interval")
+        _ = try box.vote(.init(pollID: "p1", choices: [1]), from: Identity(sub: "v7", name: "V", role: .viewer),
+                         at: t0 + BallotBox.pruneInterval + .milliseconds(-50))
+        box.pruneIfDue(at: t0 + BallotBox.pruneInterval)
+        #expect(box.trackedVoters == 1, "only the voter still refilling keeps a bucket")
+        #expect(box.ballotCount == 100, "ballots of the live poll are kept: they deduplicate")
     }
 
     @Test("boxes seeded from a restored room keep deduplicating, and merged deltas equal the room's own count")

@@ -3,6 +3,7 @@ import Interaction
 import LiveloopClient
 import LiveloopServer
 import NIOHTTP1
+import Storage
 import Synchronization
 import Testing
 
@@ -404,6 +405,8 @@ struct ConnectionLimitTests {
         let server = try await TestServer.start(maxWebSocketConnections: 2)
         defer { Task { await server.stop() } }
         _ = try server.createChannel("show")
+        // Guests join here (new channels refuse them unless their settings allow it).
+        try server.store.saveChannelSettings(channel: "show", body: Data(#"{"allowAnonymous":true}"#.utf8), allowAnonymous: true)
         let url = InteractionClient.url(server: "http://127.0.0.1:\(server.httpPort)", channel: "show")
         var configuration = InteractionClient.Configuration()
         configuration.reconnect = nil

@@ -48,7 +48,7 @@ struct SQLiteStoreTests {
         let store = temporary.store
         let createdAt = Date(timeIntervalSince1970: 1_750_000_000)
         let (channel, key) = try store.createChannel(name: "studio-1", now: createdAt)
-        #expect(channel == Channel(name: "studio-1", createdAt: createdAt, allowAnonymous: true))
+        #expect(channel == Channel(name: "studio-1", createdAt: createdAt, allowAnonymous: false))
         #expect(try store.channels() == [channel])
         #expect(try store.channel(named: "studio-1") == channel)
         #expect(try store.channel(forStreamKey: key) == channel)

@@ -5,7 +5,8 @@ import LiveMedia
 import Interaction
 import Storage
 
-/// `/api/v1/channels`: create, list, rotate a key, delete. Every call needs the admin API key.
+/// `/api/v1/channels`: create, list, rotate a key, delete, mint and revoke tokens; `/api/v1/tokens/rotate-secret`.
+/// Every call needs the admin API key.
 struct ChannelAPI {
     let store: SQLiteStore
     let registry: BroadcastRegistry
@@ -34,7 +35,32 @@ struct ChannelAPI {
 
     struct TokenBody: Encodable {
         var token: String
+        var tokenID: String
         var expiresAt: Date
+    }
+
+    /// Exactly one of: `jti` (one token by its id), `token` (one token, given whole), `sub` (every token of that user
+    /// on this channel), `all: true` (every token of this channel). Covers tokens issued up to now.
+    struct RevokeRequest: Decodable {
+        var jti: String?
+        var token: String?
+        var sub: String?
+        var all: Bool?
+    }
+
+    struct RevokeBody: Encodable {
+        var revoked: String
+        var revokedAt: Date
+        /// When the revocation record may be forgotten (every token it covers has expired by then).
+        var keptUntil: Date
+    }
+
+    struct RotateRequest: Decodable { var overlapSeconds: Int? }
+
+    struct RotateBody: Encodable {
+        var rotatedAt: Date
+        /// Tokens signed with the replaced secret are refused from then on.
+        var previousSecretAcceptedUntil: Date
     }
 
     func register(on router: Router<LiveloopRequestContext>) {
@@ -78,11 +104,38 @@ struct ChannelAPI {
             guard !ask.sub.isEmpty, ask.sub.count <= 128, (ask.name ?? "").count <= 64 else {
                 throw APIError.badRequest("sub must be 1–128 characters and name at most 64")
             }
-            let ttl = ask.ttlSeconds ?? 3600
-            guard (1...31_536_000).contains(ttl) else { throw APIError.badRequest("ttlSeconds must be 1 second to 1 year") }
-            let expires = Date().addingTimeInterval(Double(ttl))
-            let token = try await tokens.mint(LiveloopClaims(sub: ask.sub, name: ask.name ?? ask.sub, role: role, channel: name, expires: expires))
-            return try jsonResponse(.ok, TokenBody(token: token, expiresAt: expires))
+            let ttl = ask.ttlSeconds ?? Int(TokenAuthority.defaultLifetime)
+            guard (1...Int(TokenAuthority.maximumLifetime)).contains(ttl) else {
+                throw APIError.badRequest("ttlSeconds must be 1 to \(Int(TokenAuthority.maximumLifetime)) (24 hours)")
+            }
+            let now = Date()
+            let expires = now.addingTimeInterval(Double(ttl))
+            let claims = LiveloopClaims(sub: ask.sub, name: ask.name ?? ask.sub, role: role, channel: name, expires: expires, issuedAt: now)
+            let token = try await tokens.mint(claims)
+            return try jsonResponse(.ok, TokenBody(token: token, tokenID: claims.tokenID ?? "", expiresAt: expires))
+        }
+        // Take tokens back: refused at their next authentication, and their open WebSockets closed at once.
+        api.post(":channel/tokens/revoke") { request, context in
+            let name = context.parameters.get("channel") ?? ""
+            guard try store.channel(named: name) != nil else { throw Self.apiError(.channelNotFound(name)) }
+            let ask = try await request.decode(as: RevokeRequest.self, context: context)
+            let scope = try await revocationScope(ask, channel: name)
+            guard let revocation = try tokens.revoke(scope) else { throw APIError.badRequest("this server keeps no revocations") }
+            rooms.sweepRevocations()
+            return try jsonResponse(.ok, RevokeBody(revoked: Self.describe(scope), revokedAt: revocation.revokedAt,
+                                                    keptUntil: revocation.expiresAt))
+        }
+        let tokenAdmin = router.group("api/v1/tokens").add(middleware: AdminKeyMiddleware(store: store))
+        // A new signing secret; tokens signed with the old one keep working for the overlap, then fail.
+        tokenAdmin.post("rotate-secret") { request, context in
+            let ask = try await request.decode(as: RotateRequest.self, context: context)
+            let overlap = ask.overlapSeconds ?? Int(TokenAuthority.defaultRotationOverlap)
+            guard (0...Int(TokenAuthority.maximumLifetime)).contains(overlap) else {
+                throw APIError.badRequest("overlapSeconds must be 0 to \(Int(TokenAuthority.maximumLifetime))")
+            }
+            let now = Date()
+            try await tokens.rotate(overlap: TimeInterval(overlap), at: now)
+            return try jsonResponse(.ok, RotateBody(rotatedAt: now, previousSecretAcceptedUntil: now.addingTimeInterval(TimeInterval(overlap))))
         }
         api.delete(":channel") { _, context in
             let name = context.parameters.get("channel") ?? ""
@@ -98,6 +151,34 @@ struct ChannelAPI {
         }
     }
 
+    private func revocationScope(_ ask: RevokeRequest, channel: String) async throws -> Revocation.Scope {
+        let given = [ask.jti != nil, ask.token != nil, ask.sub != nil, ask.all == true].filter { $0 }.count
+        guard given == 1 else { throw APIError.badRequest(#"give exactly one of "jti", "token", "sub" or "all": true"#) }
+        if let jti = ask.jti {
+            guard !jti.isEmpty, jti.count <= 128 else { throw APIError.badRequest("jti must be 1–128 characters") }
+            return .token(jti: jti)
+        }
+        if let token = ask.token {
+            guard token.utf8.count <= 8192, let claims = await tokens.claims(of: token), let jti = claims.tokenID else {
+                throw APIError.badRequest("that is not a token this server signed (revoke by sub or all instead)")
+            }
+            return .token(jti: jti)
+        }
+        if let sub = ask.sub {
+            guard !sub.isEmpty, sub.count <= 128 else { throw APIError.badRequest("sub must be 1–128 characters") }
+            return .subject(sub: sub, channel: channel)
+        }
+        return .channel(channel)
+    }
+
+    static func describe(_ scope: Revocation.Scope) -> String {
+        switch scope {
+        case .token(let jti): "token \(jti)"
+        case .subject(let sub, let channel): "every token of \(sub) on \(channel)"
+        case .channel(let channel): channel == "*" ? "every token" : "every token of channel \(channel)"
+        }
+    }
+
     func body(_ channel: Channel, key: String?) -> ChannelBody {
         ChannelBody(
             name: channel.name, createdAt: channel.createdAt, live: registry.broadcast(channel.name)?.isLive ?? false,
@@ -110,6 +191,7 @@ struct ChannelAPI {
         case .invalidChannelName: APIError(.badRequest, code: "invalid_name", message: error.description)
         case .channelExists: APIError(.conflict, code: "channel_exists", message: error.description)
         case .channelNotFound: APIError(.notFound, code: "not_found", message: error.description)
+        case .notADirectory: APIError(.internalServerError, code: "storage", message: error.description)
         }
     }
 }

@@ -23,6 +23,8 @@ struct ChannelStatusAPI {
         var width: Int?
         var height: Int?
         var watchURL: String
+        /// Whether viewers without a token may join the room (off unless the channel's settings allow it).
+        var guestsAllowed: Bool
     }
 
     struct Health: Encodable {
@@ -48,7 +50,8 @@ struct ChannelStatusAPI {
                 return LiveChannel(
                     name: channel.name, live: broadcast?.isLive ?? false,
                     viewers: metrics.viewers.count(channel: channel.name, now: now) + roomViewers,
-                    width: rendition?.width, height: rendition?.height, watchURL: "/watch/\(channel.name)"
+                    width: rendition?.width, height: rendition?.height, watchURL: "/watch/\(channel.name)",
+                    guestsAllowed: channel.allowAnonymous
                 )
             }
             return try jsonResponse(.ok, channels)
@@ -68,10 +71,19 @@ struct ChannelStatusAPI {
             )
             return try jsonResponse(.ok, health)
         }
+        // The effective settings, every field with the value the room runs with (defaults included);
+        // `?stored=true`: only what was set, to merge a change into and PUT back.
         group.get("settings") { request, context in
             let channel = try await requireStaff(request, context)
-            let body = try store.channelSettings(channel: channel) ?? Data("{}".utf8)
-            return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: body)))
+            let stored = try store.channelSettings(channel: channel)
+            if request.uri.queryParameters.get("stored") == "true" {
+                let body = stored ?? Data("{}".utf8)
+                return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: body)))
+            }
+            let settings = stored.flatMap { try? JSONDecoder().decode(ChannelSettings.self, from: $0) } ?? ChannelSettings()
+            let allowAnonymous = try store.channel(named: channel)?.allowAnonymous ?? false
+            let effective = ChannelSettings(effective: settings.roomConfiguration(allowAnonymousDefault: allowAnonymous))
+            return try jsonResponse(.ok, effective)
         }
         // New settings take effect by rebuilding the room from its log: connected clients are closed and reconnect.
         group.put("settings") { request, context in
@@ -80,7 +92,7 @@ struct ChannelStatusAPI {
             let settings = try JSONDecoder().decode(ChannelSettings.self, from: Data(body.readableBytesView))
             try settings.validate()
             let data = try JSONEncoder().encode(settings)
-            let current = try store.channel(named: channel)?.allowAnonymous ?? true
+            let current = try store.channel(named: channel)?.allowAnonymous ?? false
             try store.saveChannelSettings(channel: channel, body: data, allowAnonymous: settings.allowAnonymous ?? current)
             rooms.remove(channel)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: data)))

@@ -97,6 +97,28 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         }
     }
 
+    /// Every setting as a room with `configuration` runs it, defaults included: what `GET …/settings` shows.
+    public init(effective configuration: RoomConfiguration) {
+        allowAnonymous = configuration.allowsAnonymous
+        let limits = configuration.rateLimits
+        if limits == .disabled {
+            rateLimits = .some(nil)
+        } else {
+            rateLimits = .some(RateLimits(chat: limits.chat, reactions: limits.reactions, votes: limits.votes,
+                                          questions: limits.questions, upvotes: limits.upvotes, gifts: limits.gifts,
+                                          clicks: limits.clicks))
+        }
+        slowModeSeconds = configuration.slowModeSeconds
+        filterWords = configuration.filterWords
+        allowedReactions = configuration.allowedReactions
+        questionsNeedApproval = configuration.questionsNeedApproval
+        ballotChangesAllowed = configuration.ballotChangesAllowed
+        maxMessageLength = configuration.maxMessageLength
+        gifts = configuration.gifts
+        syncTargets = configuration.syncTargets
+        maxDisplayLatency = Double(configuration.maxDisplayLatency.wholeMilliseconds) / 1000
+    }
+
     /// The room configuration these settings give.
     public func roomConfiguration(allowAnonymousDefault: Bool) -> RoomConfiguration {
         var configuration = RoomConfiguration()

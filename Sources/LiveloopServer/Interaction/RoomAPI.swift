@@ -4,7 +4,11 @@ import Hummingbird
 import Interaction
 
 /// REST access to a room: `POST /api/v1/channels/CHANNEL/messages` takes any client message (host actions above all)
-/// and answers with the same `ack`/`error` envelope the WebSocket would; `GET …/room` returns the caller's snapshot.
+/// from any token holder (viewer, moderator, host) or the admin key — never a guest — and answers with the same
+/// `ack`/`error` envelope the WebSocket would; `GET …/room` returns the caller's snapshot.
+///
+/// Every request goes through the room like a WebSocket one: the same admission (bans, timeouts), the same per-user
+/// buckets. A per-user REST bucket (`RoomHost.restRate`) stands in for the WebSocket's per-connection one.
 struct RoomAPI {
     let rooms: RoomRegistry
     let authenticator: Authenticator
@@ -36,6 +40,10 @@ struct RoomAPI {
         case var .success(clientRequest):
             // REST always answers, so every request gets an id.
             if clientRequest.id == nil { clientRequest.id = "rest" }
+            guard host.admitREST(identity) else {
+                envelope = ServerEnvelope(id: clientRequest.id, .error(.init(InteractionError(.rateLimited, "too many requests; slow down"))))
+                break
+            }
             let finalRequest = clientRequest
             envelope = await withCheckedContinuation { continuation in
                 host.handle(finalRequest, from: identity, sender: nil) { continuation.resume(returning: $0) }
@@ -51,7 +59,7 @@ struct RoomAPI {
 
     static func status(for code: ErrorCode) -> HTTPResponse.Status {
         switch code {
-        case .forbidden, .banned: .forbidden
+        case .forbidden, .banned, .timedOut: .forbidden
         case .notFound: .notFound
         case .rateLimited, .slowMode: .tooManyRequests
         case .tooLarge: .contentTooLarge

@@ -24,18 +24,27 @@ import Synchronization
 public final class RoomHost: Sendable {
     public let channel: String
     private let room: Mutex<Room>
-    private let queue = Mutex<[Event]>([])
-    private let wakeup: AsyncStream<Void>.Continuation
+    let queue = Mutex<[Event]>([])
+    let wakeup: AsyncStream<Void>.Continuation
     private let nextConnectionID = Atomic<Int>(0)
     private let log: GroupCommitLog
     private let logger: Logger
     private let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
-    private let shards: [ShardBox]
+    let shards: [ShardBox]
     private let timeline: (any CueTimeline)?
     /// The largest display latency a viewer's report is believed up to (the room's `maxDisplayLatency`).
     private let latencyBound: Duration
     /// Whether the pipeline holds frames for some viewer (the release ticker then wakes it every few ms).
     private let holding = Atomic<Bool>(false)
+    /// The room's admission rule as last handed to the ballot boxes (the pipeline reads it to close banned clients).
+    let admission: Mutex<Admission>
+    /// Per-user bucket for REST requests: what the per-connection bucket is on a WebSocket, keyed by `sub` because a
+    /// REST caller has no connection. Pruned on the tick like every per-user table.
+    private let restLimiter = Mutex(RateLimiter(RoomHost.restRate))
+    private let lastRestPrune = Mutex<Timestamp?>(nil)
+
+    /// The per-user REST bucket: the same as a WebSocket connection's (burst 40, 20 per second).
+    static let restRate = RateLimit(burst: 40, perSecond: 20)
 
     /// How often held frames are checked for release.
     static let releaseInterval: Duration = .milliseconds(5)
@@ -83,6 +92,8 @@ public final class RoomHost: Sendable {
         case unregister(ClientConnection)
         case update(RoomUpdate, sender: ClientConnection?, reply: (@Sendable (ServerEnvelope?) -> Void)?)
         case votes([PendingVote])
+        /// Closes every connection whose identity matches (its token was revoked).
+        case expel(@Sendable (Identity) -> Bool)
     }
 
     /// Called when records could not be committed: the room's memory is then ahead of its log, so the registry
@@ -96,6 +107,7 @@ public final class RoomHost: Sendable {
         self.latencyBound = room.configuration.maxDisplayLatency
         self.channel = channel
         self.shards = Self.makeShards(for: room)
+        self.admission = Mutex(room.admission)
         self.room = Mutex(room)
         self.log = log
         self.logger = logger
@@ -150,6 +162,16 @@ public final class RoomHost: Sendable {
         return connection
     }
 
+    /// Closes the open connections whose identity matches `predicate` (a revocation of their tokens).
+    func expel(where predicate: @escaping @Sendable (Identity) -> Bool) {
+        enqueue(.expel(predicate))
+    }
+
+    /// Takes a token from `identity`'s REST bucket; false when it is empty (answer `rate_limited`).
+    func admitREST(_ identity: Identity, at now: Timestamp = Timestamp(Date())) -> Bool {
+        restLimiter.withLock { limiter in (try? limiter.take(for: identity.sub, at: now)) != nil }
+    }
+
     func disconnect(_ connection: ClientConnection) {
         room.withLock { room in
             room.leave(connection.identity)
@@ -191,11 +213,12 @@ public final class RoomHost: Sendable {
             context.cue = timeline?.stamp(channel: channel, at: Date())
         }
         let update = room.withLock { room in
-            let authorized = (try? room.authorize(kind, for: identity)) != nil
+            let authorized = (try? room.authorize(kind, for: identity, at: now)) != nil
             let closing = authorized ? Self.pollsClosed(by: request.message) : []
             if !closing.isEmpty { sealShards(into: &room, closing: closing) }
             let update = room.handle(request, from: identity, at: Timestamp(Date()), context: context)
             if authorized && Self.pollKinds.contains(kind) { publishRules(of: room) }
+            if update.records.contains(where: Self.isModeration) { publishAdmission(of: room) }
             queue.withLock { $0.append(.update(update, sender: sender, reply: reply)) }
             return update
         }
@@ -235,96 +258,6 @@ public final class RoomHost: Sendable {
         }
     }
 
-    // MARK: Votes
-
-    /// The ballot boxes of a room, seeded with the ballots of its live polls.
-    private static func makeShards(for room: Room) -> [ShardBox] {
-        var boxes: [BallotBox] = []
-        for _ in 0..<ballotShards {
-            var box = BallotBox(rateLimit: room.configuration.rateLimits.votes)
-            box.update(room.pollRules)
-            boxes.append(box)
-        }
-        for poll in room.livePolls {
-            var split = Array(repeating: [String: Choices](), count: ballotShards)
-            for (sub, choices) in poll.ballots { split[shardIndex(of: sub)][sub] = choices }
-            for index in boxes.indices { boxes[index].seed(pollID: poll.pollID, ballots: split[index]) }
-        }
-        return boxes.map { ShardBox(BallotShard(box: $0)) }
-    }
-
-    static func shardIndex(of sub: String) -> Int {
-        var hasher = Hasher()
-        hasher.combine(sub)
-        return Int(UInt(bitPattern: hasher.finalize()) % UInt(ballotShards))
-    }
-
-    /// The hot path: one ballot box's lock, no room lock. Refusals answer at once; acceptances after the commit.
-    private func castVote(_ vote: ClientMessage.PollVote, id: String?, from identity: Identity, at now: Timestamp,
-                          sender: ClientConnection?, reply: (@Sendable (ServerEnvelope?) -> Void)?) {
-        let refusal = shards[Self.shardIndex(of: identity.sub)].withLock { shard -> InteractionError? in
-            do throws(InteractionError) {
-                let latency = Duration.milliseconds((sender?.displayLatencyMilliseconds ?? 0) + Self.reportSlack
-                                                        + (sender?.transitCreditMilliseconds ?? 0))
-                let record = try shard.box.vote(vote, from: identity, at: now, displayLatency: latency)
-                shard.pending.append(PendingVote(record: record, requestID: id, sender: sender, reply: reply))
-                return nil
-            } catch {
-                return error
-            }
-        }
-        guard let refusal else {
-            wakeup.yield()
-            return
-        }
-        let answer = ServerEnvelope(id: id, .error(.init(refusal)))
-        if let reply {
-            reply(answer)
-        } else if let sender {
-            sendDirect(answer, to: sender)
-        }
-    }
-
-    private static let pollKinds: Set<ClientMessage.Kind> = [.pollCreate, .pollLaunch, .pollClose, .pollReveal]
-
-    /// The polls a host request closes (and so must seal in the ballot boxes before the room records the close).
-    private static func pollsClosed(by message: ClientMessage) -> [String] {
-        switch message {
-        case .pollClose(let target), .pollReveal(let target): [target.pollID]
-        default: []
-        }
-    }
-
-    /// Called under the room's lock: stops `closing` in every box, moves the boxes' accepted votes into the queue
-    /// (ahead of whatever the caller enqueues next) and merges their counts into the room.
-    @discardableResult
-    private func sealShards(into room: inout Room, closing: [String]) -> Bool {
-        var moved = false
-        var deltas: [[String: Tally]] = []
-        for shard in shards {
-            shard.withLock { shard in
-                if !closing.isEmpty { shard.box.close(closing) }
-                deltas.append(shard.box.takeDeltas())
-                if !shard.pending.isEmpty {
-                    let pending = shard.pending
-                    shard.pending.removeAll(keepingCapacity: true)
-                    queue.withLock { $0.append(.votes(pending)) }
-                    moved = true
-                }
-            }
-        }
-        for delta in deltas where !delta.isEmpty { room.mergeTallies(delta) }
-        return moved
-    }
-
-    /// Called under the room's lock after a poll changed phase.
-    private func publishRules(of room: Room) {
-        let rules = room.pollRules
-        for shard in shards {
-            shard.withLock { $0.box.update(rules) }
-        }
-    }
-
     /// Sends a frame straight to one client (errors that never reached the room, such as a malformed frame).
     func sendDirect(_ envelope: ServerEnvelope, to connection: ClientConnection) {
         if let bytes = Self.encode(envelope) { connection.send(bytes) }
@@ -356,13 +289,29 @@ public final class RoomHost: Sendable {
             sealShards(into: &room, closing: expiring)
             let update = room.tick(at: now)
             if !expiring.isEmpty { publishRules(of: room) }
+            // The boxes' per-voter buckets are pruned like the room's own tables (each box keeps the interval).
+            for shard in shards { shard.withLock { $0.box.pruneIfDue(at: now) } }
             guard !update.broadcasts.isEmpty || !update.records.isEmpty else { return nil }
             queue.withLock { $0.append(.update(update, sender: nil, reply: nil)) }
             return update
         }
+        pruneRESTLimiter(at: Timestamp(Date()))
         guard let update else { return }
         wakeup.yield()
         if update.broadcasts.contains(where: { $0.cue != nil }) { publishCues(of: update, kind: "window.close") }
+    }
+
+    private func pruneRESTLimiter(at now: Timestamp) {
+        let due = lastRestPrune.withLock { last -> Bool in
+            guard let previous = last else {
+                last = now
+                return false
+            }
+            guard previous.duration(to: now) >= BallotBox.pruneInterval else { return false }
+            last = now
+            return true
+        }
+        if due { restLimiter.withLock { $0.prune(at: now) } }
     }
 
     // MARK: The pipeline
@@ -404,7 +353,7 @@ public final class RoomHost: Sendable {
                         payloads.append(data)
                     }
                 }
-            case .register, .unregister:
+            case .register, .unregister, .expel:
                 break
             }
         }
@@ -431,6 +380,11 @@ public final class RoomHost: Sendable {
                 delivery.connections[connection.id] = nil
                 delivery.held[connection.id] = nil
                 connection.close()
+            case let .expel(predicate):
+                for (id, connection) in delivery.connections where predicate(connection.identity) {
+                    delivery.held[id] = nil
+                    delivery.connections.removeValue(forKey: id)?.close()
+                }
             case let .update(update, sender, reply):
                 var answer = update.reply
                 if !committed, !update.records.isEmpty {
@@ -471,9 +425,11 @@ public final class RoomHost: Sendable {
             if !schedule(bytes, cue: broadcast.cue, for: connection, now: now, &delivery) { slow.append(id) }
         }
         for id in slow { drop(id, &delivery) }
-        // A ban takes effect at once: the banned user's open connections are closed.
+        // A ban takes effect at once: the banned user's open connections are closed (those it holds: not a host's
+        // connection under a moderator's ban of their sub).
         if case let .moderation(notice) = broadcast.message, notice.action == .ban, case let .only(sub) = broadcast.audience {
-            for (id, connection) in delivery.connections where connection.identity.sub == sub {
+            let holds = admission.withLock { $0.moderation }
+            for (id, connection) in delivery.connections where connection.identity.sub == sub && holds.isBanned(connection.identity) {
                 delivery.held[id] = nil
                 delivery.connections.removeValue(forKey: id)?.close()
             }

@@ -6,8 +6,17 @@ import Synchronization
 
 /// The rooms by channel, created on first use and rebuilt from the event log, so a restart keeps results, history,
 /// questions, scores and bans.
+///
+/// It also closes the open connections of revoked tokens: `sweepRevocations()` reads the revocations stored since the
+/// last sweep (by the API at once, by `liveloop tokens revoke` in another process within `revocationSweepInterval`)
+/// and expels the matching connections from every loaded room.
 public final class RoomRegistry: Sendable {
     private let rooms = Mutex<[String: RoomHost]>([:])
+    private let lastRevocation = Mutex<Int64>(0)
+    private let watcher = Mutex<Task<Void, Never>?>(nil)
+
+    /// How often the store is asked for revocations made elsewhere (the CLI).
+    static let revocationSweepInterval: Duration = .seconds(2)
     private let store: SQLiteStore
     let log: GroupCommitLog
     private let logger: Logger
@@ -18,6 +27,34 @@ public final class RoomRegistry: Sendable {
         self.store = store
         self.log = GroupCommitLog(store: store)
         self.logger = logger
+        lastRevocation.withLock { $0 = (try? store.latestRevocationID()) ?? 0 }
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.revocationSweepInterval)
+                guard let self else { return }
+                self.sweepRevocations()
+            }
+        }
+        watcher.withLock { $0 = task }
+    }
+
+    deinit {
+        watcher.withLock { $0?.cancel() }
+    }
+
+    /// Closes the connections of tokens revoked since the last sweep.
+    public func sweepRevocations() {
+        let after = lastRevocation.withLock { $0 }
+        guard let fresh = try? store.revocations(after: after), let newest = fresh.last?.id else { return }
+        lastRevocation.withLock { $0 = max($0, newest) }
+        let loaded = rooms.withLock { $0 }
+        for (channel, host) in loaded {
+            host.expel { identity in
+                guard let credential = identity.credential else { return false }
+                let issued = Date(timeIntervalSince1970: credential.issuedAt)
+                return fresh.contains { $0.covers(jti: credential.tokenID, sub: identity.sub, channel: channel, issuedAt: issued) }
+            }
+        }
     }
 
     /// The room of an existing channel, or nil when there is no such channel.
@@ -51,6 +88,7 @@ public final class RoomRegistry: Sendable {
     }
 
     public func stopAll() {
+        watcher.withLock { $0?.cancel() }
         for host in rooms.withLock({ Array($0.values) }) { host.stop() }
     }
 }

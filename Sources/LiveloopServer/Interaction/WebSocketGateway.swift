@@ -45,6 +45,8 @@ struct Authenticator {
             return try await tokens.identity(token: token, channel: channel)
         } catch .wrongChannel {
             throw APIError(.forbidden, code: "forbidden", message: "this token is for another channel")
+        } catch .revoked {
+            throw APIError(.unauthorized, code: "unauthorized", message: "this token has been revoked")
         } catch {
             throw APIError(.unauthorized, code: "unauthorized", message: "invalid or expired token")
         }

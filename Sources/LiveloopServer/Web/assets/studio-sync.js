@@ -106,7 +106,7 @@ export function mountSync(rest) {
     save.disabled = true;
     try {
       // Merge into what is stored now (another host may have changed other settings since this page loaded).
-      const next = { ...((await rest('GET', 'settings')) ?? {}) };
+      const next = { ...((await rest('GET', 'settings?stored=true')) ?? {}) };
       next.syncTargets = { ws: Number(ws.value), hls: Number(lockstep.checked ? ws.value : hls.value) };
       if (bound.value.trim() === '') delete next.maxDisplayLatency;
       else next.maxDisplayLatency = Number(bound.value);
@@ -119,5 +119,5 @@ export function mountSync(rest) {
     }
   });
 
-  rest('GET', 'settings').then(show).catch((error) => flash(status, `Could not load the sync settings: ${error.message ?? error}`, 'error', 15000));
+  rest('GET', 'settings?stored=true').then(show).catch((error) => flash(status, `Could not load the sync settings: ${error.message ?? error}`, 'error', 15000));
 }

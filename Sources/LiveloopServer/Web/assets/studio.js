@@ -4,7 +4,9 @@
 // studio-quiz-editor.js), and here chat moderation, the Q&A queue and the supporters board.
 //
 // Signs in with `?token=` (kept in localStorage), a stored host/moderator token, or the admin API key from the admin
-// page (sessionStorage) — the server treats the admin key as a host.
+// page (sessionStorage). The admin key never goes into a URL: the studio exchanges it (token API, key in the
+// Authorization header) for a short-lived host token, uses that for the room and the REST calls, and renews it before
+// it expires.
 
 import { LivePlayer } from './player.js';
 import { RoomSocket, pageToken, tokenClaims } from './socket.js';
@@ -24,6 +26,10 @@ document.title = `Studio · ${channel} · Liveloop`;
 $('channel-name').textContent = channel;
 
 let credential = pageToken(tokenKey) || sessionStorage.getItem('liveloop.adminKey') || '';
+/** What the page authenticates with: the token, or — signed in with the admin key — the host token minted for it. */
+let session = credential;
+/** Lifetime of the host token the admin key is exchanged for; renewed at 80 % of it. */
+const sessionSeconds = 15 * 60;
 
 function showSignIn(message) {
   $('signin').hidden = false;
@@ -54,7 +60,7 @@ async function rest(method, path, body) {
   const response = await fetch(`/api/v1/channels/${encodeURIComponent(channel)}/${path}`, {
     method,
     cache: 'no-store',
-    headers: { Authorization: `Bearer ${credential}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    headers: { Authorization: `Bearer ${session}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
     body: body !== undefined ? JSON.stringify(body) : undefined,
   });
   if (response.status === 204) return null;
@@ -63,7 +69,29 @@ async function rest(method, path, body) {
   return json;
 }
 
-function start() {
+/** Exchanges the admin key for a host token of this channel (POST …/tokens, the key in the Authorization header). */
+async function mintHostToken() {
+  const response = await fetch(`/api/v1/channels/${encodeURIComponent(channel)}/tokens`, {
+    method: 'POST',
+    cache: 'no-store',
+    headers: { Authorization: `Bearer ${credential}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ role: 'host', sub: 'admin', name: 'Admin', ttlSeconds: sessionSeconds }),
+  });
+  const json = await response.json().catch(() => null);
+  if (!response.ok || !json?.token) throw { message: json?.error?.message ?? `HTTP ${response.status}`, status: response.status };
+  return json.token;
+}
+
+async function start() {
+  if (credential.startsWith('ak_')) {
+    try {
+      session = await mintHostToken();
+    } catch (error) {
+      if (error.status === 401) forget();
+      showSignIn(`The admin key was refused: ${error.message ?? error}`);
+      return;
+    }
+  }
   const claims = credential.startsWith('ak_') ? { name: 'Admin (API key)', role: 'host' } : tokenClaims(credential);
   if (claims && claims.role && claims.role !== 'host' && claims.role !== 'moderator') {
     forget();
@@ -71,8 +99,17 @@ function start() {
     return;
   }
   $('studio').hidden = false;
-  const room = new RoomSocket({ channel, token: credential });
+  const room = new RoomSocket({ channel, token: session });
   window.liveloopRoom = room;
+  if (credential.startsWith('ak_')) {
+    // Renew before expiry: the open socket stays; reconnects and REST calls use the fresh token.
+    setInterval(async () => {
+      try {
+        session = await mintHostToken();
+        room.token = session;
+      } catch { /* the next renewal tries again; a reconnect with the old token says why it failed */ }
+    }, sessionSeconds * 800);
+  }
   const onair = $('onair-status');
 
   async function act(type, fields, done) {

@@ -65,10 +65,18 @@ room.on('snapshot', (snapshot) => {
 });
 room.on('viewers', ({ count }) => showViewers(count));
 
+/** Whether the channel lets viewers without a token into the room (new channels do not); from the public list. */
+let guestsAllowed = true;
+const guestNotices = {
+  allowed: "You're watching as a guest: you can react. To chat, vote, play and ask, join with a viewer token from the host (liveloop token --role viewer).",
+  refused: 'This channel\'s room is for signed-in viewers: you can watch, and to react, chat, vote, play and ask, join with a viewer token from the host (liveloop token --role viewer).',
+};
+
 function showIdentity() {
   const you = room.you;
   const guest = !you || you.role === 'guest';
-  $('join-form').hidden = !guest || room.state !== 'open';
+  $('guest-notice').textContent = guestsAllowed ? guestNotices.allowed : guestNotices.refused;
+  $('join-form').hidden = !guest || (guestsAllowed && room.state !== 'open') || (!guestsAllowed && !!room.token);
   $('identity').hidden = guest;
   if (!guest) {
     $('identity').replaceChildren(`Chatting as ${you.name}${you.role !== 'viewer' ? ` (${you.role})` : ''} · `,
@@ -78,7 +86,8 @@ function showIdentity() {
 
 function leave() {
   try { localStorage.removeItem(tokenKey); } catch { /* ignore */ }
-  room.reconnectWith('');
+  if (guestsAllowed) room.reconnectWith('');
+  else { room.token = ''; room.you = null; room.close(); showIdentity(); }
 }
 
 room.on('hello', showIdentity);
@@ -96,10 +105,9 @@ room.on('state', ({ state, detail }) => {
 });
 room.on('refused', ({ message }) => {
   if (room.token) {
-    // A stored token that no longer works: say so, forget it, and carry on as a guest.
-    flash(document.querySelector('.join-status'), `Your token was refused (${message}); you're a guest now.`, 'error', 15000);
-    try { localStorage.removeItem(tokenKey); } catch { /* ignore */ }
-    room.reconnectWith('');
+    // A stored token that no longer works: say so, forget it, and carry on as a guest where the channel has guests.
+    flash(document.querySelector('.join-status'), `Your token was refused (${message}).`, 'error', 15000);
+    leave();
   }
 });
 addEventListener('offline', () => { $('room-state').textContent = 'You are offline — we will reconnect when the network is back.'; });
@@ -114,7 +122,12 @@ $('join-form').addEventListener('submit', (event) => {
   room.reconnectWith(value);
 });
 
-room.connect();
+// Connect as a guest only where the channel lets guests in (the public list says); otherwise show how to join.
+fetch('/api/v1/live', { cache: 'no-store' })
+  .then((response) => response.json())
+  .then((channels) => { guestsAllowed = channels.find?.((c) => c.name === channel)?.guestsAllowed ?? true; })
+  .catch(() => {})
+  .finally(() => { if (token || guestsAllowed) room.connect(); else showIdentity(); });
 
 // --- the player --------------------------------------------------------------------------------------------------
 
