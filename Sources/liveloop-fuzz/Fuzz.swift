@@ -1,9 +1,9 @@
 import Foundation
 import NIOCore
 
-// Built two ways. With `-sanitize=fuzzer -DFUZZING` (scripts/fuzz) libFuzzer supplies `main` and calls the entry point
-// below with each input; the harness is chosen by LIVELOOP_FUZZ_TARGET. Built normally it is a replayer:
-// `liveloop-fuzz TARGET FILE…` runs files (a corpus, a crash) through a harness once each.
+// Built two ways. With `-sanitize=fuzzer -DFUZZING` (scripts/fuzz) `main` hands control to libFuzzer's driver, which
+// calls the entry point below with each input; the harness is chosen by LIVELOOP_FUZZ_TARGET. Built normally it is a
+// replayer: `liveloop-fuzz TARGET FILE…` runs files (a corpus, a crash) through a harness once each.
 
 private let selected: (@Sendable (ByteBuffer) -> Void)? = {
     guard let name = ProcessInfo.processInfo.environment["LIVELOOP_FUZZ_TARGET"] else { return nil }
@@ -21,7 +21,23 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     return 0
 }
 
-#if !FUZZING
+#if FUZZING
+@_silgen_name("LLVMFuzzerRunDriver")
+private func runFuzzerDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@main
+struct Fuzz {
+    static func main() {
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(runFuzzerDriver(&argc, &argv, fuzzOneInput))
+    }
+}
+#else
 @main
 struct Replay {
     static func main() {
