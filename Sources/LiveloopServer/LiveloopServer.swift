@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import LiveMedia
 import Logging
 import NIOCore
+import Prometheus
 import RTMP
 import ServiceLifecycle
 import Storage
@@ -61,7 +62,9 @@ public struct LiveloopServer: Sendable {
         let metrics = metrics
         let registry = registry
         let connections = connections
+        let httpConnections = httpConnections
         router.get("metrics") { _, _ -> Response in
+            metrics.httpConnections.set(Double(httpConnections.total))
             let text = metrics.render(broadcasts: registry.all, rtmp: connections, now: Date())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text))
@@ -99,7 +102,7 @@ public struct LiveloopServer: Sendable {
                 webSocketRouter: makeWebSocketRouter(),
                 // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection (1007).
                 webSocket: .init(maxFrameSize: WebSocketGateway.maximumFrameBytes, closeTimeout: .seconds(5), validateUTF8: true),
-                ledger: httpConnections, limits: configuration.httpLimits, logger: logger
+                ledger: httpConnections, limits: configuration.httpLimits, refusals: metrics.httpRefusals, logger: logger
             ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "liveloop"),
             onServerRunning: { channel in readiness.httpBound(port: channel.localAddress?.port ?? 0) },

@@ -12,6 +12,10 @@ public final class ServerMetrics: Sendable {
     let hlsRequests: Counter
     let rtmpConnections: Gauge
     let viewers: ViewerTracker
+    /// Open connections on the HTTP port (set when scraped).
+    let httpConnections: Gauge
+    /// Connections the HTTP port's limits turned away or closed, by reason.
+    let httpRefusals: HTTPRefusalCounters
     private let channelGauges = Mutex<[String: ChannelGauges]>([:])
 
     struct ChannelGauges {
@@ -33,6 +37,14 @@ public final class ServerMetrics: Sendable {
         bytesOut = registry.makeCounter(descriptor: Self.metric("liveloop_http_media_bytes_out_total", "Bytes of playlists and media sent over HTTP"))
         hlsRequests = registry.makeCounter(descriptor: Self.metric("liveloop_hls_requests_total", "LL-HLS requests served"))
         rtmpConnections = registry.makeGauge(descriptor: Self.metric("liveloop_rtmp_connections", "Open RTMP connections"))
+        httpConnections = registry.makeGauge(descriptor: Self.metric("liveloop_http_connections", "Open connections on the HTTP port"))
+        let refusals = Self.metric("liveloop_http_refused_total", "HTTP-port connections refused or closed by a limit")
+        let registry = registry
+        func counter(_ reason: String) -> Counter { registry.makeCounter(descriptor: refusals, labels: [("reason", reason)]) }
+        httpRefusals = HTTPRefusalCounters(
+            serverFull: counter("server_full"), addressFull: counter("too_many_connections"), headTimeout: counter("request_timeout"),
+            headTooLarge: counter("header_too_large"), slowClient: counter("slow_client"), unmaskedFrame: counter("unmasked_frame")
+        )
     }
 
     /// Refreshes the per-channel gauges and renders the exposition text.
@@ -88,4 +100,14 @@ public final class ViewerTracker: Sendable {
             seen[channel]?.values.filter { now.timeIntervalSince($0) < Self.window }.count ?? 0
         }
     }
+}
+
+/// One counter per reason the HTTP port's guard refuses or closes a connection (`liveloop_http_refused_total{reason}`).
+struct HTTPRefusalCounters: Sendable {
+    let serverFull: Counter
+    let addressFull: Counter
+    let headTimeout: Counter
+    let headTooLarge: Counter
+    let slowClient: Counter
+    let unmaskedFrame: Counter
 }

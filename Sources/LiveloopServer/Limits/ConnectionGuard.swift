@@ -2,6 +2,7 @@ import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTPTypes
+import Prometheus
 
 /// The first handler of every HTTP-port connection, in front of the HTTP parser: it holds the connection to
 /// `HTTPLimits` while the rest of the pipeline only sees what passed.
@@ -25,6 +26,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     struct RequestEnded {}
 
     private let limits: HTTPLimits
+    private let refusals: HTTPRefusalCounters
     private let release: @Sendable () -> Void
     private let logger: Logger
     /// Non-nil while a request head is being read.
@@ -40,8 +42,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     /// A request head is complete and its response has not started.
     private var awaitingResponse = false
 
-    init(limits: HTTPLimits, logger: Logger, release: @escaping @Sendable () -> Void) {
+    init(limits: HTTPLimits, refusals: HTTPRefusalCounters, logger: Logger, release: @escaping @Sendable () -> Void) {
         self.limits = limits
+        self.refusals = refusals
         self.logger = logger
         self.release = release
     }
@@ -70,6 +73,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if verdict == .unmasked {
                 // RFC 6455 §5.1: close with 1002 (protocol error); nothing of this frame reaches the application.
                 refusing = true
+                refusals.unmaskedFrame.increment()
                 logger.info("WebSocket closed: an unmasked frame from the client")
                 let close = ByteBuffer(bytes: [0x88, 0x02, 0x03, 0xEA])
                 context.writeAndFlush(wrapOutboundOut(close)).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
@@ -89,6 +93,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 headTimer?.cancel()
                 headTimer = nil
             case .tooLarge:
+                refusals.headTooLarge.increment()
                 refuse(context: context, APIError(.requestHeaderFieldsTooLarge, code: "header_too_large",
                                                   message: "the request head is over \(limits.maxRequestHeadBytes) bytes"))
                 return
@@ -104,7 +109,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         } else if slowTimer == nil {
             let timeout = limits.slowConsumerTimeout
             let logger = logger
+            let counter = refusals.slowClient
             slowTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) {
+                counter.increment()
                 logger.info("connection closed: the client read nothing for \(timeout)")
                 context.close(promise: nil)
             }
@@ -167,6 +174,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         headTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(timeout)) { [self] in
             headTimer = nil
             guard head != nil, !refusing else { return }
+            refusals.headTimeout.increment()
             refuse(context: context, APIError(.requestTimeout, code: "request_timeout",
                                               message: "the request head did not arrive within \(timeout)"))
         }

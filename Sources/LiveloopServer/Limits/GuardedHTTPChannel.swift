@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import HTTPTypes
 import Logging
 import NIOCore
+import Prometheus
 
 /// The HTTP port's child channel: Hummingbird's HTTP/1.1-with-WebSocket-upgrade channel behind a `ConnectionGuard`,
 /// admitted by a `ConnectionLedger`. A connection the ledger refuses gets one JSON error response (503 `server_full`
@@ -25,12 +26,13 @@ struct GuardedHTTPChannel: ServerChildChannel {
     let base: HTTP1WebSocketUpgradeChannel
     let ledger: ConnectionLedger
     let limits: HTTPLimits
+    let refusals: HTTPRefusalCounters
     let logger: Logger
 
     /// The builder to hand `Application`: every connection goes through the guard.
     static func builder<WSResponderBuilder: HTTPResponderBuilder & _HB_SendableMetatype>(
         webSocketRouter: WSResponderBuilder, webSocket: WebSocketServerConfiguration, ledger: ConnectionLedger,
-        limits: HTTPLimits, logger: Logger
+        limits: HTTPLimits, refusals: HTTPRefusalCounters, logger: Logger
     ) -> HTTPServerBuilder where WSResponderBuilder.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         var http1 = HTTP1Channel.Configuration(
@@ -44,7 +46,7 @@ struct GuardedHTTPChannel: ServerChildChannel {
         return HTTPServerBuilder { responder in
             GuardedHTTPChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                ledger: ledger, limits: limits, logger: logger
+                ledger: ledger, limits: limits, refusals: refusals, logger: logger
             )
         }
     }
@@ -54,7 +56,7 @@ struct GuardedHTTPChannel: ServerChildChannel {
         switch ledger.admit(address) {
         case .admitted:
             let ledger = ledger
-            let guardHandler = ConnectionGuard(limits: limits, logger: self.logger) { ledger.release(address) }
+            let guardHandler = ConnectionGuard(limits: limits, refusals: refusals, logger: self.logger) { ledger.release(address) }
             do {
                 if let bytes = limits.sendBufferBytes {
                     try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(bytes))
@@ -66,9 +68,11 @@ struct GuardedHTTPChannel: ServerChildChannel {
             }
             return base.setup(channel: channel, logger: logger).map { .admitted($0) }
         case .serverFull:
+            refusals.serverFull.increment()
             return refuse(channel, APIError(.serviceUnavailable, code: "server_full",
                                             message: "this server has no room for more connections; try again later"))
         case .addressFull:
+            refusals.addressFull.increment()
             return refuse(channel, APIError(.tooManyRequests, code: "too_many_connections",
                                             message: "too many open connections from your address (at most \(ledger.maxPerAddress))"))
         }

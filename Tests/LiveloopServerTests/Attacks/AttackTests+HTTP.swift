@@ -51,6 +51,10 @@ extension AttackTests {
         #expect(crowd.count(status: 408) == 64)
         #expect(server.server.httpConnections.count(for: "127.0.0.2") == 0)
         await crowd.close()
+        // An operator sees the flood on /metrics.
+        let metrics = String(buffer: try await server.get("/metrics").body)
+        #expect(metrics.contains(#"liveloop_http_refused_total{reason="too_many_connections"} 936"#))
+        #expect(metrics.contains(#"liveloop_http_refused_total{reason="request_timeout"} 64"#))
         try await bystanders.expectUnaffected("after the flood")
     }
 
