@@ -8,13 +8,21 @@ struct Liveloop: AsyncParsableCommand {
         abstract: "Interactive live streaming server: RTMP in, LL-HLS out, interactions on top.",
         discussion: """
         Every option can also be set from the environment as LIVELOOP_<OPTION> (e.g. LIVELOOP_HTTP_PORT=9000,
-        LIVELOOP_DATA=/var/lib/liveloop, LIVELOOP_DEMO=1); a flag on the command line wins.
+        LIVELOOP_DATA=/var/lib/liveloop, LIVELOOP_DEMO=1) and, for serve, in a TOML file given with --config (the same
+        names without the dashes: http-port = 9000). The command line wins over the environment, which wins over the file.
         """,
         subcommands: [Serve.self, Channels.self, Token.self, Tokens.self, AdminKey.self, Bench.self, LoadTest.self]
     )
 
     static func main() async {
-        let arguments = EnvironmentOptions.apply(to: Array(CommandLine.arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+        let environment = ProcessInfo.processInfo.environment
+        var arguments = EnvironmentOptions.apply(to: Array(CommandLine.arguments.dropFirst()), environment: environment)
+        do {
+            arguments = try EnvironmentOptions.applyConfigFile(to: arguments)
+        } catch {
+            FileHandle.standardError.write(Data("liveloop: \(error)\n".utf8))
+            Foundation.exit(64)
+        }
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -35,13 +43,26 @@ enum EnvironmentOptions {
         "serve": ["--host", "--http-port", "--rtmp-port", "--data", "--public-host", "--part-target", "--segment-target",
                   "--segments", "--reconnect-grace", "--max-connections", "--log-level",
                   "--max-connections-per-address", "--header-timeout", "--idle-timeout", "--max-header-bytes",
-                  "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes"],
+                  "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes", "--config"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
         "token": ["--data"],
         "tokens": ["--data"],
     ]
     static let flags: [String: [String]] = ["serve": ["--demo"]]
+
+    /// Adds what the `--config` file sets (see `ConfigFile`), for the subcommands that take one.
+    static func applyConfigFile(to arguments: [String]) throws(ConfigFile.Failure) -> [String] {
+        guard let subcommand = arguments.first, let options = options[subcommand], options.contains("--config"),
+              !arguments.contains("--help"), !arguments.contains("-h") else { return arguments }
+        var path: String?
+        for (index, argument) in arguments.enumerated() {
+            if argument == "--config", index + 1 < arguments.count { path = arguments[index + 1] }
+            if argument.hasPrefix("--config=") { path = String(argument.dropFirst("--config=".count)) }
+        }
+        guard let path else { return arguments }
+        return try ConfigFile.apply(path: path, to: arguments, options: options, flags: flags[subcommand] ?? [])
+    }
 
     static func variable(for option: String) -> String {
         "LIVELOOP_" + option.dropFirst(2).uppercased().replacingOccurrences(of: "-", with: "_")

@@ -44,6 +44,8 @@ struct Serve: AsyncParsableCommand {
     var sendBufferBytes = 0
     @Option(help: "Seconds an interaction WebSocket has to send its first message (LIVELOOP_FIRST_MESSAGE_TIMEOUT).")
     var firstMessageTimeout = 10.0
+    @Option(help: "A TOML file with any of these options, named without the dashes (http-port = 9000); the command line and the environment win over it (LIVELOOP_CONFIG).")
+    var config: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
 
