@@ -361,6 +361,19 @@ public final class InteractionClient: Sendable {
         }
         if let (waiter, hello) = receipt.ready { waiter.resume(with: .success(hello)) }
         if let (waiter, error) = receipt.refused { waiter.resume(with: .failure(InteractionClientError.refused(error))) }
+        if receipt.deliver, case .goaway(let notice) = envelope.message { moveOn(after: notice, generation: generation) }
+    }
+
+    /// The server is going away: leave at a random moment in the first half of its window, so the reconnect (with
+    /// `lastSeq`, through the same address, to whichever node answers) is done before the server closes the socket.
+    private func moveOn(after notice: ServerMessage.GoAway, generation: Int) {
+        let window = min(max(notice.reconnectWithinMs, 0), 60_000)
+        let delay = Duration.milliseconds(Int.random(in: 0...(window / 2)))
+        addTask(Task { [weak self] in
+            try? await Task.sleep(for: delay)
+            guard let self, let transport = self.state.withLock({ $0.generation == generation ? $0.transport : nil }) else { return }
+            await transport.close()
+        })
     }
 
     private func isReady(generation: Int) -> Bool {

@@ -113,7 +113,9 @@ public struct LiveloopServer: Sendable {
             readiness: readiness, logger: logger
         )
         return ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: ingest)],
+            services: [.init(service: app), .init(service: ingest),
+                       .init(service: DrainService(rooms: rooms, drain: configuration.drainTime,
+                                                   openSockets: { [webSocketBudget] in webSocketBudget.count }, logger: logger))],
             gracefulShutdownSignals: gracefulShutdownSignals, logger: logger
         ))
     }

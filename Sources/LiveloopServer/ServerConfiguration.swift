@@ -16,6 +16,8 @@ public struct ServerConfiguration: Sendable {
     /// Open WebSocket connections (interaction and sub-second video together) beyond which upgrades are refused with
     /// 503, so a flood of clients meets a clear answer instead of the process's file-descriptor limit.
     public var maxWebSocketConnections = 10_000
+    /// On SIGTERM: how long clients have, after `goaway`, to reconnect elsewhere before the sockets close.
+    public var drainTime: Duration = .seconds(2)
     /// Connection caps and timeouts on the HTTP port.
     public var httpLimits = HTTPLimits()
 

@@ -43,7 +43,7 @@ enum EnvironmentOptions {
         "serve": ["--host", "--http-port", "--rtmp-port", "--data", "--public-host", "--part-target", "--segment-target",
                   "--segments", "--reconnect-grace", "--max-connections", "--log-level",
                   "--max-connections-per-address", "--header-timeout", "--idle-timeout", "--max-header-bytes",
-                  "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes", "--config"],
+                  "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes", "--config", "--drain"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
         "token": ["--data"],

@@ -24,6 +24,8 @@ struct Serve: AsyncParsableCommand {
     var segmentTarget = 2.0
     @Option(help: "Completed segments kept in memory and listed per playlist (LIVELOOP_SEGMENTS).")
     var segments = 10
+    @Option(help: "Seconds, on SIGTERM, between the goaway sent to every interaction client and the sockets closing: time to reconnect to another node (LIVELOOP_DRAIN).")
+    var drain = 2.0
     @Option(help: "Seconds a dropped publisher has to reconnect and continue the same broadcast (LIVELOOP_RECONNECT_GRACE).")
     var reconnectGrace = 10.0
     @Flag(help: "Publish the built-in looping clip on the 'demo' channel (LIVELOOP_DEMO=1).")
@@ -58,6 +60,7 @@ struct Serve: AsyncParsableCommand {
         guard segments >= 3, segments <= 1000 else { throw ValidationError("--segments must be 3–1000") }
         guard reconnectGrace >= 0, reconnectGrace <= 3600 else { throw ValidationError("--reconnect-grace must be 0–3600 seconds") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard drain >= 0, drain <= 600 else { throw ValidationError("--drain must be 0–600 seconds") }
         guard maxConnections >= 0, maxConnectionsPerAddress >= 0 else { throw ValidationError("connection caps must be 0 or more") }
         for (name, seconds) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout),
                                 ("--slow-client-timeout", slowClientTimeout), ("--first-message-timeout", firstMessageTimeout)] {
@@ -85,6 +88,7 @@ struct Serve: AsyncParsableCommand {
         configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
         configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))
         configuration.demo = demo
+        configuration.drainTime = .milliseconds(Int64(drain * 1000))
         // Every connection is a file descriptor: use all the process may have, and stop accepting WebSocket
         // clients well before the limit instead of failing somewhere deep in the runtime.
         var limit = rlimit()

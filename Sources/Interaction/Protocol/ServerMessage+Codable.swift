@@ -24,6 +24,7 @@ extension ServerMessage {
         case .offerClicks: .offerClicks(try OfferClicks(from: decoder))
         case .viewers: .viewers(try ViewerCount(from: decoder))
         case .moderation: .moderation(try ModerationNotice(from: decoder))
+        case .goaway: .goaway(try GoAway(from: decoder))
         }
     }
 
@@ -52,6 +53,7 @@ extension ServerMessage {
         case .offerClicks(let payload): try payload.encode(to: encoder)
         case .viewers(let payload): try payload.encode(to: encoder)
         case .moderation(let payload): try payload.encode(to: encoder)
+        case .goaway(let payload): try payload.encode(to: encoder)
         }
     }
 }

@@ -30,6 +30,8 @@ public enum ServerMessage: Sendable, Hashable {
     case offerClicks(OfferClicks)
     case viewers(ViewerCount)
     case moderation(ModerationNotice)
+    /// The server is going away (a graceful shutdown): reconnect, with `lastSeq`, within `reconnectWithinMs`.
+    case goaway(GoAway)
 
     /// The wire `type` of each server message.
     public enum Kind: String, Sendable, Hashable, CaseIterable {
@@ -39,7 +41,7 @@ public enum ServerMessage: Sendable, Hashable {
         case question = "qa", questionVotes = "qa.votes"
         case gift, supporters, offer
         case offerHidden = "offer.hidden", offerClicks = "offer.clicks"
-        case viewers, moderation
+        case viewers, moderation, goaway
     }
 
     public var kind: Kind {
@@ -67,6 +69,7 @@ public enum ServerMessage: Sendable, Hashable {
         case .offerClicks: .offerClicks
         case .viewers: .viewers
         case .moderation: .moderation
+        case .goaway: .goaway
         }
     }
 }

@@ -138,6 +138,18 @@ extension ServerMessage {
     }
 
     /// `moderation`: tells a user (only them) they were timed out, banned or unbanned. Shadow bans are never told.
+    /// `goaway`: this server is shutting down. The client reconnects — through the same address, which a load
+    /// balancer sends to another node — after a random moment within `reconnectWithinMs` (so a whole audience does not
+    /// arrive at once), resuming with `lastSeq`. The server closes the socket once that window has passed.
+    public struct GoAway: Sendable, Hashable, Codable {
+        public var reason: String
+        public var reconnectWithinMs: Int
+        public init(reason: String = "shutdown", reconnectWithinMs: Int) {
+            self.reason = reason
+            self.reconnectWithinMs = reconnectWithinMs
+        }
+    }
+
     public struct ModerationNotice: Sendable, Hashable, Codable {
         public enum Action: String, Sendable, Hashable, Codable {
             case timeout, ban, unban

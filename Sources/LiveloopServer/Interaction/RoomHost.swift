@@ -94,6 +94,8 @@ public final class RoomHost: Sendable {
         case votes([PendingVote])
         /// Closes every connection whose identity matches (its token was revoked).
         case expel(@Sendable (Identity) -> Bool)
+        /// Tells every connection the server is going away (a `goaway` frame, past any hold).
+        case goAway(ByteBuffer)
     }
 
     /// Called when records could not be committed: the room's memory is then ahead of its log, so the registry
@@ -165,6 +167,12 @@ public final class RoomHost: Sendable {
     /// Closes the open connections whose identity matches `predicate` (a revocation of their tokens).
     func expel(where predicate: @escaping @Sendable (Identity) -> Bool) {
         enqueue(.expel(predicate))
+    }
+
+    /// Sends `goaway` to every client: reconnect elsewhere within `window`. The sockets close when the room stops.
+    func goAway(within window: Duration) {
+        let message = ServerMessage.GoAway(reconnectWithinMs: Int(window.wholeMilliseconds))
+        if let bytes = Self.encode(ServerEnvelope(.goaway(message))) { enqueue(.goAway(bytes)) }
     }
 
     /// Takes a token from `identity`'s REST bucket; false when it is empty (answer `rate_limited`).
@@ -353,7 +361,7 @@ public final class RoomHost: Sendable {
                         payloads.append(data)
                     }
                 }
-            case .register, .unregister, .expel:
+            case .register, .unregister, .expel, .goAway:
                 break
             }
         }
@@ -380,6 +388,8 @@ public final class RoomHost: Sendable {
                 delivery.connections[connection.id] = nil
                 delivery.held[connection.id] = nil
                 connection.close()
+            case let .goAway(bytes):
+                for connection in delivery.connections.values { connection.send(bytes) }
             case let .expel(predicate):
                 for (id, connection) in delivery.connections where predicate(connection.identity) {
                     delivery.held[id] = nil

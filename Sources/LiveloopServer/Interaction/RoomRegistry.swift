@@ -87,6 +87,11 @@ public final class RoomRegistry: Sendable {
         rooms.withLock { $0.removeValue(forKey: channel) }?.stop()
     }
 
+    /// Sends `goaway` to every client of every room (a graceful shutdown has begun).
+    public func goAwayAll(within window: Duration) {
+        for host in rooms.withLock({ Array($0.values) }) { host.goAway(within: window) }
+    }
+
     public func stopAll() {
         watcher.withLock { $0?.cancel() }
         for host in rooms.withLock({ Array($0.values) }) { host.stop() }

@@ -17,10 +17,11 @@ final class TestServer: Sendable {
 
     static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0),
                       maxWebSocketConnections: Int = 10_000, dataDirectory: String? = nil,
-                      httpLimits: HTTPLimits = HTTPLimits()) async throws -> TestServer {
+                      httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.httpLimits = httpLimits
+        configuration.drainTime = drain
         configuration.host = "127.0.0.1"
         configuration.httpPort = 0
         configuration.rtmpPort = 0

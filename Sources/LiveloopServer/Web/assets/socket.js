@@ -121,6 +121,20 @@ export class RoomSocket {
     this.scheduleReconnect();
   }
 
+  /** Opens a new connection (the same address reaches a node that is staying), resuming from `lastSeq`, then closes this one. */
+  moveOn() {
+    const old = this.socket;
+    if (!old || this.stopped) return;
+    clearInterval(this.pingTimer);
+    for (const [, request] of this.pending) {
+      clearTimeout(request.timer);
+      request.reject({ code: 'disconnected', message: 'The server moved this connection; try again.' });
+    }
+    this.pending.clear();
+    this.connect();
+    old.close(1000, 'goaway');
+  }
+
   scheduleReconnect() {
     this.attempt++;
     const delay = Math.min(15000, 500 * 2 ** Math.min(this.attempt - 1, 5)) * (0.8 + Math.random() * 0.4);
@@ -187,6 +201,14 @@ export class RoomSocket {
       case 'moderation':
         if (message.action === 'ban') this.setState('banned', 'You were banned from this channel.');
         break;
+      case 'goaway': {
+        // The server is shutting down: move on at a random moment in the first half of its window, so the whole
+        // audience does not arrive at the next node at once and each is there before the old socket closes.
+        const window = Math.min(Math.max(Number(message.reconnectWithinMs) || 0, 0), 60000);
+        clearTimeout(this.goawayTimer);
+        this.goawayTimer = setTimeout(() => this.moveOn(), Math.random() * window / 2);
+        return;
+      }
     }
     if (message.type === 'error' && message.code === 'unknown_type' && /"sync"/.test(message.message ?? '')) {
       this.sync.refused = true; // a server without sync reports: stop sending them on this connection
