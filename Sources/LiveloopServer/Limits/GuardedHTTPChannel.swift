@@ -81,7 +81,9 @@ struct GuardedHTTPChannel: ServerChildChannel {
     func handle(value: Value, logger: Logger) async {
         switch value {
         case let .admitted(inner):
-            await base.handle(value: inner, logger: logger)
+            var quiet = logger
+            quiet.handler = QuietEarlyCloses(base: logger.handler)
+            await base.handle(value: inner, logger: quiet)
         case let .refused(channel):
             try? await channel.closeFuture.get()
         }
