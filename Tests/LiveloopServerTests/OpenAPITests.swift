@@ -127,4 +127,20 @@ struct OpenAPITests {
             #expect(ok == 200)
         }
     }
+
+    @Test("a body over an endpoint's limit is answered 413 with the JSON error body, not an empty one",
+          arguments: [("POST", "/api/v1/channels", 70_000), ("POST", "/api/v1/channels/show/tokens", 70_000),
+                      ("PUT", "/api/v1/channels/show/settings", 70_000), ("PUT", "/api/v1/channels/show/rundown", 300_000),
+                      ("POST", "/api/v1/channels/show/messages", 70_000)])
+    func oversizedBodies(method: String, path: String, size: Int) async throws {
+        try await withServer { server in
+            _ = try server.createChannel("show")
+            let adminKey = try #require(try server.store.ensureAdminKey())
+            let body = #"{"name":""# + String(repeating: "a", count: size) + #""}"#
+            let (status, answer) = try await httpRequest(port: server.httpPort, HTTPMethod(rawValue: method), path,
+                                                         bearer: adminKey, body: body)
+            #expect(status == 413)
+            #expect((answer?["error"] as? [String: Any])?["code"] as? String == "too_large", "\(String(describing: answer))")
+        }
+    }
 }
