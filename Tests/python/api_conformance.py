@@ -8,6 +8,7 @@ CHANNEL (a live channel, so the LL-HLS routes answer with media). The checks: no
 type and body is the one the document declares for it (so every documented error carries its JSON body); invalid
 input is refused with a 4xx; a request without credentials is refused where the document says credentials are
 needed. Exits with schemathesis's status (0: every check held) after printing its summary.
+LIVELOOP_SCHEMATHESIS_SEED picks another seed (default 15) to explore further.
 """
 import os
 import subprocess
@@ -55,10 +56,12 @@ def main() -> int:
             "--checks", CHECKS,
             "--phases", "examples,coverage,fuzzing",
             "--max-examples", examples,
-            "--seed", "15",
+            # A fixed seed: the same cases every run, so a failure reproduces.
+            "--seed", os.environ.get("LIVELOOP_SCHEMATHESIS_SEED", "15"),
             "--workers", "1",
-            # A blocking playlist reload waits at most three target durations (the test server's are 1 s).
-            "--request-timeout", "10",
+            # A blocking playlist reload waits at most three target durations (the test server's are 1 s); the rest is
+            # slack for a machine busy with other builds.
+            "--request-timeout", "30",
             "--suppress-health-check", "all",
             "--warnings", "off",
         ]
