@@ -58,6 +58,9 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error.status, code: code, message: message)
         } catch let error as DecodingError {
             throw APIError.badRequest("malformed JSON body: \(error)")
+        } catch is NIOTooManyBytesError {
+            // `request.body.collect(upTo:)` past its limit: Hummingbird's own answer is a 413 with no body.
+            throw APIError(.contentTooLarge, code: "too_large", message: "the request body is larger than this endpoint accepts")
         }
     }
 }

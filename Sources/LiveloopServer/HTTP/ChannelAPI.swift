@@ -26,6 +26,8 @@ struct ChannelAPI {
 
     struct CreateRequest: Decodable { var name: String }
 
+    /// Lengths are counted in Unicode scalars (as JSON Schema's `maxLength` counts them), not in grapheme clusters:
+    /// one "character" of a letter and a thousand combining marks is a thousand scalars, and is refused.
     struct TokenRequest: Decodable {
         var role: String
         var sub: String
@@ -101,7 +103,7 @@ struct ChannelAPI {
             guard let role = Role(rawValue: ask.role), role != .guest else {
                 throw APIError.badRequest("role must be viewer, moderator or host")
             }
-            guard !ask.sub.isEmpty, ask.sub.count <= 128, (ask.name ?? "").count <= 64 else {
+            guard !ask.sub.isEmpty, ask.sub.unicodeScalars.count <= 128, (ask.name ?? "").unicodeScalars.count <= 64 else {
                 throw APIError.badRequest("sub must be 1–128 characters and name at most 64")
             }
             let ttl = ask.ttlSeconds ?? Int(TokenAuthority.defaultLifetime)
@@ -155,7 +157,7 @@ struct ChannelAPI {
         let given = [ask.jti != nil, ask.token != nil, ask.sub != nil, ask.all == true].filter { $0 }.count
         guard given == 1 else { throw APIError.badRequest(#"give exactly one of "jti", "token", "sub" or "all": true"#) }
         if let jti = ask.jti {
-            guard !jti.isEmpty, jti.count <= 128 else { throw APIError.badRequest("jti must be 1–128 characters") }
+            guard !jti.isEmpty, jti.unicodeScalars.count <= 128 else { throw APIError.badRequest("jti must be 1–128 characters") }
             return .token(jti: jti)
         }
         if let token = ask.token {
@@ -165,7 +167,7 @@ struct ChannelAPI {
             return .token(jti: jti)
         }
         if let sub = ask.sub {
-            guard !sub.isEmpty, sub.count <= 128 else { throw APIError.badRequest("sub must be 1–128 characters") }
+            guard !sub.isEmpty, sub.unicodeScalars.count <= 128 else { throw APIError.badRequest("sub must be 1–128 characters") }
             return .subject(sub: sub, channel: channel)
         }
         return .channel(channel)

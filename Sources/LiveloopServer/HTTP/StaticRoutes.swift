@@ -5,7 +5,8 @@ import NIOCore
 
 /// The web experience, served from files bundled with the binary (`Sources/LiveloopServer/Web`): no build step, no
 /// CDN, nothing fetched from another host. Pages: `/` (live channels), `/watch/CHANNEL`, `/studio/CHANNEL`, `/admin`;
-/// modules, styles and images under `/assets/…`.
+/// modules, styles and images under `/assets/…`; and `/api/v1/openapi.json`, the OpenAPI 3.1 document of the REST API
+/// (`Web/openapi.json`, kept in the repository and checked against the live server by the tests).
 struct StaticRoutes {
     /// Files by path relative to the web root, read once at start.
     let files: [String: ByteBuffer]
@@ -33,6 +34,7 @@ struct StaticRoutes {
         router.get("watch/:channel") { _, _ in try Self.serve(files, "watch.html") }
         router.get("studio/:channel") { _, _ in try Self.serve(files, "studio.html") }
         router.get("admin") { _, _ in try Self.serve(files, "admin.html") }
+        router.get("api/v1/openapi.json") { _, _ in try Self.serve(files, "openapi.json") }
         router.get("favicon.ico") { _, _ in try Self.serve(files, "assets/favicon.svg") }
         router.get("assets/**") { request, _ in
             let path = String(request.uri.path.dropFirst("/assets/".count))
