@@ -23,7 +23,7 @@ struct IngestService: Service {
         let authorizer = ChannelPublishAuthorizer(store: store, registry: registry, logger: logger)
         let listener = try await RTMPListener.bind(
             host: configuration.host, port: configuration.rtmpPort, group: MultiThreadedEventLoopGroup.singleton,
-            authorizer: authorizer, connections: connections, logger: logger
+            authorizer: authorizer, connectionLimits: configuration.rtmp, connections: connections, logger: logger
         )
         let port = listener.localAddress?.port ?? configuration.rtmpPort
         logger.info("RTMP listening", metadata: ["port": "\(port)"])

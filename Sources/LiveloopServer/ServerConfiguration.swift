@@ -1,4 +1,5 @@
 import LiveMedia
+import RTMP
 
 /// Everything `liveloop serve` can be told. Defaults are the documented ones (`liveloop serve --help`).
 public struct ServerConfiguration: Sendable {
@@ -16,6 +17,9 @@ public struct ServerConfiguration: Sendable {
     /// Open WebSocket connections (interaction and sub-second video together) beyond which upgrades are refused with
     /// 503, so a flood of clients meets a clear answer instead of the process's file-descriptor limit.
     public var maxWebSocketConnections = 10_000
+    /// RTMP connection caps (in total, per client address) and deadlines (setup: handshake to accepted publish; idle:
+    /// time without a whole message).
+    public var rtmp = RTMPConnectionLimits()
 
     public init() {}
 }

@@ -3,6 +3,7 @@ import Foundation
 import LiveMedia
 import LiveloopServer
 import Logging
+import RTMP
 import Storage
 
 struct Serve: AsyncParsableCommand {
@@ -30,6 +31,14 @@ struct Serve: AsyncParsableCommand {
     var demo = false
     @Option(help: "Most open WebSocket connections (interaction + sub-second video); 0 = the file-descriptor limit less 512 (LIVELOOP_MAX_CONNECTIONS).")
     var maxConnections = 0
+    @Option(help: "Most open RTMP connections in total; one more is closed at once (LIVELOOP_RTMP_MAX_CONNECTIONS).")
+    var rtmpMaxConnections = 1000
+    @Option(help: "Most open RTMP connections from one address (an IPv6 /64 counts as one) (LIVELOOP_RTMP_MAX_CONNECTIONS_PER_ADDRESS).")
+    var rtmpMaxConnectionsPerAddress = 10
+    @Option(help: "Seconds an RTMP connection has from connecting to an accepted publish (LIVELOOP_RTMP_SETUP_TIMEOUT).")
+    var rtmpSetupTimeout = 10.0
+    @Option(help: "Seconds an RTMP connection may go without sending one whole message; trickled bytes do not count (LIVELOOP_RTMP_IDLE_TIMEOUT).")
+    var rtmpIdleTimeout = 30.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
 
@@ -41,6 +50,12 @@ struct Serve: AsyncParsableCommand {
         }
         guard segments >= 3, segments <= 1000 else { throw ValidationError("--segments must be 3–1000") }
         guard reconnectGrace >= 0, reconnectGrace <= 3600 else { throw ValidationError("--reconnect-grace must be 0–3600 seconds") }
+        guard rtmpMaxConnections >= 1, rtmpMaxConnectionsPerAddress >= 1 else {
+            throw ValidationError("--rtmp-max-connections and --rtmp-max-connections-per-address must be at least 1")
+        }
+        guard rtmpSetupTimeout >= 1, rtmpSetupTimeout <= 600, rtmpIdleTimeout >= 1, rtmpIdleTimeout <= 3600 else {
+            throw ValidationError("--rtmp-setup-timeout must be 1–600 seconds and --rtmp-idle-timeout 1–3600 seconds")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
     }
 
@@ -60,6 +75,10 @@ struct Serve: AsyncParsableCommand {
         configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
         configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))
         configuration.demo = demo
+        configuration.rtmp = RTMPConnectionLimits(
+            maximumConnections: rtmpMaxConnections, maximumConnectionsPerAddress: rtmpMaxConnectionsPerAddress,
+            setupTimeout: .milliseconds(Int64(rtmpSetupTimeout * 1000)), idleTimeout: .milliseconds(Int64(rtmpIdleTimeout * 1000))
+        )
         // Every connection is a file descriptor: use all the process may have, and stop accepting WebSocket
         // clients well before the limit instead of failing somewhere deep in the runtime.
         var limit = rlimit()

@@ -2,6 +2,7 @@ import Foundation
 import Interaction
 import LiveloopClient
 import LiveloopServer
+import NIOCore
 import Testing
 
 /// A publisher and a viewer on a channel of their own, started before an attack on some other entry point.
