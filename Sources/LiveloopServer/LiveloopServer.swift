@@ -22,6 +22,9 @@ public struct LiveloopServer: Sendable {
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
+    let thumbnails = Thumbnails()
+    /// ffmpeg processes the thumbnail route has started (one per channel at a time, a few in all).
+    public var thumbnailRuns: Int { thumbnails.ffmpegRuns }
 
     /// The store key of the HS256 secret that signs viewer and host tokens.
     public static let tokenSecretName = "jwtSecret"
@@ -63,7 +66,7 @@ public struct LiveloopServer: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text))
             )
         }
-        Thumbnails().register(on: router, registry: registry)
+        thumbnails.register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
         ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL }).register(on: router)
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)

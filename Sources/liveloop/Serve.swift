@@ -64,7 +64,8 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            // Client text (stream names, RTMP commands, paths) reaches log lines: escaped, it cannot forge one.
+            return EscapingLogHandler(wrapping: handler)
         }
         var configuration = ServerConfiguration()
         configuration.host = host
