@@ -33,7 +33,8 @@ enum EnvironmentOptions {
     /// Options each subcommand takes from the environment: the variable is LIVELOOP_ + the option in upper snake case.
     static let options: [String: [String]] = [
         "serve": ["--host", "--http-port", "--rtmp-port", "--data", "--public-host", "--part-target", "--segment-target",
-                  "--segments", "--reconnect-grace", "--max-connections", "--log-level"],
+                  "--segments", "--reconnect-grace", "--max-connections", "--rtmp-max-connections",
+                  "--rtmp-max-connections-per-address", "--rtmp-setup-timeout", "--rtmp-idle-timeout", "--log-level"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
         "token": ["--data"],
