@@ -82,20 +82,19 @@ extension AttackTests {
         guard Tools.haveFFmpeg else { return }
         let server = try await TestServer.start(rtmp: RTMPConnectionLimits(maximumConnectionsPerAddress: 1000))
         let bystanders = try await Bystanders.start(on: server)
+        // The attackers' bytes are built once and shared, so what grows is the server's memory, not the clients'.
+        let huge: [[UInt8]] = [RTMPBytes.handshake, RTMPBytes.connect, RTMPBytes.header(length: 8 << 20, type: 9, csid: 6)]
+            + Array(repeating: [UInt8](repeating: 0x41, count: 64 << 10), count: 16)
+        let media: [[UInt8]] = [RTMPBytes.handshake, RTMPBytes.connect]
+            + Array(repeating: RTMPBytes.header(length: 4000, type: 9, csid: 6) + [UInt8](repeating: 0x17, count: 4000), count: 64)
+            + [RTMPBytes.header(length: 6000, type: 9, csid: 7) + [UInt8](repeating: 0x17, count: 100)]
         let before = residentBytes()
         var closed = 0
         await withTaskGroup(of: Bool.self) { group in
             for i in 0..<200 {
                 group.addTask {
                     // Half announce one huge message and stream 1 MiB of it; half send media before any publish.
-                    var chunks: [[UInt8]] = [RTMPBytes.handshake, RTMPBytes.connect]
-                    if i % 2 == 0 {
-                        chunks.append(RTMPBytes.header(length: 8 << 20, type: 9, csid: 6))
-                        chunks += Array(repeating: [UInt8](repeating: 0x41, count: 64 << 10), count: 16)
-                    } else {
-                        chunks += Array(repeating: RTMPBytes.header(length: 4000, type: 9, csid: 6) + [UInt8](repeating: 0x17, count: 4000), count: 64)
-                        chunks.append(RTMPBytes.header(length: 6000, type: 9, csid: 7) + [UInt8](repeating: 0x17, count: 100))
-                    }
+                    let chunks = i % 2 == 0 ? huge : media
                     return (try? await RawTCP.sendAndAwaitClose(port: server.rtmpPort, chunks, timeout: .seconds(15))) ?? false
                 }
             }
