@@ -50,9 +50,8 @@ public final class Broadcast: Sendable {
         var audio: AudioSpecificConfig?
         var codecsChanged = false
         var framesWithoutVideoConfig = 0
-        var timelineOffset: Int64 = 0
-        var needsTimelineAnchor = true
-        var lastMappedDTS: Int64?
+        var timeline: MediaTimeline
+        var lastJumpLogged: Date?
         var publisherConnected = true
         var publisherGeneration = 0
         var waiters: [Int: Waiter] = [:]
@@ -64,6 +63,11 @@ public final class Broadcast: Sendable {
         var stats = IngestStats()
         var metadata: [String: String] = [:]
         var startedAt: Date
+
+        init(startedAt: Date, jumpThreshold: Double) {
+            self.startedAt = startedAt
+            self.timeline = MediaTimeline(jumpThreshold: jumpThreshold)
+        }
     }
 
     private let state: Mutex<State>
@@ -72,7 +76,7 @@ public final class Broadcast: Sendable {
     public init(channel: String, configuration: HLSConfiguration, startedAt: Date, logger: Logger) {
         self.channel = channel
         self.configuration = configuration
-        self.state = Mutex(State(startedAt: startedAt))
+        self.state = Mutex(State(startedAt: startedAt, jumpThreshold: configuration.timestampJumpThreshold))
         self.logger = logger
     }
 
@@ -84,6 +88,7 @@ public final class Broadcast: Sendable {
         var feeds: [(AsyncStream<ByteBuffer>.Continuation, ByteBuffer)] = []
         var finishes: [AsyncStream<ByteBuffer>.Continuation] = []
         var slowLive: [AsyncStream<LiveFragment>.Continuation] = []
+        var jumpToLog = false
         state.withLock { state in
             switch event {
             case let .videoConfiguration(record):
@@ -107,7 +112,7 @@ public final class Broadcast: Sendable {
             case let .frame(frame):
                 state.stats.record(frame, at: now)
                 var events: [PackagerEvent] = []
-                Self.package(frame, now: now, state: &state, configuration: configuration, events: &events)
+                Self.package(frame, now: now, state: &state, configuration: configuration, events: &events, jumpToLog: &jumpToLog)
                 slowLive = Self.feedLiveSubscribers(events, state: &state)
                 Self.dispatch(events, state: &state, resumes: &resumes, feeds: &feeds, finishes: &finishes)
             }
@@ -116,10 +121,15 @@ public final class Broadcast: Sendable {
         for continuation in finishes { continuation.finish() }
         for continuation in slowLive { continuation.finish() }
         for continuation in resumes { continuation.resume(returning: .ready) }
+        if jumpToLog {
+            // At most one line every ten seconds, however often a publisher jumps.
+            logger.warning("publisher timestamps jumped; a new segment follows a discontinuity", metadata: ["channel": "\(channel)"])
+        }
     }
 
     private static func package(
-        _ frame: MediaFrame, now: Date, state: inout State, configuration: HLSConfiguration, events: inout [PackagerEvent]
+        _ frame: MediaFrame, now: Date, state: inout State, configuration: HLSConfiguration, events: inout [PackagerEvent],
+        jumpToLog: inout Bool
     ) {
         if frame.track == .audio, state.video == nil { state.framesWithoutVideoConfig += 1 }
         // Codecs take effect at a video keyframe, or for an audio-only stream once it is clear no video is coming.
@@ -138,18 +148,17 @@ public final class Broadcast: Sendable {
         state.packager = nil
         defer { state.packager = packager }
 
-        if state.needsTimelineAnchor {
-            // Place the first frame of this publisher where the stream clock says "now", never behind what we have.
-            var start = packager.clock.mediaTime(at: now)
-            if let last = state.lastMappedDTS { start = max(start, last + 1) }
-            state.timelineOffset = start - frame.dts
-            state.needsTimelineAnchor = false
+        let placement = state.timeline.place(frame, now: packager.clock.mediaTime(at: now),
+                                             frameDuration: packager.muxer?.estimatedFrameDuration ?? 3000)
+        guard case let .placed(mapped, afterJump) = placement else { return }
+        if afterJump {
+            // The publisher's timestamps jumped: what is open closes, and the next segment follows a discontinuity.
+            events += packager.interrupt()
+            if state.lastJumpLogged.map({ now.timeIntervalSince($0) >= 10 }) ?? true {
+                state.lastJumpLogged = now
+                jumpToLog = true
+            }
         }
-        var mapped = frame
-        mapped.dts += state.timelineOffset
-        mapped.pts += state.timelineOffset
-        guard mapped.dts >= 0 else { return }
-        if mapped.track == .video { state.lastMappedDTS = max(state.lastMappedDTS ?? mapped.dts, mapped.dts) }
         events += packager.append(mapped)
     }
 
@@ -188,9 +197,9 @@ public final class Broadcast: Sendable {
             if let muxer = packager.muxer {
                 continuation.yield(.initSegment(muxer.initSegment, codecs: muxer.codecs))
                 state.announcedInitVersion = packager.initVersion
-                // The open segment began at a keyframe: its parts are exactly the chunks a decoder needs to start.
-                for part in packager.openSegment?.parts ?? [] where part.bytes.readableBytes > 0 {
-                    continuation.yield(.media(part.bytes))
+                // From the last keyframe on: the chunks a decoder needs to start.
+                for bytes in packager.partsSinceKeyframe where bytes.readableBytes > 0 {
+                    continuation.yield(.media(bytes))
                 }
             }
             let id = state.nextSubscriberID
@@ -245,7 +254,7 @@ public final class Broadcast: Sendable {
             state.publisherConnected = false
             let events = state.packager?.interrupt() ?? []
             Self.dispatch(events, state: &state, resumes: &resumes, feeds: &feeds, finishes: &finishes)
-            state.needsTimelineAnchor = true
+            state.timeline.reanchor()
             state.stats.reset()
             return state.publisherGeneration
         }
@@ -334,8 +343,10 @@ public final class Broadcast: Sendable {
             var candidates: [Segment] = packager.segments.reversed()
             if let open = packager.openSegment { candidates.insert(open, at: 0) }
             for segment in candidates {
-                if let first = segment.parts.first, first.bytes.readableBytes > 0, let initSegment = packager.initSegments[segment.initVersion] {
-                    return (initSegment, first.bytes)
+                // The last part of the segment that starts with a keyframe (a segment cut for length may start without).
+                if let part = segment.parts.last(where: { $0.independent && $0.bytes.readableBytes > 0 }),
+                   let initSegment = packager.initSegments[segment.initVersion] {
+                    return (initSegment, part.bytes)
                 }
             }
             return nil
@@ -375,7 +386,8 @@ public final class Broadcast: Sendable {
     /// The media playlist, after waiting (blocking playlist reload, RFC 8216bis §6.2.5.2) until it holds `msn`/`part`.
     public func playlist(_ request: PlaylistRequest) async throws(PlaylistError) -> String {
         if let msn = request.msn {
-            let timeout = Double(3 * (state.withLock { $0.packager?.targetDuration } ?? Int(configuration.segmentTarget.rounded(.up))))
+            // Never longer than three configured target durations (RFC 8216bis §6.2.5.2 asks a client to wait that long).
+            let timeout = Double(3 * configuration.targetDuration)
             let outcome: WaitOutcome = await withCheckedContinuation { continuation in
                 let immediate: WaitOutcome? = state.withLock { state in
                     guard let packager = state.packager else { return .notReady }

@@ -23,7 +23,7 @@ struct IngestService: Service {
         let authorizer = ChannelPublishAuthorizer(store: store, registry: registry, logger: logger)
         let listener = try await RTMPListener.bind(
             host: configuration.host, port: configuration.rtmpPort, group: MultiThreadedEventLoopGroup.singleton,
-            authorizer: authorizer, connections: connections, logger: logger
+            authorizer: authorizer, connectionLimits: configuration.rtmp, connections: connections, logger: logger
         )
         let port = listener.localAddress?.port ?? configuration.rtmpPort
         logger.info("RTMP listening", metadata: ["port": "\(port)"])
@@ -46,7 +46,11 @@ struct IngestService: Service {
     private func startDemo() -> Task<Void, Never>? {
         do {
             let source = try DemoSource()
-            _ = try store.ensureChannel(name: "demo")
+            if try store.ensureChannel(name: "demo") != nil {
+                // The demo is for trying things out: anyone who opens it may watch and react without a token. Only a
+                // new demo channel gets this; an operator's later settings stand.
+                try store.saveChannelSettings(channel: "demo", body: Data(#"{"allowAnonymous":true}"#.utf8), allowAnonymous: true)
+            }
             guard case let .started(broadcast) = registry.beginPublishing(channel: "demo", now: Date()) else { return nil }
             logger.info("demo clip publishing on channel \"demo\"")
             return Task {

@@ -25,6 +25,9 @@ public struct LiveloopServer: Sendable {
     let webSocketBudget: ConnectionBudget
     /// Open connections on the HTTP port, in total and per client address.
     public let httpConnections: ConnectionLedger
+    let thumbnails = Thumbnails()
+    /// ffmpeg processes the thumbnail route has started (one per channel at a time, a few in all).
+    public var thumbnailRuns: Int { thumbnails.ffmpegRuns }
 
     /// The store key of the HS256 secret that signs viewer and host tokens.
     public static let tokenSecretName = "jwtSecret"
@@ -70,7 +73,7 @@ public struct LiveloopServer: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text))
             )
         }
-        Thumbnails().register(on: router, registry: registry)
+        thumbnails.register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
         ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL }).register(on: router)
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)

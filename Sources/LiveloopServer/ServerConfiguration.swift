@@ -1,4 +1,5 @@
 import LiveMedia
+import RTMP
 
 /// Everything `liveloop serve` can be told. Defaults are the documented ones (`liveloop serve --help`).
 public struct ServerConfiguration: Sendable {
@@ -20,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     public var drainTime: Duration = .seconds(2)
     /// Connection caps and timeouts on the HTTP port.
     public var httpLimits = HTTPLimits()
+    /// RTMP connection caps (in total, per client address) and deadlines (setup: handshake to accepted publish; idle:
+    /// time without a whole message).
+    public var rtmp = RTMPConnectionLimits()
 
     public init() {}
 }

@@ -5,13 +5,32 @@ import NIOCore
 /// Limits protect the server from a peer that announces more than it should: a chunk size above `maximumChunkSize`,
 /// a message above `maximumMessageSize`, more than `maximumChunkStreams` distinct chunk stream ids, or more than
 /// `maximumBufferedBytes` held in them all throw, and the connection is closed.
+///
+/// A server connection starts with `Limits.beforePublish` — room for `connect`, `createStream` and `publish`, a few
+/// KiB — and gets the media limits only once its stream key is accepted (`raiseLimits(to:)`), so a peer without a key
+/// cannot make the server hold more than that.
 public struct ChunkDecoder: Sendable {
-    public struct Limits: Sendable {
+    public struct Limits: Sendable, Equatable {
         public var maximumChunkSize: Int = 1 << 24
         public var maximumMessageSize: Int = 8 << 20
         public var maximumChunkStreams: Int = 64
         public var maximumBufferedBytes: Int = 16 << 20
         public init() {}
+
+        public init(maximumChunkSize: Int, maximumMessageSize: Int, maximumChunkStreams: Int, maximumBufferedBytes: Int) {
+            self.maximumChunkSize = maximumChunkSize
+            self.maximumMessageSize = maximumMessageSize
+            self.maximumChunkStreams = maximumChunkStreams
+            self.maximumBufferedBytes = maximumBufferedBytes
+        }
+
+        /// Before the stream key is checked: OBS's `connect` (the largest command a publisher sends first, with its
+        /// Enhanced RTMP FourCC lists) is under 1 KiB. A message may be 8 KiB, partial messages may hold 16 KiB in
+        /// all, on at most 8 chunk streams. The chunk size itself costs nothing: a chunk never carries more than the
+        /// message it belongs to.
+        public static let beforePublish = Limits(
+            maximumChunkSize: 1 << 24, maximumMessageSize: 8 << 10, maximumChunkStreams: 8, maximumBufferedBytes: 16 << 10
+        )
     }
 
     private struct StreamState: Sendable {
@@ -25,13 +44,23 @@ public struct ChunkDecoder: Sendable {
         var partial: ByteBuffer?
     }
 
-    public let limits: Limits
+    public private(set) var limits: Limits
     public private(set) var chunkSize = 128
     private var streams: [UInt32: StreamState] = [:]
     private var bufferedBytes = 0
 
     public init(limits: Limits = Limits()) {
         self.limits = limits
+    }
+
+    /// Switches to larger limits (the stream key was accepted). Limits never shrink: what is buffered already fits.
+    public mutating func raiseLimits(to newLimits: Limits) {
+        limits = Limits(
+            maximumChunkSize: max(limits.maximumChunkSize, newLimits.maximumChunkSize),
+            maximumMessageSize: max(limits.maximumMessageSize, newLimits.maximumMessageSize),
+            maximumChunkStreams: max(limits.maximumChunkStreams, newLimits.maximumChunkStreams),
+            maximumBufferedBytes: max(limits.maximumBufferedBytes, newLimits.maximumBufferedBytes)
+        )
     }
 
     /// Applies a Set Chunk Size received from the peer.

@@ -2,34 +2,41 @@ import Logging
 import NIOCore
 
 /// The NIO shell around one RTMP server connection: it feeds bytes to the handshake, the chunk decoder and the
-/// `ServerSession`, and performs the actions they return. Any `RTMPError` closes this connection with one log line.
+/// `ServerSession`, tells `RTMPLiveness` about progress and performs the actions they return. Any `RTMPError`, and a
+/// liveness verdict to close, closes this connection with one log line.
+///
+/// Until the stream key is accepted the decoder runs with `ChunkDecoder.Limits.beforePublish`; media that arrives
+/// before then is dropped by the session, so a connection without a key holds a few KiB at most.
 final class RTMPConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// Media that arrives while the stream key is being checked is held, up to this many messages.
-    static let maximumPendingEvents = 512
-
     private var handshake = ServerHandshake()
-    private var decoder: ChunkDecoder
+    private var decoder = ChunkDecoder(limits: .beforePublish)
     private var encoder = ChunkEncoder()
     private var session = ServerSession()
+    private var liveness: RTMPLiveness
+    private var livenessCheck: Scheduled<Void>?
     private var inbound: ByteBuffer?
     private var sink: (any RTMPPublishSink)?
-    private var pending: [RTMPMediaEvent] = []
     private var closed = false
+    private let publishLimits: ChunkDecoder.Limits
+    private let connectionLimits: RTMPConnectionLimits
     private let authorizer: any RTMPPublishAuthorizer
     private var logger: Logger
 
-    init(authorizer: any RTMPPublishAuthorizer, limits: ChunkDecoder.Limits, logger: Logger) {
+    init(authorizer: any RTMPPublishAuthorizer, limits: ChunkDecoder.Limits, connectionLimits: RTMPConnectionLimits, logger: Logger) {
         self.authorizer = authorizer
-        self.decoder = ChunkDecoder(limits: limits)
+        self.publishLimits = limits
+        self.connectionLimits = connectionLimits
+        self.liveness = RTMPLiveness(limits: connectionLimits, openedAt: .now())
         self.logger = logger
     }
 
-    func channelActive(context: ChannelHandlerContext) {
-        logger[metadataKey: "remote"] = "\(context.remoteAddress?.description ?? "?")"
-        context.fireChannelActive()
+    func handlerAdded(context: ChannelHandlerContext) {
+        logger[metadataKey: "remote"] = "\(context.channel.remoteAddress?.description ?? "?")"
+        liveness = RTMPLiveness(limits: connectionLimits, openedAt: .now())
+        scheduleLivenessCheck(context: context)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -49,24 +56,36 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
+        livenessCheck?.cancel()
+        livenessCheck = nil
         sink?.publisherDisconnected()
         sink = nil
         context.fireChannelInactive()
-    }
-
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            logger.info("RTMP connection closed: idle")
-            context.close(promise: nil)
-        } else {
-            context.fireUserInboundEventTriggered(event)
-        }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         logger.debug("RTMP connection error: \(error)")
         context.close(promise: nil)
     }
+
+    // MARK: Liveness
+
+    private func scheduleLivenessCheck(context: ChannelHandlerContext) {
+        guard !closed else { return }
+        switch liveness.verdict(at: .now()) {
+        case let .close(reason):
+            logger.info("RTMP connection closed: \(reason)")
+            closeNow(context: context)
+        case let .open(until: deadline):
+            livenessCheck?.cancel()
+            livenessCheck = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+                livenessCheck = nil
+                scheduleLivenessCheck(context: context)
+            }
+        }
+    }
+
+    // MARK: Input
 
     private func process(context: ChannelHandlerContext) {
         guard var buffer = inbound, !closed else { return }
@@ -78,16 +97,20 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
                 case .needMoreData:
                     break
                 case let .send(bytes):
+                    liveness.progressed(at: .now())
                     out.writeImmutableBuffer(bytes)
-                    _ = try handshake.feed(&buffer, allocator: context.channel.allocator)
+                    if case .complete = try handshake.feed(&buffer, allocator: context.channel.allocator) {
+                        liveness.progressed(at: .now())
+                    }
                 case .complete:
-                    break
+                    liveness.progressed(at: .now())
                 }
             }
             if handshake.state == .done {
                 var progressed = true
                 while progressed, !closed {
                     if let message = try decoder.decodeChunk(&buffer, progressed: &progressed) {
+                        liveness.progressed(at: .now())
                         let actions = try session.receive(message, decoder: &decoder)
                         perform(actions, context: context, out: &out)
                     }
@@ -115,8 +138,11 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
     private func closeNow(context: ChannelHandlerContext) {
         guard !closed else { return }
         closed = true
+        livenessCheck?.cancel()
+        livenessCheck = nil
         sink?.publisherDisconnected()
         sink = nil
+        inbound = nil
         context.close(promise: nil)
     }
 
@@ -130,20 +156,14 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
             case let .authorize(app, key):
                 authorize(app: app, key: key, context: context)
             case let .media(event):
-                if let sink {
-                    sink.handle(event)
-                } else if pending.count < Self.maximumPendingEvents {
-                    pending.append(event)
-                } else {
-                    logger.warning("RTMP connection closed: media before the stream key was checked")
-                    flush(&out, context: context)
-                    closeNow(context: context)
-                    return
-                }
+                // The session emits media only while publishing, which begins after `sink` is set.
+                sink?.handle(event)
             case .unpublished:
                 logger.info("RTMP publisher stopped")
                 sink?.publisherDisconnected()
                 sink = nil
+                liveness.unpublished(at: .now())
+                scheduleLivenessCheck(context: context)
             case .close:
                 flush(&out, context: context)
                 closeNow(context: context)
@@ -175,9 +195,10 @@ final class RTMPConnectionHandler: ChannelInboundHandler {
         switch decision {
         case let .accept(newSink):
             sink = newSink
+            decoder.raiseLimits(to: publishLimits)
+            liveness.publishAccepted(at: .now())
+            scheduleLivenessCheck(context: context)
             perform(session.publishAuthorized(), context: context, out: &out)
-            for event in pending { newSink.handle(event) }
-            pending.removeAll()
             logger.info("RTMP publisher started")
         case let .refuse(code, description):
             logger.info("RTMP publish refused: \(code)")

@@ -3,6 +3,7 @@ import Foundation
 import LiveMedia
 import LiveloopServer
 import Logging
+import RTMP
 import Storage
 
 struct Serve: AsyncParsableCommand {
@@ -48,6 +49,14 @@ struct Serve: AsyncParsableCommand {
     var firstMessageTimeout = 10.0
     @Option(help: "A TOML file with any of these options, named without the dashes (http-port = 9000); the command line and the environment win over it (LIVELOOP_CONFIG).")
     var config: String?
+    @Option(help: "Most open RTMP connections in total; one more is closed at once (LIVELOOP_RTMP_MAX_CONNECTIONS).")
+    var rtmpMaxConnections = 1000
+    @Option(help: "Most open RTMP connections from one address (an IPv6 /64 counts as one) (LIVELOOP_RTMP_MAX_CONNECTIONS_PER_ADDRESS).")
+    var rtmpMaxConnectionsPerAddress = 10
+    @Option(help: "Seconds an RTMP connection has from connecting to an accepted publish (LIVELOOP_RTMP_SETUP_TIMEOUT).")
+    var rtmpSetupTimeout = 10.0
+    @Option(help: "Seconds an RTMP connection may go without sending one whole message; trickled bytes do not count (LIVELOOP_RTMP_IDLE_TIMEOUT).")
+    var rtmpIdleTimeout = 30.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
 
@@ -59,6 +68,12 @@ struct Serve: AsyncParsableCommand {
         }
         guard segments >= 3, segments <= 1000 else { throw ValidationError("--segments must be 3–1000") }
         guard reconnectGrace >= 0, reconnectGrace <= 3600 else { throw ValidationError("--reconnect-grace must be 0–3600 seconds") }
+        guard rtmpMaxConnections >= 1, rtmpMaxConnectionsPerAddress >= 1 else {
+            throw ValidationError("--rtmp-max-connections and --rtmp-max-connections-per-address must be at least 1")
+        }
+        guard rtmpSetupTimeout >= 1, rtmpSetupTimeout <= 600, rtmpIdleTimeout >= 1, rtmpIdleTimeout <= 3600 else {
+            throw ValidationError("--rtmp-setup-timeout must be 1–600 seconds and --rtmp-idle-timeout 1–3600 seconds")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard drain >= 0, drain <= 600 else { throw ValidationError("--drain must be 0–600 seconds") }
         guard maxConnections >= 0, maxConnectionsPerAddress >= 0 else { throw ValidationError("connection caps must be 0 or more") }
@@ -77,7 +92,8 @@ struct Serve: AsyncParsableCommand {
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
-            return handler
+            // Client text (stream names, RTMP commands, paths) reaches log lines: escaped, it cannot forge one.
+            return EscapingLogHandler(wrapping: handler)
         }
         var configuration = ServerConfiguration()
         configuration.host = host
@@ -89,6 +105,10 @@ struct Serve: AsyncParsableCommand {
         configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))
         configuration.demo = demo
         configuration.drainTime = .milliseconds(Int64(drain * 1000))
+        configuration.rtmp = RTMPConnectionLimits(
+            maximumConnections: rtmpMaxConnections, maximumConnectionsPerAddress: rtmpMaxConnectionsPerAddress,
+            setupTimeout: .milliseconds(Int64(rtmpSetupTimeout * 1000)), idleTimeout: .milliseconds(Int64(rtmpIdleTimeout * 1000))
+        )
         // Every connection is a file descriptor: use all the process may have, and stop accepting WebSocket
         // clients well before the limit instead of failing somewhere deep in the runtime.
         var limit = rlimit()

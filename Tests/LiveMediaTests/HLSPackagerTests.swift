@@ -11,7 +11,7 @@ struct HLSPackagerTests {
 
     // MARK: Segments and parts
 
-    @Test("segments start at keyframes and close at the first keyframe after the segment target", arguments: [1.0, 0.7, 2.5])
+    @Test("segments start at keyframes and close at the first keyframe after the segment target", arguments: [1.0, 0.7, 2.2])
     func segmentBoundaries(keyframeInterval: Double) throws {
         let frames = SyntheticStream(keyframeInterval: keyframeInterval).frames(seconds: 12)
         var run = PackagingRun(muxer: try CodecFixtures.muxer())

@@ -21,9 +21,17 @@ public enum PartLookup: Sendable {
 
 /// The LL-HLS packager of one rendition (RFC 8216bis): frames in, segments and parts out.
 ///
-/// Segments start at keyframes and close at the first keyframe after `segmentTarget`; parts close at the last frame
-/// boundary that keeps them within `partTarget`, and are `INDEPENDENT` when they start with a keyframe. A struct with
-/// no I/O and no clock reads: the broadcast around it supplies wall-clock anchors and wakes blocked requests.
+/// Segments close at the first keyframe after `segmentTarget`; parts close at the last frame boundary that keeps them
+/// within `partTarget`, and are `INDEPENDENT` when they start with a keyframe. A struct with no I/O and no clock reads:
+/// the broadcast around it supplies wall-clock anchors and wakes blocked requests.
+///
+/// TARGETDURATION and PART-TARGET are the configuration's and never grow, whatever the publisher sends:
+/// - a segment that would outgrow what rounds to the target duration (TARGETDURATION + 0.5 s) with no keyframe is cut
+///   at the frame that would carry it past; the next segment starts without
+///   a keyframe (its first part is not `INDEPENDENT`) and closes at the first keyframe, so segments realign;
+/// - a frame that comes after a gap too long for the open segment to keep (it would last more than the target duration
+///   rounds to) closes the segment where its last frame ended, and the next one starts after `EXT-X-DISCONTINUITY`;
+/// - a part's duration is capped at PART-TARGET (a frame after a gap closes the part at the cap).
 public struct HLSPackager: Sendable {
     public let configuration: HLSConfiguration
     public let clock: StreamClock
@@ -44,7 +52,6 @@ public struct HLSPackager: Sendable {
     private var pendingDiscontinuity = false
     private var pendingAudio: [MediaFrame] = []
     private var lastFrameTime: Int64?
-    private var longestSegment: Double = 0
     /// Cues on the timeline, in media-time order, each with its `EXT-X-DATERANGE` tag rendered once.
     private(set) var dateRanges: [DateRange] = []
     /// `emsg` boxes of cues added since the last chunk: they go in front of the next one.
@@ -146,15 +153,26 @@ public struct HLSPackager: Sendable {
         if var segment = openSegment {
             let segmentTicks = Int64(configuration.segmentTarget * Double(StreamClock.timescale))
             let partTicks = Int64(configuration.advertisedPartTarget * Double(StreamClock.timescale))
-            if isKeyframe, t - segment.startTime >= segmentTicks - frameDuration / 2 {
+            let limitTicks = configuration.longestSegmentTicks
+            let elapsed = t - segment.startTime
+            let startedWithKeyframe = segment.parts.first?.independent ?? true
+            let keyframeCut = isKeyframe && (elapsed >= segmentTicks - frameDuration / 2 || !startedWithKeyframe)
+            // With this frame the segment would last longer than rounds to the target duration.
+            let overlong = elapsed + frameDuration > limitTicks
+            if keyframeCut || overlong {
+                // The frame starts past the limit (it came after a gap): the segment ends with its last frame.
+                let gap = elapsed > limitTicks
+                let lastFrame = lastFrameTime ?? segment.startTime
+                let end = gap ? min(max(lastFrame + 1, lastFrame + frameDuration), segment.startTime + limitTicks) : t
                 openSegment = nil
                 flushPendingAudio(into: &segment, events: &events)
-                closePart(at: t, in: &segment)
+                closePart(at: end, in: &segment)
                 events.append(.partCompleted(msn: segment.sequenceNumber, part: segment.parts.count - 1))
-                segment.duration = Double(t - segment.startTime) / Double(StreamClock.timescale)
+                segment.duration = Double(end - segment.startTime) / Double(StreamClock.timescale)
                 appendCompleted(segment)
                 events.append(.segmentCompleted(msn: segment.sequenceNumber))
-                startSegment(at: t)
+                if gap { pendingDiscontinuity = true }
+                startSegment(at: t, independent: isKeyframe)
             } else if openPartHasData, t - openPartStart + frameDuration > partTicks {
                 openSegment = nil
                 flushPendingAudio(into: &segment, events: &events)
@@ -166,7 +184,7 @@ public struct HLSPackager: Sendable {
         } else {
             guard isKeyframe else { return [] }
             pendingAudio.removeAll()
-            startSegment(at: t)
+            startSegment(at: t, independent: true)
         }
 
         guard var chunkMuxer = self.muxer else { return events }
@@ -202,9 +220,21 @@ public struct HLSPackager: Sendable {
 
     // MARK: Reading
 
-    /// The `EXT-X-TARGETDURATION`: the segment target, or the longest segment seen if a keyframe came late.
-    public var targetDuration: Int {
-        max(Int(configuration.segmentTarget.rounded(.up)), Int(longestSegment.rounded()))
+    /// The `EXT-X-TARGETDURATION`: the configuration's, for the whole broadcast (see the type's rules).
+    public var targetDuration: Int { configuration.targetDuration }
+
+    /// The chunks a new sub-second viewer needs to start decoding: from the last part that starts with a keyframe, in
+    /// the open segment or the one before it, to the live edge. Only the open segment's parts when neither has one.
+    public var partsSinceKeyframe: [ByteBuffer] {
+        var candidates: [Segment] = []
+        if let last = segments.last { candidates.append(last) }
+        if let openSegment { candidates.append(openSegment) }
+        for s in stride(from: candidates.count - 1, through: 0, by: -1) {
+            if let p = candidates[s].parts.lastIndex(where: { $0.independent && $0.bytes.readableBytes > 0 }) {
+                return Array(candidates[s].parts[p...].map(\.bytes)) + candidates[(s + 1)...].flatMap { $0.parts.map(\.bytes) }
+            }
+        }
+        return openSegment?.parts.map(\.bytes) ?? []
     }
 
     /// The preload hint: the part being written now.
@@ -246,7 +276,7 @@ public struct HLSPackager: Sendable {
 
     // MARK: Internals
 
-    private mutating func startSegment(at t: Int64) {
+    private mutating func startSegment(at t: Int64, independent: Bool) {
         var segment = Segment(
             sequenceNumber: nextSequenceNumber, discontinuity: pendingDiscontinuity && !segments.isEmpty,
             initVersion: initVersion, programDateTime: clock.wallClock(atMediaTime: t), startTime: t,
@@ -254,7 +284,7 @@ public struct HLSPackager: Sendable {
         )
         nextSequenceNumber += 1
         pendingDiscontinuity = false
-        openPart(at: t, independent: true, in: &segment)
+        openPart(at: t, independent: independent, in: &segment)
         openSegment = segment
     }
 
@@ -266,7 +296,8 @@ public struct HLSPackager: Sendable {
 
     private mutating func closePart(at t: Int64, in segment: inout Segment) {
         guard !segment.parts.isEmpty else { return }
-        segment.parts[segment.parts.count - 1].duration = Double(t - openPartStart) / Double(StreamClock.timescale)
+        let partTicks = Int64(configuration.advertisedPartTarget * Double(StreamClock.timescale))
+        segment.parts[segment.parts.count - 1].duration = Double(min(t - openPartStart, partTicks)) / Double(StreamClock.timescale)
     }
 
     private mutating func appendToOpenPart(_ bytes: ByteBuffer) {
@@ -293,7 +324,6 @@ public struct HLSPackager: Sendable {
     }
 
     private mutating func appendCompleted(_ segment: Segment) {
-        longestSegment = max(longestSegment, segment.duration ?? 0)
         segments.append(segment)
         while segments.count > configuration.segmentCount {
             if segments.removeFirst().discontinuity { discontinuitySequence += 1 }

@@ -3,6 +3,7 @@ import LiveMedia
 import LiveloopClient
 import LiveloopServer
 import Logging
+import RTMP
 import ServiceLifecycle
 import Storage
 
@@ -17,7 +18,8 @@ final class TestServer: Sendable {
 
     static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0),
                       maxWebSocketConnections: Int = 10_000, dataDirectory: String? = nil,
-                      httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero) async throws -> TestServer {
+                      httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero,
+                      rtmp: RTMPConnectionLimits = RTMPConnectionLimits(), logger customLogger: Logger? = nil) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.httpLimits = httpLimits
@@ -30,8 +32,9 @@ final class TestServer: Sendable {
         configuration.reconnectGrace = grace
         configuration.hls = hls
         configuration.demo = demo
-        var logger = Logger(label: "test")
-        logger.logLevel = .warning
+        configuration.rtmp = rtmp
+        var logger = customLogger ?? Logger(label: "test")
+        if customLogger == nil { logger.logLevel = .warning }
         let server = try await LiveloopServer(configuration: configuration, logger: logger)
         let group = server.makeServiceGroup(gracefulShutdownSignals: [])
         let task = Task { try await group.run() }

@@ -1,0 +1,79 @@
+import MediaFormats
+
+/// Places a publisher's frames on a broadcast's media timeline (90 kHz), so that nothing the publisher writes in its
+/// timestamps can move the timeline backwards or throw it far ahead.
+///
+/// - The first frame of a publisher is anchored where the stream clock says "now", never behind what is already on
+///   the timeline (a reconnecting publisher continues after its previous frames).
+/// - A jump of one track's timestamps by more than `jumpThreshold` either way (an encoder restart, a wrap, a forged
+///   value) is taken out: that track continues one frame after its last frame, and the jump is reported so the
+///   packager starts a new segment after `EXT-X-DISCONTINUITY`. The timeline itself keeps going, with no gap.
+/// - A frame that goes backwards on its track by less than that is dropped: fMP4 decode times only increase.
+///
+/// A value with no clock: the caller passes the stream clock's media time of the moment the frame arrived.
+public struct MediaTimeline: Sendable {
+    public enum Placement: Sendable {
+        /// The frame on the timeline; `afterJump` when its track was re-anchored because its timestamps jumped.
+        case placed(MediaFrame, afterJump: Bool)
+        /// Backwards on its track, or before the timeline's start.
+        case dropped
+    }
+
+    struct Track: Sendable {
+        var offset: Int64
+        var lastDTS: Int64?
+    }
+
+    public let jumpThreshold: Int64
+    private var needsAnchor = true
+    private var baseOffset: Int64 = 0
+    private var tracks: [MediaFrame.Track: Track] = [:]
+    /// The latest decode time placed, on any track, across publishers.
+    public private(set) var lastDTS: Int64?
+
+    /// - Parameter jumpThreshold: in seconds.
+    public init(jumpThreshold: Double) {
+        self.jumpThreshold = Int64(max(0.1, jumpThreshold) * Double(StreamClock.timescale))
+    }
+
+    /// The publisher changed (a reconnect): its first frame is anchored afresh.
+    public mutating func reanchor() {
+        needsAnchor = true
+    }
+
+    /// - Parameters:
+    ///   - now: the stream clock's media time when the frame arrived.
+    ///   - frameDuration: the step a re-anchored track takes after its last frame (the muxer's estimate).
+    public mutating func place(_ frame: MediaFrame, now: Int64, frameDuration: Int64) -> Placement {
+        if needsAnchor {
+            var start = now
+            if let lastDTS { start = max(start, lastDTS + 1) }
+            baseOffset = start - frame.dts
+            tracks = [:]
+            needsAnchor = false
+        }
+        var track = tracks[frame.track] ?? Track(offset: baseOffset, lastDTS: nil)
+        var jumped = false
+        var dts = frame.dts &+ track.offset
+        if let last = track.lastDTS {
+            let delta = dts &- last
+            if delta > jumpThreshold || delta < -jumpThreshold {
+                let step = max(1, frameDuration)
+                track.offset = last + step - frame.dts
+                dts = last + step
+                jumped = true
+            } else if delta < 0 {
+                return .dropped
+            }
+        }
+        guard dts >= 0 else { return .dropped }
+        var mapped = frame
+        mapped.dts = dts
+        // The composition offset is the publisher's and stays as sent, within what a frame may carry.
+        mapped.pts = dts + min(max(frame.pts &- frame.dts, -jumpThreshold), jumpThreshold)
+        track.lastDTS = dts
+        tracks[frame.track] = track
+        lastDTS = max(lastDTS ?? dts, dts)
+        return .placed(mapped, afterJump: jumped)
+    }
+}
