@@ -46,6 +46,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "SRT",
+            dependencies: [
+                "MediaFormats",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "LiveMedia",
             dependencies: [
                 "MediaFormats", "RTMP",
@@ -75,7 +83,7 @@ let package = Package(
         .target(
             name: "LiveloopServer",
             dependencies: [
-                "MediaFormats", "RTMP", "LiveMedia", "Interaction", "Storage",
+                "MediaFormats", "RTMP", "SRT", "LiveMedia", "Interaction", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -115,6 +123,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MediaFormatsTests", dependencies: ["MediaFormats"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "SRTTests", dependencies: ["SRT", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "LiveMediaTests", dependencies: ["LiveMedia", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "InteractionTests", dependencies: ["Interaction"], swiftSettings: strict),

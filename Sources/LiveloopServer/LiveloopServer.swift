@@ -10,7 +10,7 @@ import ServiceLifecycle
 import Storage
 import UnixSignals
 
-/// The whole server: HTTP (API, LL-HLS, health, metrics) and RTMP ingest in one ServiceGroup.
+/// The whole server: HTTP (API, LL-HLS, health, metrics), RTMP and SRT ingest in one ServiceGroup.
 public struct LiveloopServer: Sendable {
     public let configuration: ServerConfiguration
     public let store: SQLiteStore
@@ -109,8 +109,9 @@ public struct LiveloopServer: Sendable {
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
             readiness: readiness, logger: logger
         )
+        let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger)
         return ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: ingest)],
+            services: [.init(service: app), .init(service: ingest), .init(service: srt)],
             gracefulShutdownSignals: gracefulShutdownSignals, logger: logger
         ))
     }
