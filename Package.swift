@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "liveloop",
             dependencies: [
-                "LiveloopServer", "LiveloopClient", "LiveMedia", "RTMP", "MediaFormats", "Storage", "Interaction",
+                "LiveloopServer", "LiveloopClient", "LiveMedia", "RTMP", "SRT", "MediaFormats", "Storage", "Interaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "LiveloopServerTests",
             dependencies: [
-                "LiveloopServer", "LiveloopClient", "Storage", "LiveMedia", "MediaFormats", "RTMP",
+                "LiveloopServer", "LiveloopClient", "Storage", "LiveMedia", "MediaFormats", "RTMP", "SRT",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
