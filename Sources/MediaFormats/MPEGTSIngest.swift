@@ -6,11 +6,17 @@ import NIOCore
 ///
 /// Timestamps are moved so the first decode time is 0 (RTMP starts there too), and AAC frames after the first in a
 /// PES are stamped `1024 / rate` apart (§1.A.2.2 puts one PTS on the PES).
+/// Until every stream the PMT announced has its configuration, events are held (at most `maximumHeldEvents`) and
+/// then released configurations first, so the first init segment carries both tracks: in a transport stream the
+/// first audio PES often follows the first video keyframe.
 public struct MPEGTSIngest: Sendable {
+    public static let maximumHeldEvents = 512
     private var demuxer: MPEGTSDemuxer
     private var videoConfiguration: [UInt8]?
     private var audioConfiguration: AudioSpecificConfig?
     private var origin: Int64?
+    private var held: [IngestEvent] = []
+    private var released = false
     /// What was dropped along the way, oldest first (at most 16 kept), for one log line per problem.
     public private(set) var problems: [String] = []
     public private(set) var droppedCount = 0
@@ -26,7 +32,11 @@ public struct MPEGTSIngest: Sendable {
 
     /// The end of input: the last access units still being assembled.
     public mutating func finish() -> [IngestEvent] {
-        events(for: demuxer.flush())
+        var events = events(for: demuxer.flush())
+        if !released {
+            events = release()
+        }
+        return events
     }
 
     private mutating func events(for demuxed: [MPEGTSDemuxer.Event]) -> [IngestEvent] {
@@ -37,7 +47,21 @@ public struct MPEGTSIngest: Sendable {
             case let .dropped(error): note("\(error)")
             }
         }
-        return events
+        guard !released else { return events }
+        held += events
+        let announced = Set(demuxer.elementaryStreams.values)
+        let complete = !announced.isEmpty
+            && (!announced.contains(.h264) || videoConfiguration != nil)
+            && (!announced.contains(.aacADTS) || audioConfiguration != nil)
+        return complete || held.count >= Self.maximumHeldEvents ? release() : []
+    }
+
+    /// The held events, configurations first.
+    private mutating func release() -> [IngestEvent] {
+        released = true
+        defer { held = [] }
+        let configurations = held.filter { if case .frame = $0 { false } else { true } }
+        return configurations + held.filter { if case .frame = $0 { true } else { false } }
     }
 
     private mutating func note(_ problem: String) {

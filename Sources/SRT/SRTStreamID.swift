@@ -22,7 +22,7 @@ public struct SRTStreamID: Sendable, Equatable {
             guard let r = fields["r"] else { return nil }
             resource = r
         }
-        let key = resource.split(separator: "/", omittingEmptySubsequences: true).last.map(String.init) ?? ""
+        let key = resource.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? ""
         guard !key.isEmpty, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else { return nil }
         streamKey = key
     }
