@@ -47,6 +47,14 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "SRT",
+            dependencies: [
+                "MediaFormats",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "LiveMedia",
             dependencies: [
                 "MediaFormats", "RTMP",
@@ -76,7 +84,7 @@ let package = Package(
         .target(
             name: "LiveloopServer",
             dependencies: [
-                "MediaFormats", "RTMP", "LiveMedia", "Interaction", "Storage",
+                "MediaFormats", "RTMP", "SRT", "LiveMedia", "Interaction", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -107,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "liveloop",
             dependencies: [
-                "LiveloopServer", "LiveloopClient", "LiveMedia", "RTMP", "MediaFormats", "Storage", "Interaction",
+                "LiveloopServer", "LiveloopClient", "LiveMedia", "RTMP", "SRT", "MediaFormats", "Storage", "Interaction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -126,6 +134,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MediaFormatsTests", dependencies: ["MediaFormats"], resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "SRTTests", dependencies: ["SRT", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "LiveMediaTests", dependencies: ["LiveMedia", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "InteractionTests", dependencies: ["Interaction"], swiftSettings: strict),
@@ -133,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "LiveloopServerTests",
             dependencies: [
-                "LiveloopServer", "LiveloopClient", "Storage", "LiveMedia", "MediaFormats", "RTMP",
+                "LiveloopServer", "LiveloopClient", "Storage", "LiveMedia", "MediaFormats", "RTMP", "SRT",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

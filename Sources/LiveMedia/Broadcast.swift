@@ -450,11 +450,3 @@ public enum LiveFragment: Sendable {
     /// One CMAF chunk (`moof`+`mdat`).
     case media(ByteBuffer)
 }
-
-/// Media and configuration from a publisher, whatever the protocol.
-public enum IngestEvent: Sendable {
-    case videoConfiguration([UInt8])
-    case audioConfiguration([UInt8])
-    case metadata([String: String])
-    case frame(MediaFrame)
-}

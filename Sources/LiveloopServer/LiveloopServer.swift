@@ -11,7 +11,7 @@ import ServiceLifecycle
 import Storage
 import UnixSignals
 
-/// The whole server: HTTP (API, LL-HLS, health, metrics) and RTMP ingest in one ServiceGroup.
+/// The whole server: HTTP (API, LL-HLS, health, metrics), RTMP and SRT ingest in one ServiceGroup.
 public struct LiveloopServer: Sendable {
     public let configuration: ServerConfiguration
     public let store: SQLiteStore
@@ -115,8 +115,10 @@ public struct LiveloopServer: Sendable {
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
             readiness: readiness, logger: logger
         )
+        let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger)
         return ServiceGroup(configuration: .init(
-            services: [.init(service: app), .init(service: ingest),
+            // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests.
+            services: [.init(service: app), .init(service: ingest), .init(service: srt),
                        .init(service: DrainService(rooms: rooms, drain: configuration.drainTime,
                                                    openSockets: { [webSocketBudget] in webSocketBudget.count }, logger: logger))],
             gracefulShutdownSignals: gracefulShutdownSignals, logger: logger

@@ -7,6 +7,10 @@ public final class Readiness: Sendable {
         var httpPort: Int?
         var rtmpPort: Int?
         var waiters: [CheckedContinuation<(http: Int, rtmp: Int), Never>] = []
+        /// The SRT port; nil until the listener binds or is known to be unavailable (`srtSettled`).
+        var srtPort: Int?
+        var srtSettled = false
+        var srtWaiters: [CheckedContinuation<Int?, Never>] = []
     }
 
     private let state = Mutex(State())
@@ -19,6 +23,34 @@ public final class Readiness: Sendable {
     public var boundRTMPPort: Int? { state.withLock { $0.rtmpPort } }
 
     func httpBound(port: Int) { update { $0.httpPort = port } }
+
+    /// The SRT port the listener bound; nil before it binds, or where libsrt is missing.
+    public var boundSRTPort: Int? { state.withLock { $0.srtPort } }
+
+    func srtBound(port: Int) { settleSRT(port) }
+    func srtUnavailable() { settleSRT(nil) }
+
+    private func settleSRT(_ port: Int?) {
+        let waiters = state.withLock { state in
+            state.srtPort = port
+            state.srtSettled = true
+            defer { state.srtWaiters.removeAll() }
+            return state.srtWaiters
+        }
+        for waiter in waiters { waiter.resume(returning: port) }
+    }
+
+    /// Waits until the SRT listener bound (its port) or turned out unavailable (nil).
+    public func srtPort() async -> Int? {
+        await withCheckedContinuation { continuation in
+            let settled: (Bool, Int?) = state.withLock { state in
+                if state.srtSettled { return (true, state.srtPort) }
+                state.srtWaiters.append(continuation)
+                return (false, nil)
+            }
+            if settled.0 { continuation.resume(returning: settled.1) }
+        }
+    }
     func rtmpBound(port: Int) { update { $0.rtmpPort = port } }
 
     private func update(_ change: (inout State) -> Void) {

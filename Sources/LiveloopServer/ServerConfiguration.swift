@@ -1,11 +1,16 @@
 import LiveMedia
 import RTMP
+import SRT
 
 /// Everything `liveloop serve` can be told. Defaults are the documented ones (`liveloop serve --help`).
 public struct ServerConfiguration: Sendable {
     public var host = "0.0.0.0"
     public var httpPort = 8080
     public var rtmpPort = 1935
+    /// SRT ingest port (UDP); 0 lets the system pick.
+    public var srtPort = 9000
+    /// SRT listener settings: passphrase, latency, connection cap and deadlines (host and port come from above).
+    public var srt = SRTListener.Configuration()
     public var dataDirectory = "./liveloop-data"
     /// Host name put in the RTMP URLs we print; the machine's own when unset.
     public var publicHost: String?

@@ -16,6 +16,7 @@ enum Harnesses {
         "isobmff": isobmff,
         "interaction-protocol": interactionProtocol,
         "media-playlist": mediaPlaylist,
+        "mpegts": mpegts,
     ]
 
     static func amf0(_ input: ByteBuffer) {
@@ -79,6 +80,18 @@ enum Harnesses {
 
     static func interactionProtocol(_ input: ByteBuffer) {
         _ = ClientRequest.decode(Data(input.readableBytesView))
+    }
+
+    /// The SRT ingest path: MPEG-TS through the demuxer, ADTS and Annex B into ingest events, fed in two pieces.
+    static func mpegts(_ input: ByteBuffer) {
+        var ingest = MPEGTSIngest(maximumPESBytes: 1 << 20)
+        let bytes = Array(input.readableBytesView)
+        let split = bytes.count / 2
+        do {
+            _ = try ingest.feed(bytes[..<split])
+            _ = try ingest.feed(bytes[split...])
+        } catch {}
+        _ = ingest.finish()
     }
 
     static func mediaPlaylist(_ input: ByteBuffer) {

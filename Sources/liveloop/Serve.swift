@@ -4,10 +4,11 @@ import LiveMedia
 import LiveloopServer
 import Logging
 import RTMP
+import SRT
 import Storage
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server: HTTP (API, LL-HLS, health, metrics) and RTMP ingest.")
+    static let configuration = CommandConfiguration(abstract: "Run the server: HTTP (API, LL-HLS, health, metrics), RTMP and SRT ingest.")
 
     @Option(help: "Address to listen on (LIVELOOP_HOST).")
     var host = "0.0.0.0"
@@ -15,6 +16,14 @@ struct Serve: AsyncParsableCommand {
     var httpPort = 8080
     @Option(help: "RTMP ingest port (LIVELOOP_RTMP_PORT).")
     var rtmpPort = 1935
+    @Option(help: "SRT ingest port, UDP (LIVELOOP_SRT_PORT); callers put the stream key in streamid. Needs libsrt at run time.")
+    var srtPort = 9000
+    @Option(help: "SRT passphrase, 10–79 characters: callers must encrypt with it (LIVELOOP_SRT_PASSPHRASE); none by default.")
+    var srtPassphrase: String?
+    @Option(help: "SRT receiver latency in milliseconds: time allowed for retransmissions (LIVELOOP_SRT_LATENCY).")
+    var srtLatency = 120
+    @Option(help: "Most SRT publishers connected at once; more are refused at the handshake (LIVELOOP_MAX_SRT_CONNECTIONS).")
+    var maxSrtConnections = 16
     @Option(name: .customLong("data"), help: "Data directory: the SQLite database (LIVELOOP_DATA).")
     var dataDirectory = "./liveloop-data"
     @Option(help: "Host name in the RTMP URLs the server prints (LIVELOOP_PUBLIC_HOST); this machine's name by default.")
@@ -61,7 +70,7 @@ struct Serve: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort) else { throw ValidationError("ports must be 0–65535") }
+        guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort), (0...65535).contains(srtPort) else { throw ValidationError("ports must be 0–65535") }
         guard partTarget >= 0.05, partTarget <= 2 else { throw ValidationError("--part-target must be between 0.05 and 2 seconds") }
         guard segmentTarget >= partTarget, segmentTarget <= 30 else {
             throw ValidationError("--segment-target must be at least the part target and at most 30 seconds")
@@ -74,6 +83,11 @@ struct Serve: AsyncParsableCommand {
         guard rtmpSetupTimeout >= 1, rtmpSetupTimeout <= 600, rtmpIdleTimeout >= 1, rtmpIdleTimeout <= 3600 else {
             throw ValidationError("--rtmp-setup-timeout must be 1–600 seconds and --rtmp-idle-timeout 1–3600 seconds")
         }
+        if let srtPassphrase, !(10...79).contains(srtPassphrase.utf8.count) {
+            throw ValidationError("--srt-passphrase must be 10–79 characters")
+        }
+        guard (20...8000).contains(srtLatency) else { throw ValidationError("--srt-latency must be 20–8000 ms") }
+        guard (1...1000).contains(maxSrtConnections) else { throw ValidationError("--max-srt-connections must be 1–1000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
         guard drain >= 0, drain <= 600 else { throw ValidationError("--drain must be 0–600 seconds") }
         guard maxConnections >= 0, maxConnectionsPerAddress >= 0 else { throw ValidationError("connection caps must be 0 or more") }
@@ -99,6 +113,10 @@ struct Serve: AsyncParsableCommand {
         configuration.host = host
         configuration.httpPort = httpPort
         configuration.rtmpPort = rtmpPort
+        configuration.srtPort = srtPort
+        configuration.srt.passphrase = srtPassphrase
+        configuration.srt.latencyMilliseconds = srtLatency
+        configuration.srt.maxConnections = maxSrtConnections
         configuration.dataDirectory = dataDirectory
         configuration.publicHost = publicHost
         configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
@@ -140,7 +158,7 @@ struct Serve: AsyncParsableCommand {
 
             """)
         }
-        print("Liveloop: HTTP on http://\(host == "0.0.0.0" ? "localhost" : host):\(httpPort)  RTMP on \(server.rtmpURL)")
+        print("Liveloop: HTTP on http://\(host == "0.0.0.0" ? "localhost" : host):\(httpPort)  RTMP on \(server.rtmpURL)  SRT on udp port \(srtPort)")
         if demo { print("Demo channel: http://localhost:\(httpPort)/watch/demo  (LL-HLS: /live/demo/index.m3u8)") }
         // Shown once: make sure it reaches a redirected stdout (a log file) before the server runs for days.
         fflush(nil)

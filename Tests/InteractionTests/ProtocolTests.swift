@@ -49,6 +49,7 @@ let everyServerMessage: [ServerMessage] = [
     .offerClicks(.init(offerID: "mug", clicks: 5, uniqueClicks: 2)),
     .viewers(.init(count: 1234)),
     .moderation(.init(action: .timeout, until: at(60))),
+    .goaway(.init(reconnectWithinMs: 2000)),
 ]
 
 @Suite("Wire protocol")

@@ -1,5 +1,6 @@
 import Foundation
 import LiveMedia
+import MediaFormats
 import Logging
 import Testing
 

@@ -5,6 +5,7 @@ import LiveloopServer
 import Logging
 import RTMP
 import ServiceLifecycle
+import SRT
 import Storage
 
 /// A real server on free ports with its own data directory, run in-process for a test.
@@ -19,7 +20,8 @@ final class TestServer: Sendable {
     static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0),
                       maxWebSocketConnections: Int = 10_000, dataDirectory: String? = nil,
                       httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero,
-                      rtmp: RTMPConnectionLimits = RTMPConnectionLimits(), logger customLogger: Logger? = nil) async throws -> TestServer {
+                      rtmp: RTMPConnectionLimits = RTMPConnectionLimits(), logger customLogger: Logger? = nil,
+                      srtPassphrase: String? = nil) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.httpLimits = httpLimits
@@ -27,6 +29,9 @@ final class TestServer: Sendable {
         configuration.host = "127.0.0.1"
         configuration.httpPort = 0
         configuration.rtmpPort = 0
+        // Any free port, so servers in parallel tests never collide on 9000; `srtPort` says which (nil without libsrt).
+        configuration.srtPort = 0
+        configuration.srt.passphrase = srtPassphrase
         configuration.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "liveloop-test-" + UUID().uuidString
         configuration.publicHost = "127.0.0.1"
         configuration.reconnectGrace = grace
@@ -39,6 +44,7 @@ final class TestServer: Sendable {
         let group = server.makeServiceGroup(gracefulShutdownSignals: [])
         let task = Task { try await group.run() }
         let ports = await server.readiness.ports()
+        _ = await server.readiness.srtPort()
         return TestServer(server: server, group: group, task: task, http: ports.http, rtmp: ports.rtmp, data: configuration.dataDirectory)
     }
 
@@ -52,6 +58,9 @@ final class TestServer: Sendable {
     }
 
     var store: SQLiteStore { server.store }
+
+    /// The SRT listener's port, or nil where libsrt is missing.
+    var srtPort: Int? { server.readiness.boundSRTPort }
 
     func rtmpURL(key: String) -> String { "rtmp://127.0.0.1:\(rtmpPort)/live/\(key)" }
 
