@@ -20,7 +20,7 @@ struct IngestService: Service {
     let logger: Logger
 
     func run() async throws {
-        let authorizer = ChannelPublishAuthorizer(store: store, registry: registry, logger: logger)
+        let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger))
         let listener = try await RTMPListener.bind(
             host: configuration.host, port: configuration.rtmpPort, group: MultiThreadedEventLoopGroup.singleton,
             authorizer: authorizer, connectionLimits: configuration.rtmp, connections: connections, logger: logger

@@ -19,7 +19,7 @@ struct SRTIngestService: Service {
         var settings = configuration.srt
         settings.host = configuration.host
         settings.port = configuration.srtPort
-        let gate = ChannelSRTGate(store: store, registry: registry, logger: logger)
+        let gate = ChannelSRTGate(gate: PublishGate(store: store, registry: registry, logger: logger))
         let listener: SRTListener
         do {
             listener = try SRTListener.start(configuration: settings, gate: gate, logger: logger)
@@ -42,35 +42,17 @@ struct SRTIngestService: Service {
 /// The stream-key rules for SRT callers: the same as RTMP's (``ChannelPublishAuthorizer``): the key must belong to a
 /// channel, that channel must have no publisher, and a publisher back within the grace continues its broadcast.
 struct ChannelSRTGate: SRTPublishGate {
-    let store: SQLiteStore
-    let registry: BroadcastRegistry
-    let logger: Logger
+    let gate: PublishGate
 
     /// At the handshake: refuses unknown keys and channels already live, before a byte of media is accepted.
     func admits(streamKey: String) -> Bool {
-        guard let channel = try? store.channel(forStreamKey: streamKey) else {
-            logger.info("SRT publish refused at the handshake: unknown stream key")
-            return false
-        }
-        if registry.broadcast(channel.name)?.isLive == true {
-            logger.info("SRT publish refused at the handshake: channel already live", metadata: ["channel": "\(channel.name)"])
-            return false
-        }
-        return true
+        gate.wouldAdmit(streamKey: streamKey, via: "SRT")
     }
 
     func begin(streamKey: String, remote: String) -> (any SRTPublishSink)? {
-        guard let channel = try? store.channel(forStreamKey: streamKey) else { return nil }
-        switch registry.beginPublishing(channel: channel.name, now: Date()) {
-        case .busy:
-            logger.info("SRT publish refused: channel already live", metadata: ["channel": "\(channel.name)", "remote": "\(remote)"])
-            return nil
-        case let .started(broadcast):
-            logger.info("SRT publish started", metadata: ["channel": "\(channel.name)", "remote": "\(remote)"])
-            return SRTIngest(broadcast: broadcast, registry: registry)
-        case let .resumed(broadcast):
-            logger.info("SRT publisher reconnected", metadata: ["channel": "\(channel.name)", "remote": "\(remote)"])
-            return SRTIngest(broadcast: broadcast, registry: registry)
+        switch gate.open(streamKey: streamKey, remote: remote, via: "SRT") {
+        case .unavailable, .unknownKey, .busy: nil
+        case let .started(broadcast), let .resumed(broadcast): SRTIngest(broadcast: broadcast, registry: gate.registry)
         }
     }
 }
