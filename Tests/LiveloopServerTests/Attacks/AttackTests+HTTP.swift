@@ -80,6 +80,20 @@ extension AttackTests {
         try await bystanders.expectUnaffected()
     }
 
+    @Test("a kept-alive connection that sends nothing after its response is closed at the idle timeout")
+    func idleKeepAlive() async throws {
+        var limits = Self.limits
+        limits.idleTimeout = .seconds(1)
+        let server = try await TestServer.start(httpLimits: limits)
+        defer { Task { await server.stop() } }
+        let crowd = try await TCPCrowd.connect(count: 10, from: "127.0.0.2", to: server.httpPort,
+                                               sending: Array("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+        #expect(await eventually(timeout: .seconds(3)) { crowd.count(status: 200) == 10 }, "each request is answered")
+        #expect(crowd.closedCount == 0, "the connections are kept alive after their response")
+        #expect(await eventually(timeout: .seconds(4)) { crowd.closedCount == 10 }, "and closed once idle for the timeout")
+        #expect(server.server.httpConnections.count(for: "127.0.0.2") == 0)
+    }
+
     @Test("a request head over the size cap is answered 431 with a JSON body and closed", .enabled(if: Tools.haveFFmpeg))
     func oversizedHead() async throws {
         let server = try await TestServer.start(httpLimits: Self.limits)
