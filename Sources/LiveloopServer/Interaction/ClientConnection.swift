@@ -1,20 +1,27 @@
 import Interaction
 import NIOCore
+import NIOWebSocket
 import Synchronization
 
 /// One WebSocket client as the room sees it: who it is and its bounded outbound queue.
 ///
-/// The queue holds encoded frames (the same bytes for every recipient of a broadcast). When it is full the client is
-/// too slow to keep up: it is dropped from fan-out and closed, never allowed to grow the server's memory.
+/// Frames (the same bytes for every recipient of a broadcast) are written straight into the connection's channel on
+/// its own event loop: one hop per frame, no task to wake. The queue is the channel's: while the socket is not
+/// writable (more than the channel's high-water mark waiting) a client may fall `outboxLimit` frames further behind;
+/// past that it is too slow to keep up, is dropped from fan-out and closed, never allowed to grow the server's memory.
 public final class ClientConnection: Sendable {
     public let id: Int
     public let identity: Identity
-    private let outbox: AsyncStream<ByteBuffer>.Continuation
+    private let channel: any NIOCore.Channel
+    /// Finished when the room is done with this client: its gateway then closes the socket.
+    private let ended: AsyncStream<Void>.Continuation
+    /// Frames written while the channel was not writable, since it last was.
+    private let behind = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
     /// The player's display latency (ms behind ingest) from its last `sync` report, clamped to the room's bound.
     private let latencyMs = Atomic<Int>(0)
     /// The player's best ping round trip (ms) from its last `sync` report.
     private let rttMs = Atomic<Int>(0)
-    private let dropped = Atomic<Bool>(false)
 
     /// Lead bounds: a cue-bearing message leaves this long before the player's playhead reaches the cue — enough for
     /// one network trip plus jitter, and no more, since whatever arrives early is what a dishonest client could use.
@@ -24,10 +31,11 @@ public final class ClientConnection: Sendable {
     /// Frames queued for one client before it counts as too slow.
     public static let outboxLimit = 1024
 
-    init(id: Int, identity: Identity, outbox: AsyncStream<ByteBuffer>.Continuation) {
+    init(id: Int, identity: Identity, channel: any NIOCore.Channel, ended: AsyncStream<Void>.Continuation) {
         self.id = id
         self.identity = identity
-        self.outbox = outbox
+        self.channel = channel
+        self.ended = ended
     }
 
     /// Takes a player's `sync` report; the latency is clamped to `[0, bound]`.
@@ -55,29 +63,26 @@ public final class ClientConnection: Sendable {
     /// Queues a frame; false when the client is too slow or gone.
     @discardableResult
     func send(_ frame: ByteBuffer) -> Bool {
-        switch outbox.yield(frame) {
-        case .enqueued: return true
-        case .dropped, .terminated: return false
-        @unknown default: return false
+        guard !closed.load(ordering: .relaxed) else { return false }
+        if channel.isWritable {
+            if behind.load(ordering: .relaxed) != 0 { behind.store(0, ordering: .relaxed) }
+        } else if behind.wrappingAdd(1, ordering: .relaxed).newValue > Self.outboxLimit {
+            return false
         }
+        channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
+        return true
     }
 
-    /// Ends the outbound queue; the writer closes the socket once it has sent what is queued.
+    /// Ends the connection's part in the room; the gateway then closes the socket after what is already written.
     func close() {
-        outbox.finish()
+        closed.store(true, ordering: .relaxed)
+        ended.finish()
     }
 
-    /// Ends the outbound queue of a client too slow to keep up: the writer sends nothing more of what is queued and
-    /// closes the socket, so the queue's frames are freed with it.
+    /// Ends a client too slow to keep up: its channel is closed at once, so what it had queued is discarded, not sent.
     func drop() {
-        dropped.store(true, ordering: .relaxed)
-        outbox.finish()
-    }
-
-    /// Whether `drop()` was called: what is still queued is to be discarded, not sent.
-    var isDropped: Bool { dropped.load(ordering: .relaxed) }
-
-    static func makeOutbox() -> (AsyncStream<ByteBuffer>, AsyncStream<ByteBuffer>.Continuation) {
-        AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(outboxLimit))
+        closed.store(true, ordering: .relaxed)
+        channel.close(promise: nil)
+        ended.finish()
     }
 }

@@ -152,8 +152,9 @@ public final class RoomHost: Sendable {
     // MARK: Called by the gateway
 
     /// Adds a client; it receives `hello` (and what it missed since `lastSeq`) before any later broadcast.
-    func connect(_ identity: Identity, lastSeq: UInt64?, outbox: AsyncStream<ByteBuffer>.Continuation) throws(InteractionError) -> ClientConnection {
-        let connection = ClientConnection(id: nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue, identity: identity, outbox: outbox)
+    func connect(_ identity: Identity, lastSeq: UInt64?, channel: any NIOCore.Channel, ended: AsyncStream<Void>.Continuation) throws(InteractionError) -> ClientConnection {
+        let connection = ClientConnection(id: nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue, identity: identity,
+                                          channel: channel, ended: ended)
         try room.withLock { (room: inout Room) throws(InteractionError) in
             try room.join(identity)
             let (hello, missed) = room.hello(for: identity, resumingAfter: lastSeq, at: Timestamp(Date()))

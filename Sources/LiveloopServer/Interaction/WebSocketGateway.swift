@@ -90,10 +90,11 @@ struct WebSocketGateway {
             guard let host = try rooms.room(for: channel) else { return }
             let identity = try await authenticator.identity(for: context.request, channel: channel, allowGuest: host.allowsGuests)
             let lastSeq = context.request.uri.queryParameters.get("lastSeq").flatMap { UInt64($0) }
-            let (stream, continuation) = ClientConnection.makeOutbox()
+            // The room writes this client's frames straight into its channel; the stream only tells when it is done.
+            let (ended, endSignal) = AsyncStream.makeStream(of: Void.self)
             let connection: ClientConnection
             do throws(InteractionError) {
-                connection = try host.connect(identity, lastSeq: lastSeq, outbox: continuation)
+                connection = try host.connect(identity, lastSeq: lastSeq, channel: context.requestContext.channel, ended: endSignal)
             } catch {
                 if let bytes = RoomHost.encode(ServerEnvelope(.error(.init(error)))) {
                     try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
@@ -107,14 +108,7 @@ struct WebSocketGateway {
             let spoke = FirstMessage()
             let ending = await withTaskGroup(of: Ending.self) { group -> Ending in
                 group.addTask {
-                    for await frame in stream {
-                        if connection.isDropped { break }
-                        do {
-                            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: frame)))
-                        } catch {
-                            break
-                        }
-                    }
+                    for await _ in ended {}
                     return .writer
                 }
                 group.addTask {
