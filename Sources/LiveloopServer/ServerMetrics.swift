@@ -44,7 +44,7 @@ public final class ServerMetrics: Sendable {
         httpRefusals = HTTPRefusalCounters(
             serverFull: counter("server_full"), addressFull: counter("too_many_connections"), headTimeout: counter("request_timeout"),
             headTooLarge: counter("header_too_large"), slowClient: counter("slow_client"), unmaskedFrame: counter("unmasked_frame"),
-            tlsHandshakeTimeout: counter("tls_handshake_timeout")
+            tlsHandshakeTimeout: counter("tls_handshake_timeout"), httpsRequired: counter("https_required")
         )
     }
 
@@ -113,4 +113,6 @@ struct HTTPRefusalCounters: Sendable {
     let unmaskedFrame: Counter
     /// HTTPS connections closed because the TLS handshake did not finish within the head timeout.
     let tlsHandshakeTimeout: Counter
+    /// Plain HTTP requests on a TLS-only HTTP port, answered with 400 `https_required`.
+    let httpsRequired: Counter
 }

@@ -27,7 +27,7 @@ struct TLSTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any], "output: \(out)")
     }
 
-    @Test("HTTPS: curl trusting the test CA gets /healthz, a client without it refuses the certificate, plain HTTP gets no page, and the API advertises rtmps://")
+    @Test("HTTPS: curl trusting the test CA gets /healthz, a client without it refuses the certificate, plain HTTP gets 400 https_required, and the API advertises rtmps://")
     func https() async throws {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
@@ -43,9 +43,12 @@ struct TLSTests {
         let untrusted = try await curl(["\(base)/healthz"], caFile: nil)
         #expect(untrusted.status == 60, "curl without the CA: \(untrusted.status) \(untrusted.err)")
 
-        // The HTTP port speaks TLS only: a plain request is answered with a TLS alert, never with a page.
-        let plain = try await curl(["-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(server.httpPort)/healthz"], caFile: nil)
-        #expect(plain.status != 0 && plain.out == "000", "plain HTTP on the TLS port: \(plain.status) \(plain.out)")
+        // The HTTP port speaks TLS only: a plain request gets a readable refusal saying so, never a page.
+        let plain = try await curl(["-w", "\n%{http_code}", "http://127.0.0.1:\(server.httpPort)/healthz"], caFile: nil)
+        #expect(plain.status == 0 && plain.out.hasSuffix("\n400"), "plain HTTP on the TLS port: \(plain.status) \(plain.out)")
+        #expect(plain.out.contains(#""code":"https_required""#), "the refusal's body: \(plain.out)")
+        // Still serving TLS after that.
+        #expect(try await curl(["\(base)/healthz"], caFile: certificates.caFile).status == 0)
 
         let adminKey = try #require(try server.store.ensureAdminKey())
         let created = try await curl(["-X", "POST", "-H", "Authorization: Bearer \(adminKey)", "-H", "Content-Type: application/json",
@@ -211,7 +214,10 @@ struct TLSTests {
         process.executableURL = URL(fileURLWithPath: try #require(LiveloopBinary.path))
         process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--http-port", "\(http)",
                              "--rtmp-port", "\(LiveloopBinary.freePort())", "--rtmps-port", "\(LiveloopBinary.freePort())", "--srt-port", "0",
-                             "--tls-cert", live.certificate, "--tls-key", live.key]
+                             "--log-level", "info"]
+        // The certificate comes from the environment, as a service manager would set it.
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            ["LIVELOOP_TLS_CERT": live.certificate, "LIVELOOP_TLS_KEY": live.key]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try process.run()

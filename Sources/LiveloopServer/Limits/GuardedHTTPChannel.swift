@@ -12,7 +12,8 @@ import Prometheus
 /// or 429 `too_many_connections`) and is closed without reaching the HTTP parser.
 ///
 /// With `tls`, the port speaks HTTPS (and WSS) only: TLS is the first handler, in front of the guard, so the guard's
-/// limits see the decrypted bytes; `TLSHandshakeDeadline` closes a connection whose handshake stalls.
+/// limits see the decrypted bytes; `TLSHandshakeDeadline` closes a connection whose handshake stalls, and
+/// `PlainHTTPRefusal` answers a plain-HTTP request with a readable 400.
 struct GuardedHTTPChannel: ServerChildChannel {
     enum Value: ServerChildChannelValue {
         case admitted(HTTP1WebSocketUpgradeChannel.Value)
@@ -70,6 +71,8 @@ struct GuardedHTTPChannel: ServerChildChannel {
                     try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(bytes))
                 }
                 if let tls {
+                    let plain = refusals.httpsRequired
+                    try channel.pipeline.syncOperations.addHandler(PlainHTTPRefusal { plain.increment() })
                     try tls.addServerHandler(to: channel)
                     let counter = refusals.tlsHandshakeTimeout
                     try channel.pipeline.syncOperations.addHandler(
