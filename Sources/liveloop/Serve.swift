@@ -178,7 +178,9 @@ struct Serve: AsyncParsableCommand {
 
             """)
         }
-        let web = "\(server.tls == nil ? "http" : "https")://\(host == "0.0.0.0" ? "localhost" : host):\(httpPort)"
+        // A certificate names the public host, not localhost: with TLS, the URL printed is the one it is valid for.
+        let webHost = (server.tls != nil ? publicHost : nil) ?? (host == "0.0.0.0" ? "localhost" : host)
+        let web = "\(server.tls == nil ? "http" : "https")://\(webHost):\(httpPort)"
         let rtmps = server.rtmpsURL.map { "  RTMPS on \($0)" } ?? ""
         print("Liveloop: \(server.tls == nil ? "HTTP" : "HTTPS") on \(web)  RTMP on \(server.rtmpURL)\(rtmps)  SRT on udp port \(srtPort)")
         if demo { print("Demo channel: \(web)/watch/demo  (LL-HLS: /live/demo/index.m3u8)") }

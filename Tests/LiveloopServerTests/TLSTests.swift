@@ -194,8 +194,8 @@ struct TLSTests {
         #expect((summary["advanced"] as? Double ?? 0) >= 1.5, "the video played: \(summaryLine)")
     }
 
-    @Test("kill -HUP: new connections get the new certificate while an open one goes on; a broken file keeps the certificate in use",
-          .enabled(if: LiveloopBinary.path != nil && Tools.path("python3") != nil, "needs the built liveloop binary"))
+    @Test("kill -HUP: new connections get the new certificate while open ones (HTTPS keep-alive, an RTMPS publisher) go on; a broken file keeps the certificate in use",
+          .enabled(if: LiveloopBinary.path != nil && Tools.path("python3") != nil && Tools.haveFFmpeg, "needs the built liveloop binary, python3 and ffmpeg"))
     func reloadOnSIGHUP() async throws {
         let certificates = try await TestCertificates.make()
         defer { certificates.remove() }
@@ -207,13 +207,15 @@ struct TLSTests {
         try FileManager.default.copyItem(atPath: first.key, toPath: live.key)
         let data = NSTemporaryDirectory() + "liveloop-tls-data-" + UUID().uuidString
         defer { try? FileManager.default.removeItem(atPath: data) }
+        let streamKey = try SQLiteStore(directory: data).createChannel(name: "show").streamKey
         let http = LiveloopBinary.freePort()
+        let rtmps = LiveloopBinary.freePort()
         let log = certificates.directory + "/stderr.log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(LiveloopBinary.path))
         process.arguments = ["serve", "--data", data, "--host", "127.0.0.1", "--http-port", "\(http)",
-                             "--rtmp-port", "\(LiveloopBinary.freePort())", "--rtmps-port", "\(LiveloopBinary.freePort())", "--srt-port", "0",
+                             "--rtmp-port", "\(LiveloopBinary.freePort())", "--rtmps-port", "\(rtmps)", "--srt-port", "0",
                              "--log-level", "info"]
         // The certificate comes from the environment, as a service manager would set it.
         process.environment = ProcessInfo.processInfo.environment.merging(
@@ -226,6 +228,18 @@ struct TLSTests {
             (try? await curl(["https://localhost:\(http)/healthz"], caFile: certificates.caFile))?.status == 0
         }
         try #require(up, "the server answers over HTTPS")
+        // A publisher on RTMPS for the whole reload: about 10 s of video at real-time pace. ffmpeg exits non-zero if
+        // its connection drops.
+        let ffmpeg = try Tools.run("ffmpeg", [
+            "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+            "-frames:v", "300", "-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-pix_fmt", "yuv420p",
+            "-tls_verify", "1", "-ca_file", certificates.caFile, "-f", "flv", "rtmps://localhost:\(rtmps)/live/\(streamKey)",
+        ])
+        defer { ffmpeg.terminate() }
+        let onAir = await eventually(timeout: .seconds(15)) {
+            (try? await curl(["https://localhost:\(http)/live/show/media.m3u8"], caFile: certificates.caFile))?.out.contains("#EXTINF") == true
+        }
+        #expect(onAir, "the RTMPS publisher is live before the reload")
 
         let seen = try await checks(["reload", "\(http)", certificates.caFile, "\(process.processIdentifier)",
                                      second.certificate, second.key, live.certificate, live.key])
@@ -237,6 +251,8 @@ struct TLSTests {
         #expect(serial("afterBrokenFile") == "2002" && status("afterBrokenFile") == 200, "a broken file changes nothing: \(seen)")
         #expect(seen["keptConnectionAtEnd"] as? Int == 200)
         #expect(process.isRunning, "the server runs on")
+        #expect(ffmpeg.isRunning, "the publisher is still sending after both reloads")
+        #expect(await Tools.waitForExit(ffmpeg, timeout: .seconds(20)) == 0, "the RTMPS publish ran to its end, never dropped")
 
         process.terminate()
         _ = await Tools.waitForExit(process)
