@@ -7,7 +7,7 @@ import RTMP
 import ServiceLifecycle
 import Storage
 
-/// The ingest side as one service: the RTMP listener and, with `--demo`, the built-in clip. On graceful shutdown it
+/// The ingest side as one service: the RTMP listener, the RTMPS one with TLS, and, with `--demo`, the built-in clip. On graceful shutdown it
 /// closes every publisher and ends every broadcast, so live playlists finish with `EXT-X-ENDLIST` while the HTTP
 /// server (shut down after it) still answers.
 struct IngestService: Service {
@@ -17,14 +17,25 @@ struct IngestService: Service {
     let rooms: RoomRegistry
     let connections: RTMPConnectionSet
     let readiness: Readiness
+    let tls: TLSCredentials?
     let logger: Logger
 
     func run() async throws {
         let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger))
-        let listener = try await RTMPListener.bind(
-            host: configuration.host, port: configuration.rtmpPort, group: MultiThreadedEventLoopGroup.singleton,
-            authorizer: authorizer, connectionLimits: configuration.rtmp, connections: connections, logger: logger
-        )
+        // RTMP and RTMPS count against the same connection caps.
+        let admission = RTMPAdmissionGate(limits: configuration.rtmp)
+        let secure: (any NIOCore.Channel)? = if let tls { try await bindRTMPS(tls, authorizer: authorizer, admission: admission) } else { nil }
+        let listener: any NIOCore.Channel
+        do {
+            listener = try await RTMPListener.bind(
+                host: configuration.host, port: configuration.rtmpPort, group: MultiThreadedEventLoopGroup.singleton,
+                authorizer: authorizer, connectionLimits: configuration.rtmp, admission: admission,
+                connections: connections, logger: logger
+            )
+        } catch {
+            try? await secure?.close()
+            throw error
+        }
         let port = listener.localAddress?.port ?? configuration.rtmpPort
         logger.info("RTMP listening", metadata: ["port": "\(port)"])
         readiness.rtmpBound(port: port)
@@ -33,14 +44,28 @@ struct IngestService: Service {
 
         await withGracefulShutdownHandler {
             try? await listener.closeFuture.get()
+            try? await secure?.closeFuture.get()
         } onGracefulShutdown: {
             listener.close(promise: nil)
+            secure?.close(promise: nil)
         }
         demoTask?.cancel()
         connections.closeAll()
         registry.endAll()
         rooms.stopAll()
         logger.info("ingest stopped; broadcasts ended")
+    }
+
+    private func bindRTMPS(_ tls: TLSCredentials, authorizer: ChannelPublishAuthorizer, admission: RTMPAdmissionGate) async throws -> any NIOCore.Channel {
+        let listener = try await RTMPListener.bind(
+            host: configuration.host, port: configuration.rtmpsPort, group: MultiThreadedEventLoopGroup.singleton,
+            authorizer: authorizer, connectionLimits: configuration.rtmp, admission: admission,
+            transport: { channel in try tls.addServerHandler(to: channel) }, connections: connections, logger: logger
+        )
+        let port = listener.localAddress?.port ?? configuration.rtmpsPort
+        logger.info("RTMPS listening", metadata: ["port": "\(port)"])
+        readiness.rtmpsBound(port: port)
+        return listener
     }
 
     private func startDemo() -> Task<Void, Never>? {

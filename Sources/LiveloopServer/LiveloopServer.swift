@@ -11,7 +11,8 @@ import ServiceLifecycle
 import Storage
 import UnixSignals
 
-/// The whole server: HTTP (API, LL-HLS, health, metrics), RTMP and SRT ingest in one ServiceGroup.
+/// The whole server: HTTP (API, LL-HLS, health, metrics), RTMP and SRT ingest in one ServiceGroup; with TLS, HTTPS
+/// and WSS on the HTTP port, RTMPS beside RTMP, and the certificate reloaded on SIGHUP.
 public struct LiveloopServer: Sendable {
     public let configuration: ServerConfiguration
     public let store: SQLiteStore
@@ -26,6 +27,8 @@ public struct LiveloopServer: Sendable {
     /// Open connections on the HTTP port, in total and per client address.
     public let httpConnections: ConnectionLedger
     let thumbnails = Thumbnails()
+    /// The certificate HTTPS, WSS and RTMPS connections get; nil when the server speaks plain HTTP and RTMP only.
+    public let tls: TLSCredentials?
     /// ffmpeg processes the thumbnail route has started (one per channel at a time, a few in all).
     public var thumbnailRuns: Int { thumbnails.ffmpegRuns }
 
@@ -36,6 +39,9 @@ public struct LiveloopServer: Sendable {
     public init(configuration: ServerConfiguration, logger: Logger) async throws {
         self.configuration = configuration
         self.logger = logger
+        // A bad certificate or key stops the server here, before it opens the database or binds a port.
+        tls = try configuration.tls.map { files throws(TLSError) in try TLSCredentials(files: files) }
+        if let tls { logger.info("TLS certificate loaded: \(tls.certificate)") }
         store = try SQLiteStore(directory: configuration.dataDirectory)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
@@ -48,9 +54,16 @@ public struct LiveloopServer: Sendable {
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
     public var rtmpURL: String {
-        let host = configuration.publicHost ?? ProcessInfo.processInfo.hostName
-        return "rtmp://\(host):\(readiness.boundRTMPPort ?? configuration.rtmpPort)/live"
+        "rtmp://\(advertisedHost):\(readiness.boundRTMPPort ?? configuration.rtmpPort)/live"
     }
+
+    /// The RTMPS URL (RTMP inside TLS), when TLS is configured.
+    public var rtmpsURL: String? {
+        guard tls != nil else { return nil }
+        return "rtmps://\(advertisedHost):\(readiness.boundRTMPSPort ?? configuration.rtmpsPort)/live"
+    }
+
+    private var advertisedHost: String { configuration.publicHost ?? ProcessInfo.processInfo.hostName }
 
     func makeRouter() -> Router<LiveloopRequestContext> {
         let router = Router(context: LiveloopRequestContext.self)
@@ -75,7 +88,8 @@ public struct LiveloopServer: Sendable {
         }
         thumbnails.register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
-        ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL }).register(on: router)
+        ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL },
+                   rtmpsURL: { [self] in rtmpsURL }).register(on: router)
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
@@ -105,7 +119,7 @@ public struct LiveloopServer: Sendable {
                 webSocketRouter: makeWebSocketRouter(),
                 // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection (1007).
                 webSocket: .init(maxFrameSize: WebSocketGateway.maximumFrameBytes, closeTimeout: .seconds(5), validateUTF8: true),
-                ledger: httpConnections, limits: configuration.httpLimits, refusals: metrics.httpRefusals, logger: logger
+                ledger: httpConnections, limits: configuration.httpLimits, refusals: metrics.httpRefusals, tls: tls, logger: logger
             ),
             configuration: .init(address: .hostname(configuration.host, port: configuration.httpPort), serverName: "liveloop"),
             onServerRunning: { channel in readiness.httpBound(port: channel.localAddress?.port ?? 0) },
@@ -113,14 +127,16 @@ public struct LiveloopServer: Sendable {
         )
         let ingest = IngestService(
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
-            readiness: readiness, logger: logger
+            readiness: readiness, tls: tls, logger: logger
         )
         let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app), .init(service: ingest), .init(service: srt)]
+        if let tls { services.append(.init(service: CertificateReloadService(credentials: tls, logger: logger))) }
+        // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests.
+        services.append(.init(service: DrainService(rooms: rooms, drain: configuration.drainTime,
+                                                    openSockets: { [webSocketBudget] in webSocketBudget.count }, logger: logger)))
         return ServiceGroup(configuration: .init(
-            // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests.
-            services: [.init(service: app), .init(service: ingest), .init(service: srt),
-                       .init(service: DrainService(rooms: rooms, drain: configuration.drainTime,
-                                                   openSockets: { [webSocketBudget] in webSocketBudget.count }, logger: logger))],
+            services: services,
             gracefulShutdownSignals: gracefulShutdownSignals, logger: logger
         ))
     }

@@ -6,6 +6,8 @@ public final class Readiness: Sendable {
     struct State {
         var httpPort: Int?
         var rtmpPort: Int?
+        /// Bound before the RTMP port, so it is known once `ports()` returns (nil without TLS).
+        var rtmpsPort: Int?
         var waiters: [CheckedContinuation<(http: Int, rtmp: Int), Never>] = []
         /// The SRT port; nil until the listener binds or is known to be unavailable (`srtSettled`).
         var srtPort: Int?
@@ -52,6 +54,11 @@ public final class Readiness: Sendable {
         }
     }
     func rtmpBound(port: Int) { update { $0.rtmpPort = port } }
+
+    /// The RTMPS port the listener bound; nil before it binds, and always without TLS.
+    public var boundRTMPSPort: Int? { state.withLock { $0.rtmpsPort } }
+
+    func rtmpsBound(port: Int) { update { $0.rtmpsPort = port } }
 
     private func update(_ change: (inout State) -> Void) {
         let (waiters, ports): ([CheckedContinuation<(http: Int, rtmp: Int), Never>], (Int, Int)?) = state.withLock { state in

@@ -7,6 +7,10 @@ public struct ServerConfiguration: Sendable {
     public var host = "0.0.0.0"
     public var httpPort = 8080
     public var rtmpPort = 1935
+    /// The certificate and key (PEM) for HTTPS/WSS on the HTTP port and RTMPS; nil serves plain HTTP and no RTMPS.
+    public var tls: TLSFiles?
+    /// RTMPS ingest port (RTMP inside TLS), bound only with `tls`; 0 lets the system pick.
+    public var rtmpsPort = 1936
     /// SRT ingest port (UDP); 0 lets the system pick.
     public var srtPort = 9000
     /// SRT listener settings: passphrase, latency, connection cap and deadlines (host and port come from above).

@@ -43,7 +43,8 @@ public final class ServerMetrics: Sendable {
         func counter(_ reason: String) -> Counter { registry.makeCounter(descriptor: refusals, labels: [("reason", reason)]) }
         httpRefusals = HTTPRefusalCounters(
             serverFull: counter("server_full"), addressFull: counter("too_many_connections"), headTimeout: counter("request_timeout"),
-            headTooLarge: counter("header_too_large"), slowClient: counter("slow_client"), unmaskedFrame: counter("unmasked_frame")
+            headTooLarge: counter("header_too_large"), slowClient: counter("slow_client"), unmaskedFrame: counter("unmasked_frame"),
+            tlsHandshakeTimeout: counter("tls_handshake_timeout"), httpsRequired: counter("https_required")
         )
     }
 
@@ -110,4 +111,8 @@ struct HTTPRefusalCounters: Sendable {
     let headTooLarge: Counter
     let slowClient: Counter
     let unmaskedFrame: Counter
+    /// HTTPS connections closed because the TLS handshake did not finish within the head timeout.
+    let tlsHandshakeTimeout: Counter
+    /// Plain HTTP requests on a TLS-only HTTP port, answered with 400 `https_required`.
+    let httpsRequired: Counter
 }

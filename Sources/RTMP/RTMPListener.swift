@@ -5,12 +5,18 @@ import Synchronization
 
 /// Binds the RTMP port and wires each accepted connection to its handler, after `RTMPAdmission` let it in.
 public enum RTMPListener {
+    /// - Parameters:
+    ///   - admission: the connection caps' count; listeners that share one (RTMP and RTMPS) share the caps. A new one
+    ///     from `connectionLimits` when nil.
+    ///   - transport: adds handlers in front of the RTMP handler of each admitted connection (TLS, for RTMPS). The
+    ///     setup deadline counts from the connection opening, so a stalled TLS handshake meets it too.
     public static func bind(
         host: String, port: Int, group: any EventLoopGroup, authorizer: any RTMPPublishAuthorizer,
         limits: ChunkDecoder.Limits = .init(), connectionLimits: RTMPConnectionLimits = .init(),
+        admission: RTMPAdmissionGate? = nil, transport: (@Sendable (any Channel) throws -> Void)? = nil,
         connections: RTMPConnectionSet, logger: Logger
     ) async throws -> any Channel {
-        let admission = RTMPAdmissionGate(limits: connectionLimits)
+        let admission = admission ?? RTMPAdmissionGate(limits: connectionLimits)
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -27,6 +33,7 @@ public enum RTMPListener {
                 channel.closeFuture.whenComplete { _ in admission.release(address) }
                 connections.insert(channel)
                 return channel.eventLoop.makeCompletedFuture {
+                    try transport?(channel)
                     try channel.pipeline.syncOperations.addHandler(
                         RTMPConnectionHandler(authorizer: authorizer, limits: limits, connectionLimits: connectionLimits, logger: logger)
                     )
@@ -65,11 +72,12 @@ extension RTMPAdmission {
     }
 }
 
-/// The listener's `RTMPAdmission`, shared by the event loops that accept connections.
-final class RTMPAdmissionGate: Sendable {
+/// The listener's `RTMPAdmission`, shared by the event loops that accept connections (and by the listeners that
+/// count against the same caps).
+public final class RTMPAdmissionGate: Sendable {
     private let admission: Mutex<RTMPAdmission>
 
-    init(limits: RTMPConnectionLimits) {
+    public init(limits: RTMPConnectionLimits) {
         admission = Mutex(RTMPAdmission(limits: limits))
     }
 

@@ -16,6 +16,12 @@ struct Serve: AsyncParsableCommand {
     var httpPort = 8080
     @Option(help: "RTMP ingest port (LIVELOOP_RTMP_PORT).")
     var rtmpPort = 1935
+    @Option(help: "TLS certificate chain, PEM (server certificate first, then intermediates): the HTTP port serves HTTPS and WSS only, and RTMPS opens on --rtmps-port. Needs --tls-key; reloaded with the key on SIGHUP (LIVELOOP_TLS_CERT).")
+    var tlsCert: String?
+    @Option(help: "TLS private key, PEM, unencrypted (LIVELOOP_TLS_KEY).")
+    var tlsKey: String?
+    @Option(help: "RTMPS ingest port (RTMP inside TLS), open only with --tls-cert; plain RTMP stays on --rtmp-port (LIVELOOP_RTMPS_PORT).")
+    var rtmpsPort = 1936
     @Option(help: "SRT ingest port, UDP (LIVELOOP_SRT_PORT); callers put the stream key in streamid. Needs libsrt at run time.")
     var srtPort = 9000
     @Option(help: "SRT passphrase, 10–79 characters: callers must encrypt with it (LIVELOOP_SRT_PASSPHRASE); none by default.")
@@ -70,7 +76,12 @@ struct Serve: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
-        guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort), (0...65535).contains(srtPort) else { throw ValidationError("ports must be 0–65535") }
+        guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort), (0...65535).contains(srtPort),
+              (0...65535).contains(rtmpsPort) else { throw ValidationError("ports must be 0–65535") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together: give both or neither") }
+        if tlsCert != nil, rtmpsPort != 0, rtmpsPort == rtmpPort {
+            throw ValidationError("--rtmps-port must differ from --rtmp-port")
+        }
         guard partTarget >= 0.05, partTarget <= 2 else { throw ValidationError("--part-target must be between 0.05 and 2 seconds") }
         guard segmentTarget >= partTarget, segmentTarget <= 30 else {
             throw ValidationError("--segment-target must be at least the part target and at most 30 seconds")
@@ -113,6 +124,8 @@ struct Serve: AsyncParsableCommand {
         configuration.host = host
         configuration.httpPort = httpPort
         configuration.rtmpPort = rtmpPort
+        configuration.rtmpsPort = rtmpsPort
+        if let tlsCert, let tlsKey { configuration.tls = TLSFiles(certificate: tlsCert, key: tlsKey) }
         configuration.srtPort = srtPort
         configuration.srt.passphrase = srtPassphrase
         configuration.srt.latencyMilliseconds = srtLatency
@@ -147,7 +160,14 @@ struct Serve: AsyncParsableCommand {
         configuration.httpLimits.sendBufferBytes = sendBufferBytes > 0 ? sendBufferBytes : nil
         configuration.httpLimits.webSocketFirstMessageTimeout = .milliseconds(Int64(firstMessageTimeout * 1000))
 
-        let server = try await LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
+        let server: LiveloopServer
+        do {
+            server = try await LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
+        } catch let error as TLSError {
+            // A certificate or key that cannot be used: say which and why, and serve nothing.
+            FileHandle.standardError.write(Data("liveloop: TLS: \(error)\n".utf8))
+            throw ExitCode(78)
+        }
         if let key = try server.store.ensureAdminKey() {
             print("""
 
@@ -158,8 +178,12 @@ struct Serve: AsyncParsableCommand {
 
             """)
         }
-        print("Liveloop: HTTP on http://\(host == "0.0.0.0" ? "localhost" : host):\(httpPort)  RTMP on \(server.rtmpURL)  SRT on udp port \(srtPort)")
-        if demo { print("Demo channel: http://localhost:\(httpPort)/watch/demo  (LL-HLS: /live/demo/index.m3u8)") }
+        // A certificate names the public host, not localhost: with TLS, the URL printed is the one it is valid for.
+        let webHost = (server.tls != nil ? publicHost : nil) ?? (host == "0.0.0.0" ? "localhost" : host)
+        let web = "\(server.tls == nil ? "http" : "https")://\(webHost):\(httpPort)"
+        let rtmps = server.rtmpsURL.map { "  RTMPS on \($0)" } ?? ""
+        print("Liveloop: \(server.tls == nil ? "HTTP" : "HTTPS") on \(web)  RTMP on \(server.rtmpURL)\(rtmps)  SRT on udp port \(srtPort)")
+        if demo { print("Demo channel: \(web)/watch/demo  (LL-HLS: /live/demo/index.m3u8)") }
         // Shown once: make sure it reaches a redirected stdout (a log file) before the server runs for days.
         fflush(nil)
         try await server.run()

@@ -13,12 +13,15 @@ struct ChannelAPI {
     let rooms: RoomRegistry
     let tokens: TokenAuthority
     let rtmpURL: @Sendable () -> String
+    let rtmpsURL: @Sendable () -> String?
 
     struct ChannelBody: Codable, Sendable {
         var name: String
         var createdAt: Date
         var live: Bool
         var rtmpURL: String
+        /// Present when the server has TLS: the same ingest inside TLS.
+        var rtmpsURL: String?
         var playbackURL: String
         /// Present only in the answer that created or rotated the key.
         var streamKey: String?
@@ -184,7 +187,7 @@ struct ChannelAPI {
     func body(_ channel: Channel, key: String?) -> ChannelBody {
         ChannelBody(
             name: channel.name, createdAt: channel.createdAt, live: registry.broadcast(channel.name)?.isLive ?? false,
-            rtmpURL: rtmpURL(), playbackURL: "/live/\(channel.name)/index.m3u8", streamKey: key
+            rtmpURL: rtmpURL(), rtmpsURL: rtmpsURL(), playbackURL: "/live/\(channel.name)/index.m3u8", streamKey: key
         )
     }
 

@@ -10,6 +10,10 @@ import Prometheus
 /// The HTTP port's child channel: Hummingbird's HTTP/1.1-with-WebSocket-upgrade channel behind a `ConnectionGuard`,
 /// admitted by a `ConnectionLedger`. A connection the ledger refuses gets one JSON error response (503 `server_full`
 /// or 429 `too_many_connections`) and is closed without reaching the HTTP parser.
+///
+/// With `tls`, the port speaks HTTPS (and WSS) only: TLS is the first handler, in front of the guard, so the guard's
+/// limits see the decrypted bytes; `TLSHandshakeDeadline` closes a connection whose handshake stalls, and
+/// `PlainHTTPRefusal` answers a plain-HTTP request with a readable 400.
 struct GuardedHTTPChannel: ServerChildChannel {
     enum Value: ServerChildChannelValue {
         case admitted(HTTP1WebSocketUpgradeChannel.Value)
@@ -27,12 +31,17 @@ struct GuardedHTTPChannel: ServerChildChannel {
     let ledger: ConnectionLedger
     let limits: HTTPLimits
     let refusals: HTTPRefusalCounters
+    let tls: TLSCredentials?
     let logger: Logger
+
+    /// How long a refused TLS connection may take over its handshake before it is closed without its answer: refused
+    /// connections are not counted by the ledger, so each must go quickly.
+    static let refusalHandshakeTimeout: Duration = .seconds(2)
 
     /// The builder to hand `Application`: every connection goes through the guard.
     static func builder<WSResponderBuilder: HTTPResponderBuilder & _HB_SendableMetatype>(
         webSocketRouter: WSResponderBuilder, webSocket: WebSocketServerConfiguration, ledger: ConnectionLedger,
-        limits: HTTPLimits, refusals: HTTPRefusalCounters, logger: Logger
+        limits: HTTPLimits, refusals: HTTPRefusalCounters, tls: TLSCredentials?, logger: Logger
     ) -> HTTPServerBuilder where WSResponderBuilder.Responder.Context: WebSocketRequestContext {
         let webSocketResponder = webSocketRouter.buildResponder()
         var http1 = HTTP1Channel.Configuration(
@@ -46,7 +55,7 @@ struct GuardedHTTPChannel: ServerChildChannel {
         return HTTPServerBuilder { responder in
             GuardedHTTPChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                ledger: ledger, limits: limits, refusals: refusals, logger: logger
+                ledger: ledger, limits: limits, refusals: refusals, tls: tls, logger: logger
             )
         }
     }
@@ -60,6 +69,15 @@ struct GuardedHTTPChannel: ServerChildChannel {
             do {
                 if let bytes = limits.sendBufferBytes {
                     try channel.syncOptions?.setOption(.socketOption(.so_sndbuf), value: SocketOptionValue(bytes))
+                }
+                if let tls {
+                    let plain = refusals.httpsRequired
+                    try channel.pipeline.syncOperations.addHandler(PlainHTTPRefusal { plain.increment() })
+                    try tls.addServerHandler(to: channel)
+                    let counter = refusals.tlsHandshakeTimeout
+                    try channel.pipeline.syncOperations.addHandler(
+                        TLSHandshakeDeadline(timeout: limits.headerReadTimeout) { counter.increment() }
+                    )
                 }
                 try channel.pipeline.syncOperations.addHandler(guardHandler)
             } catch {
@@ -92,6 +110,13 @@ struct GuardedHTTPChannel: ServerChildChannel {
     private func refuse(_ channel: any Channel, _ error: APIError) -> EventLoopFuture<Value> {
         logger.debug("connection refused: \(error.code)")
         do {
+            if let tls {
+                // The client expects TLS: the refusal goes out encrypted, after a handshake that must be quick.
+                try tls.addServerHandler(to: channel)
+                try channel.pipeline.syncOperations.addHandler(
+                    TLSHandshakeDeadline(timeout: min(limits.headerReadTimeout, Self.refusalHandshakeTimeout))
+                )
+            }
             try channel.pipeline.syncOperations.addHandler(RefusalResponder(response: error.rawHTTPResponse()))
         } catch {
             channel.close(promise: nil)

@@ -21,7 +21,7 @@ final class TestServer: Sendable {
                       maxWebSocketConnections: Int = 10_000, dataDirectory: String? = nil,
                       httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero,
                       rtmp: RTMPConnectionLimits = RTMPConnectionLimits(), logger customLogger: Logger? = nil,
-                      srtPassphrase: String? = nil) async throws -> TestServer {
+                      srtPassphrase: String? = nil, tls: TLSFiles? = nil) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.httpLimits = httpLimits
@@ -29,6 +29,8 @@ final class TestServer: Sendable {
         configuration.host = "127.0.0.1"
         configuration.httpPort = 0
         configuration.rtmpPort = 0
+        configuration.rtmpsPort = 0
+        configuration.tls = tls
         // Any free port, so servers in parallel tests never collide on 9000; `srtPort` says which (nil without libsrt).
         configuration.srtPort = 0
         configuration.srt.passphrase = srtPassphrase
@@ -63,6 +65,9 @@ final class TestServer: Sendable {
     var srtPort: Int? { server.readiness.boundSRTPort }
 
     func rtmpURL(key: String) -> String { "rtmp://127.0.0.1:\(rtmpPort)/live/\(key)" }
+
+    /// The RTMPS listener's port; nil without TLS.
+    var rtmpsPort: Int? { server.readiness.boundRTMPSPort }
 
     /// Creates a channel and returns its stream key.
     func createChannel(_ name: String) throws -> String {

@@ -22,6 +22,8 @@ async function api(method, path, body) {
 function showSecret(result, name) {
   $('secret-title').textContent = `Stream settings for ${name}`;
   $('rtmp-url').textContent = result.rtmpURL ?? '';
+  $('rtmps-url').textContent = result.rtmpsURL ?? '';
+  $('rtmps-row').hidden = !result.rtmpsURL;
   $('stream-key').textContent = result.streamKey ?? '';
   $('secret-box').hidden = false;
   $('secret-box').scrollIntoView({ block: 'nearest' });
