@@ -13,6 +13,9 @@ struct ChannelPublishAuthorizer: RTMPPublishAuthorizer {
             return .refuse(code: "NetStream.Publish.BadName", description: "Unknown stream key.")
         case .busy:
             return .refuse(code: "NetStream.Publish.BadName", description: "This channel already has a publisher.")
+        case let .quotaExceeded(limit):
+            return .refuse(code: "NetStream.Publish.Rejected",
+                           description: "This channel's tenant has its quota of \(limit) concurrent publishers.")
         case let .started(broadcast), let .resumed(broadcast):
             return .accept(RTMPIngest(broadcast: broadcast, registry: gate.registry))
         }

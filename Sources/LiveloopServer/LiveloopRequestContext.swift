@@ -5,6 +5,8 @@ import NIOCore
 public struct LiveloopRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let remoteAddress: SocketAddress?
+    /// The API key's owner, set by `APIKeyMiddleware` on the routes behind it.
+    var principal: Principal?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

@@ -24,6 +24,8 @@ public struct LiveloopServer: Sendable {
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
+    /// Open viewer connections per tenant, against each tenant's quota.
+    let tenantViewers: TenantViewers
     /// Open connections on the HTTP port, in total and per client address.
     public let httpConnections: ConnectionLedger
     let thumbnails = Thumbnails()
@@ -47,6 +49,7 @@ public struct LiveloopServer: Sendable {
         metrics = ServerMetrics(viewers: ViewerTracker())
         rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry))
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
+        tenantViewers = TenantViewers(store: store)
         httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
                                            maxPerAddress: configuration.httpLimits.maxConnectionsPerAddress)
         tokens = try await TokenAuthority(store: store)
@@ -90,6 +93,7 @@ public struct LiveloopServer: Sendable {
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
         ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL },
                    rtmpsURL: { [self] in rtmpsURL }).register(on: router)
+        TenantAPI(store: store, registry: registry, viewers: tenantViewers).register(on: router)
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
@@ -102,10 +106,11 @@ public struct LiveloopServer: Sendable {
         router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: JSONErrorMiddleware())
         WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens),
+                         viewers: tenantViewers,
                          firstMessageTimeout: configuration.httpLimits.webSocketFirstMessageTimeout, logger: logger)
             .register(on: router)
         let rooms = rooms
-        LiveSocket(registry: registry, metrics: metrics, budget: webSocketBudget,
+        LiveSocket(registry: registry, metrics: metrics, budget: webSocketBudget, viewers: tenantViewers,
                    target: { channel in (try? rooms.room(for: channel))?.syncTargets.ws }).register(on: router)
         return router
     }

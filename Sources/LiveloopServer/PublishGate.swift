@@ -2,10 +2,12 @@ import Foundation
 import LiveMedia
 import Logging
 import Storage
+import Synchronization
 
 /// The one rule for starting a publish, whatever the protocol (RTMP, SRT): the stream key must belong to a channel,
-/// and that channel must not have a live publisher already; a publisher back within the grace period resumes its
-/// broadcast. The key itself is never logged. Each ingest turns the verdict into its protocol's answer.
+/// that channel must not have a live publisher already, and its tenant must be below its `maxPublishers` quota (a
+/// broadcast waiting for its publisher within the grace period holds its slot); a publisher back within the grace period
+/// resumes its broadcast. The key itself is never logged. Each ingest turns the verdict into its protocol's answer.
 struct PublishGate: Sendable {
     let store: SQLiteStore
     let registry: BroadcastRegistry
@@ -16,6 +18,8 @@ struct PublishGate: Sendable {
         case resumed(Broadcast)
         case unknownKey
         case busy
+        /// The channel's tenant has as many channels publishing as its quota allows.
+        case quotaExceeded(limit: Int)
         /// The store could not be read.
         case unavailable
     }
@@ -41,7 +45,24 @@ struct PublishGate: Sendable {
             logger.info("\(ingest) publish refused: channel already live", metadata: ["channel": "\(channel.name)"])
             return false
         }
+        if let limit = publisherQuotaReached(channel) {
+            logger.info("\(ingest) publish refused: tenant publisher quota reached", metadata: ["channel": "\(channel.name)", "limit": "\(limit)"])
+            return false
+        }
         return true
+    }
+
+    /// Publish starts are checked and taken under one lock, so two channels of a tenant with one slot left cannot
+    /// both start (RTMP and SRT share it).
+    private static let admission = Mutex(())
+
+    /// The tenant's publisher quota when taking `channel` would pass it; nil when it may publish (or resumes).
+    private func publisherQuotaReached(_ channel: Channel) -> Int? {
+        if let existing = registry.broadcast(channel.name), !existing.hasEnded { return nil }
+        guard let tenant = try? store.tenant(channel.tenantID), let limit = tenant.quotas.maxPublishers else { return nil }
+        guard let names = try? Set(store.channels(tenant: tenant.id).map(\.name)) else { return limit }
+        let publishing = registry.all.filter { !$0.hasEnded && names.contains($0.channel) }.count
+        return publishing >= limit ? limit : nil
     }
 
     /// Takes the channel for a publisher.
@@ -51,7 +72,17 @@ struct PublishGate: Sendable {
             logger.info("\(ingest) publish refused: unknown stream key", metadata: ["remote": "\(remote)"])
             return .unknownKey
         }
-        switch registry.beginPublishing(channel: channel.name, now: Date()) {
+        let (outcome, quota) = Self.admission.withLock { _ -> (BroadcastRegistry.PublishOutcome?, Int?) in
+            if let limit = publisherQuotaReached(channel) { return (nil, limit) }
+            return (registry.beginPublishing(channel: channel.name, now: Date()), nil)
+        }
+        guard let outcome else {
+            let limit = quota ?? 0
+            logger.info("\(ingest) publish refused: tenant publisher quota reached",
+                        metadata: ["channel": "\(channel.name)", "remote": "\(remote)", "limit": "\(limit)"])
+            return .quotaExceeded(limit: limit)
+        }
+        switch outcome {
         case .busy:
             logger.info("\(ingest) publish refused: channel already live", metadata: ["channel": "\(channel.name)", "remote": "\(remote)"])
             return .busy

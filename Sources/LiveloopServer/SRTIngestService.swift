@@ -51,7 +51,7 @@ struct ChannelSRTGate: SRTPublishGate {
 
     func begin(streamKey: String, remote: String) -> (any SRTPublishSink)? {
         switch gate.open(streamKey: streamKey, remote: remote, via: "SRT") {
-        case .unavailable, .unknownKey, .busy: nil
+        case .unavailable, .unknownKey, .busy, .quotaExceeded: nil
         case let .started(broadcast), let .resumed(broadcast): SRTIngest(broadcast: broadcast, registry: gate.registry)
         }
     }

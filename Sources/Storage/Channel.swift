@@ -7,11 +7,14 @@ public struct Channel: Codable, Sendable, Equatable {
     /// Viewers without a token may join the room as guests (read and react). Off for a new channel: the operator
     /// turns it on with the channel's settings (`allowAnonymous`).
     public var allowAnonymous: Bool
+    /// The tenant that owns the channel (`Tenant.defaultID` for channels made without one).
+    public var tenantID: String
 
-    public init(name: String, createdAt: Date, allowAnonymous: Bool = false) {
+    public init(name: String, createdAt: Date, allowAnonymous: Bool = false, tenantID: String = Tenant.defaultID) {
         self.name = name
         self.createdAt = createdAt
         self.allowAnonymous = allowAnonymous
+        self.tenantID = tenantID
     }
 
     /// 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter or digit: safe in URLs, paths and logs.

@@ -70,23 +70,26 @@ public final class SQLiteStore: Sendable {
         registerRundowns(&migrator)
         registerChannelSettings(&migrator)
         registerTokens(&migrator)
+        registerTenants(&migrator)
         return migrator
     }
 
     // MARK: Channels
 
-    /// Creates a channel and returns its stream key, which is not stored and cannot be shown again.
-    public func createChannel(name: String, now: Date = Date()) throws -> (Channel, streamKey: String) {
+    /// Creates a channel of `tenant` and returns its stream key, which is not stored and cannot be shown again.
+    /// Refused with `quotaExceeded` when the tenant has as many channels as its quota allows.
+    public func createChannel(name: String, tenant: String = Tenant.defaultID, now: Date = Date()) throws -> (Channel, streamKey: String) {
         guard Channel.isValidName(name) else { throw StoreError.invalidChannelName(name) }
         let key = Secrets.generate(prefix: "sk_")
-        let channel = Channel(name: name, createdAt: now, allowAnonymous: false)
+        let channel = Channel(name: name, createdAt: now, allowAnonymous: false, tenantID: tenant)
         try pool.write { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM channel WHERE name = ?", arguments: [name]) != nil {
                 throw StoreError.channelExists(name)
             }
+            try Self.checkChannelQuota(db, tenant: tenant)
             try db.execute(
-                sql: "INSERT INTO channel (name, streamKeyHash, createdAt, allowAnonymous) VALUES (?, ?, ?, ?)",
-                arguments: [name, Secrets.hash(key), now.timeIntervalSince1970, channel.allowAnonymous]
+                sql: "INSERT INTO channel (name, streamKeyHash, createdAt, allowAnonymous, tenantId) VALUES (?, ?, ?, ?, ?)",
+                arguments: [name, Secrets.hash(key), now.timeIntervalSince1970, channel.allowAnonymous, tenant]
             )
         }
         return (channel, key)
@@ -103,13 +106,13 @@ public final class SQLiteStore: Sendable {
 
     public func channels() throws -> [Channel] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT name, createdAt, allowAnonymous FROM channel ORDER BY name").map(Self.channel)
+            try Row.fetchAll(db, sql: "SELECT name, createdAt, allowAnonymous, tenantId FROM channel ORDER BY name").map(Self.channel)
         }
     }
 
     public func channel(named name: String) throws -> Channel? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: "SELECT name, createdAt, allowAnonymous FROM channel WHERE name = ?", arguments: [name])
+            try Row.fetchOne(db, sql: "SELECT name, createdAt, allowAnonymous, tenantId FROM channel WHERE name = ?", arguments: [name])
                 .map(Self.channel)
         }
     }
@@ -120,7 +123,7 @@ public final class SQLiteStore: Sendable {
         let hash = Secrets.hash(key)
         return try pool.read { db in
             guard let row = try Row.fetchOne(
-                db, sql: "SELECT name, createdAt, allowAnonymous, streamKeyHash FROM channel WHERE streamKeyHash = ?",
+                db, sql: "SELECT name, createdAt, allowAnonymous, tenantId, streamKeyHash FROM channel WHERE streamKeyHash = ?",
                 arguments: [hash]
             ) else { return nil }
             let stored: Data = row["streamKeyHash"]
@@ -145,10 +148,10 @@ public final class SQLiteStore: Sendable {
         }
     }
 
-    private static func channel(_ row: Row) -> Channel {
+    static func channel(_ row: Row) -> Channel {
         Channel(
             name: row["name"], createdAt: Date(timeIntervalSince1970: row["createdAt"]),
-            allowAnonymous: row["allowAnonymous"]
+            allowAnonymous: row["allowAnonymous"], tenantID: row["tenantId"] ?? Tenant.defaultID
         )
     }
 

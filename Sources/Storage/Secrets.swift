@@ -11,6 +11,12 @@ public enum Secrets {
         return prefix + bytes.map { String(format: "%02x", $0) }.joined()
     }
 
+    /// A new public identifier (not a secret): `prefix` followed by 16 hex digits.
+    public static func generateID(prefix: String) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return prefix + (0..<8).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+    }
+
     public static func hash(_ secret: String) -> Data {
         Data(SHA256.hash(data: Data(secret.utf8)))
     }

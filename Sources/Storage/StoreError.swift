@@ -5,6 +5,16 @@ public enum StoreError: Error, Equatable, Sendable {
     case channelNotFound(String)
     /// The data directory path names something that is not a directory (or the database file could not be created).
     case notADirectory(String)
+    case invalidTenantName(String)
+    case tenantExists(String)
+    case tenantNotFound(String)
+    /// The tenant still has channels (delete them first), or it is the default tenant.
+    case tenantNotEmpty(String, channels: Int)
+    case defaultTenant
+    case keyNotFound(String)
+    /// A tenant quota (`channels`, `viewers`, `publishers`) is reached.
+    case quotaExceeded(quota: String, limit: Int)
+    case invalidQuota
 }
 
 extension StoreError: CustomStringConvertible {
@@ -15,6 +25,16 @@ extension StoreError: CustomStringConvertible {
         case let .channelExists(name): "channel \"\(name)\" already exists"
         case let .channelNotFound(name): "channel \"\(name)\" not found"
         case let .notADirectory(path): "cannot use \"\(path)\" as the data directory"
+        case let .invalidTenantName(name):
+            "invalid tenant name \"\(name)\": use 1–64 characters a–z, 0–9, '-' or '_', starting with a letter or digit"
+        case let .tenantExists(name): "tenant \"\(name)\" already exists"
+        case let .tenantNotFound(name): "tenant \"\(name)\" not found"
+        case let .tenantNotEmpty(name, channels):
+            "tenant \"\(name)\" still has \(channels) channel\(channels == 1 ? "" : "s"); delete them first"
+        case .defaultTenant: "the default tenant cannot be deleted"
+        case let .keyNotFound(id): "API key \"\(id)\" not found"
+        case let .quotaExceeded(quota, limit): "this tenant's quota of \(limit) \(quota) is reached"
+        case .invalidQuota: "quotas must be whole numbers from 0 to \(TenantQuotas.maximum)"
         }
     }
 }

@@ -27,6 +27,7 @@ struct Channels: ParsableCommand {
         var createdAt: Date
         var rtmpURL: String
         var playbackPath: String
+        var tenant: String
         var streamKey: String?
     }
 
@@ -39,7 +40,7 @@ struct Channels: ParsableCommand {
 
     static func output(_ channel: Channel, key: String?, urls: URLOptions) -> Output {
         Output(name: channel.name, createdAt: channel.createdAt, rtmpURL: urls.rtmpURL,
-               playbackPath: "/live/\(channel.name)/index.m3u8", streamKey: key)
+               playbackPath: "/live/\(channel.name)/index.m3u8", tenant: channel.tenantID, streamKey: key)
     }
 
     static func describe(_ output: Output) {
@@ -52,6 +53,7 @@ struct Channels: ParsableCommand {
     struct Create: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a channel and print its stream key.")
         @Argument(help: "Channel name: 1–64 of a–z, 0–9, '-', '_'.") var name: String
+        @Option(help: "The tenant (name or id) that owns the channel; the default tenant otherwise.") var tenant: String?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
         @OptionGroup var urls: URLOptions
@@ -59,7 +61,12 @@ struct Channels: ParsableCommand {
         func run() throws {
             let store = try SQLiteStore(directory: data.dataDirectory)
             do {
-                let (channel, key) = try store.createChannel(name: name)
+                var owner = Tenant.defaultID
+                if let tenant {
+                    guard let found = try store.tenant(tenant) else { throw StoreError.tenantNotFound(tenant) }
+                    owner = found.id
+                }
+                let (channel, key) = try store.createChannel(name: name, tenant: owner)
                 let out = Channels.output(channel, key: key, urls: urls)
                 if json { try Channels.printJSON(out) } else { Channels.describe(out) }
             } catch let error as StoreError {
@@ -70,12 +77,18 @@ struct Channels: ParsableCommand {
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List channels.")
+        @Option(help: "Only this tenant's channels (name or id).") var tenant: String?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
         @OptionGroup var urls: URLOptions
 
         func run() throws {
-            let channels = try SQLiteStore(directory: data.dataDirectory).channels()
+            let store = try SQLiteStore(directory: data.dataDirectory)
+            var channels = try store.channels()
+            if let tenant {
+                guard let owner = try store.tenant(tenant) else { throw ValidationError(StoreError.tenantNotFound(tenant).description) }
+                channels = channels.filter { $0.tenantID == owner.id }
+            }
             if json {
                 try Channels.printJSON(channels.map { Channels.output($0, key: nil, urls: urls) })
             } else if channels.isEmpty {

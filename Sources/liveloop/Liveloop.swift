@@ -11,7 +11,7 @@ struct Liveloop: AsyncParsableCommand {
         LIVELOOP_DATA=/var/lib/liveloop, LIVELOOP_DEMO=1) and, for serve, in a TOML file given with --config (the same
         names without the dashes: http-port = 9000). The command line wins over the environment, which wins over the file.
         """,
-        subcommands: [Serve.self, Channels.self, Token.self, Tokens.self, AdminKey.self, Bench.self, LoadTest.self]
+        subcommands: [Serve.self, Channels.self, Tenants.self, Token.self, Tokens.self, AdminKey.self, Bench.self, LoadTest.self]
     )
 
     static func main() async {
@@ -49,6 +49,7 @@ enum EnvironmentOptions {
                   "--tls-cert", "--tls-key", "--rtmps-port"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
+        "tenants": ["--data"],
         "token": ["--data"],
         "tokens": ["--data"],
     ]

@@ -9,6 +9,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public var code: String
     public var message: String
     public var extraHeaders: HTTPFields = [:]
+    /// For a refusal by a tenant quota: which quota (`channels`, `viewers`, `publishers`) and its limit.
+    public var quota: String?
+    public var limit: Int?
+    /// For a refusal for a missing API key scope: the scope the call needs.
+    public var scope: String?
 
     public init(_ status: HTTPResponse.Status, code: String, message: String) {
         self.status = status
@@ -28,12 +33,20 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     struct Body: Encodable {
-        struct Inner: Encodable { var code: String; var message: String }
+        struct Inner: Encodable {
+            var code: String
+            var message: String
+            var quota: String?
+            var limit: Int?
+            var scope: String?
+        }
         var error: Inner
     }
 
+    var body: Body { Body(error: .init(code: code, message: message, quota: quota, limit: limit, scope: scope)) }
+
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data("{}".utf8)
+        let data = (try? JSONEncoder().encode(body)) ?? Data("{}".utf8)
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
@@ -69,7 +82,7 @@ extension APIError {
     /// The error as a whole HTTP/1.1 response that closes the connection, for the places that answer below the router
     /// (a connection refused at accept, a request head that is too large or too slow).
     func rawHTTPResponse() -> ByteBuffer {
-        let body = (try? JSONEncoder().encode(Body(error: .init(code: code, message: message)))) ?? Data("{}".utf8)
+        let body = (try? JSONEncoder().encode(self.body)) ?? Data("{}".utf8)
         var buffer = ByteBuffer()
         buffer.writeString("HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n")
         for field in headers { buffer.writeString("\(field.name.canonicalName): \(field.value)\r\n") }

@@ -6,7 +6,8 @@ import Interaction
 import Storage
 
 /// `/api/v1/channels`: create, list, rotate a key, delete, mint and revoke tokens; `/api/v1/tokens/rotate-secret`.
-/// Every call needs the admin API key.
+/// Every call needs an API key: the operator's admin key (every channel) or a tenant's key (its own channels, within
+/// its scopes: `read` to look, `channels:write` to change and mint tokens). See `Principal`.
 struct ChannelAPI {
     let store: SQLiteStore
     let registry: BroadcastRegistry
@@ -23,11 +24,17 @@ struct ChannelAPI {
         /// Present when the server has TLS: the same ingest inside TLS.
         var rtmpsURL: String?
         var playbackURL: String
+        /// The id of the tenant that owns the channel.
+        var tenant: String
         /// Present only in the answer that created or rotated the key.
         var streamKey: String?
     }
 
-    struct CreateRequest: Decodable { var name: String }
+    struct CreateRequest: Decodable {
+        var name: String
+        /// The owning tenant (id or name); only the operator's key may choose it, a tenant key creates in its own.
+        var tenant: String?
+    }
 
     /// Lengths are counted in Unicode scalars (as JSON Schema's `maxLength` counts them), not in grapheme clusters:
     /// one "character" of a letter and a thousand combining marks is a thousand scalars, and is refused.
@@ -69,27 +76,31 @@ struct ChannelAPI {
     }
 
     func register(on router: Router<LiveloopRequestContext>) {
-        let api = router.group("api/v1/channels").add(middleware: AdminKeyMiddleware(store: store))
-        api.get { _, _ in
-            let channels = try store.channels()
+        let api = router.group("api/v1/channels").add(middleware: APIKeyMiddleware(store: store))
+        api.get { _, context in
+            let channels = try context.principal(.read).tenantID.map { try store.channels(tenant: $0) } ?? store.channels()
             return try jsonResponse(.ok, channels.map { body($0, key: nil) })
         }
         api.post { request, context in
+            let principal = try context.principal(.channelsWrite)
             let create = try await request.decode(as: CreateRequest.self, context: context)
             do {
-                let (channel, key) = try store.createChannel(name: create.name)
+                var tenant = principal.tenantID ?? Tenant.defaultID
+                if let named = create.tenant {
+                    tenant = try principal.tenant(named, in: store).id
+                }
+                let (channel, key) = try store.createChannel(name: create.name, tenant: tenant)
                 return try jsonResponse(.created, body(channel, key: key))
             } catch let error as StoreError {
                 throw Self.apiError(error)
             }
         }
         api.get(":channel") { _, context in
-            let name = context.parameters.get("channel") ?? ""
-            guard let channel = try store.channel(named: name) else { throw Self.apiError(.channelNotFound(name)) }
+            let channel = try context.principal(.read).channel(named: context.parameters.get("channel") ?? "", in: store)
             return try jsonResponse(.ok, body(channel, key: nil))
         }
         api.post(":channel/rotate-key") { _, context in
-            let name = context.parameters.get("channel") ?? ""
+            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             do {
                 let key = try store.rotateKey(name: name)
                 guard let channel = try store.channel(named: name) else { throw StoreError.channelNotFound(name) }
@@ -100,8 +111,7 @@ struct ChannelAPI {
         }
         // Mint a token for a viewer, moderator or host of this channel (how an operator's site signs its users in).
         api.post(":channel/tokens") { request, context in
-            let name = context.parameters.get("channel") ?? ""
-            guard try store.channel(named: name) != nil else { throw Self.apiError(.channelNotFound(name)) }
+            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             let ask = try await request.decode(as: TokenRequest.self, context: context)
             guard let role = Role(rawValue: ask.role), role != .guest else {
                 throw APIError.badRequest("role must be viewer, moderator or host")
@@ -121,8 +131,7 @@ struct ChannelAPI {
         }
         // Take tokens back: refused at their next authentication, and their open WebSockets closed at once.
         api.post(":channel/tokens/revoke") { request, context in
-            let name = context.parameters.get("channel") ?? ""
-            guard try store.channel(named: name) != nil else { throw Self.apiError(.channelNotFound(name)) }
+            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             let ask = try await request.decode(as: RevokeRequest.self, context: context)
             let scope = try await revocationScope(ask, channel: name)
             guard let revocation = try tokens.revoke(scope) else { throw APIError.badRequest("this server keeps no revocations") }
@@ -130,9 +139,11 @@ struct ChannelAPI {
             return try jsonResponse(.ok, RevokeBody(revoked: Self.describe(scope), revokedAt: revocation.revokedAt,
                                                     keptUntil: revocation.expiresAt))
         }
-        let tokenAdmin = router.group("api/v1/tokens").add(middleware: AdminKeyMiddleware(store: store))
+        let tokenAdmin = router.group("api/v1/tokens").add(middleware: APIKeyMiddleware(store: store))
         // A new signing secret; tokens signed with the old one keep working for the overlap, then fail.
         tokenAdmin.post("rotate-secret") { request, context in
+            // The secret signs every tenant's tokens: the operator's to rotate.
+            try context.principal(.admin).requireOperator("rotate the token signing secret")
             let ask = try await request.decode(as: RotateRequest.self, context: context)
             let overlap = ask.overlapSeconds ?? Int(TokenAuthority.defaultRotationOverlap)
             guard (0...Int(TokenAuthority.maximumLifetime)).contains(overlap) else {
@@ -143,7 +154,7 @@ struct ChannelAPI {
             return try jsonResponse(.ok, RotateBody(rotatedAt: now, previousSecretAcceptedUntil: now.addingTimeInterval(TimeInterval(overlap))))
         }
         api.delete(":channel") { _, context in
-            let name = context.parameters.get("channel") ?? ""
+            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             do {
                 try store.deleteChannel(name: name)
             } catch let error as StoreError {
@@ -187,7 +198,8 @@ struct ChannelAPI {
     func body(_ channel: Channel, key: String?) -> ChannelBody {
         ChannelBody(
             name: channel.name, createdAt: channel.createdAt, live: registry.broadcast(channel.name)?.isLive ?? false,
-            rtmpURL: rtmpURL(), rtmpsURL: rtmpsURL(), playbackURL: "/live/\(channel.name)/index.m3u8", streamKey: key
+            rtmpURL: rtmpURL(), rtmpsURL: rtmpsURL(), playbackURL: "/live/\(channel.name)/index.m3u8", tenant: channel.tenantID,
+            streamKey: key
         )
     }
 
@@ -197,6 +209,17 @@ struct ChannelAPI {
         case .channelExists: APIError(.conflict, code: "channel_exists", message: error.description)
         case .channelNotFound: APIError(.notFound, code: "not_found", message: error.description)
         case .notADirectory: APIError(.internalServerError, code: "storage", message: error.description)
+        case .invalidTenantName: APIError(.badRequest, code: "invalid_name", message: error.description)
+        case .tenantExists: APIError(.conflict, code: "tenant_exists", message: error.description)
+        case .tenantNotFound, .keyNotFound: APIError(.notFound, code: "not_found", message: error.description)
+        case .tenantNotEmpty: APIError(.conflict, code: "tenant_not_empty", message: error.description)
+        case .defaultTenant: APIError(.conflict, code: "default_tenant", message: error.description)
+        case .invalidQuota: APIError(.badRequest, code: "bad_request", message: error.description)
+        case let .quotaExceeded(quota, limit):
+            { var refusal = APIError(.forbidden, code: "quota_exceeded", message: error.description)
+              refusal.quota = quota
+              refusal.limit = limit
+              return refusal }()
         }
     }
 }

@@ -17,6 +17,8 @@ struct LiveSocket {
     let registry: BroadcastRegistry
     let metrics: ServerMetrics
     let budget: ConnectionBudget
+    /// Each tenant's viewer quota: a video socket counts as a viewer of the channel's tenant.
+    let viewers: TenantViewers
     /// The channel's sync target on this path (seconds behind ingest), sent as `target` in each `init` frame.
     let target: @Sendable (String) -> Double?
 
@@ -25,12 +27,14 @@ struct LiveSocket {
         let metrics = metrics
         let budget = budget
         let target = target
+        let viewers = viewers
         router.ws("live/:channel/ws") { _, context in
             guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
             guard registry.broadcast(channel)?.hasEnded == false else {
                 throw APIError.notFound("channel \"\(channel)\" is not live")
             }
+            if let refusal = viewers.refusal(channel: channel) { throw refusal }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard budget.acquire() else {
@@ -39,6 +43,11 @@ struct LiveSocket {
             }
             defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
+            guard let lease = try? viewers.admit(channel: channel) else {
+                try await outbound.close(.policyViolation, reason: "tenant viewer quota reached")
+                return
+            }
+            defer { viewers.release(lease) }
             guard let broadcast = registry.broadcast(channel) else { return }
             let fragments = broadcast.subscribeLive()
             await withTaskGroup(of: Void.self) { group in

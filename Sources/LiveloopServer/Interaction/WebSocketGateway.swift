@@ -23,7 +23,8 @@ public struct LiveloopWebSocketContext: RequestContext, WebSocketRequestContext 
     }
 }
 
-/// Who is calling: from a bearer token or `?token=`, the admin key (host), or nobody (a guest where the channel allows).
+/// Who is calling: from a bearer token or `?token=`, the admin key (host), a tenant key with `channels:write` on its
+/// tenant's channels (host), or nobody (a guest where the channel allows).
 struct Authenticator {
     let store: SQLiteStore
     let tokens: TokenAuthority
@@ -41,6 +42,7 @@ struct Authenticator {
             guard try store.verifyAdminKey(token) else { throw APIError.unauthorized }
             return Identity(sub: "admin", name: "Admin", role: .host)
         }
+        if token.hasPrefix(APIKey.secretPrefix) { return try tenantKeyIdentity(token, channel: channel) }
         do {
             return try await tokens.identity(token: token, channel: channel)
         } catch .wrongChannel {
@@ -58,6 +60,8 @@ struct WebSocketGateway {
     let rooms: RoomRegistry
     let budget: ConnectionBudget
     let authenticator: Authenticator
+    /// Each tenant's viewer quota (hosts and moderators are not counted).
+    let viewers: TenantViewers
     /// A connection that has sent no message this long after its upgrade is closed (policy violation, 1008).
     let firstMessageTimeout: Duration
     let logger: Logger
@@ -74,11 +78,13 @@ struct WebSocketGateway {
         let authenticator = authenticator
         let logger = logger
         let budget = budget
+        let viewers = viewers
         router.ws("api/v1/channels/:channel/ws") { request, context in
             guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
             guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
-            _ = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
+            let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
+            if identity.role < .moderator, let refusal = viewers.refusal(channel: channel) { throw refusal }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard budget.acquire() else {
@@ -89,6 +95,17 @@ struct WebSocketGateway {
             let channel = context.requestContext.parameters.get("channel") ?? ""
             guard let host = try rooms.room(for: channel) else { return }
             let identity = try await authenticator.identity(for: context.request, channel: channel, allowGuest: host.allowsGuests)
+            var lease: TenantViewers.Lease?
+            if identity.role < .moderator {
+                do {
+                    lease = try viewers.admit(channel: channel)
+                } catch {
+                    // Another upgrade took the last slot since this one was answered.
+                    try await outbound.close(.policyViolation, reason: "tenant viewer quota reached")
+                    return
+                }
+            }
+            defer { lease.map(viewers.release) }
             let lastSeq = context.request.uri.queryParameters.get("lastSeq").flatMap { UInt64($0) }
             // The room writes this client's frames straight into its channel; the stream only tells when it is done.
             let (ended, endSignal) = AsyncStream.makeStream(of: Void.self)
