@@ -11,7 +11,7 @@ import Synchronization
 /// (``BroadcastSubscriber``), each behind its own lock with its own bounded queue and policy when full; the LL-HLS
 /// rendition (``HLSRendition``, with its playlist waiters, part readers and WebSocket viewers) is the first, attached
 /// at creation. Ingest calls `ingest(_:now:)` from the publisher's event loop; HTTP handlers read the rendition from any
-/// thread and never take the hub lock.
+/// thread under the rendition's lock, and take the hub lock only to copy the statistics or the publisher state.
 public final class Broadcast: Sendable {
     public let channel: String
     public let configuration: HLSConfiguration
