@@ -58,7 +58,7 @@ let package = Package(
         .target(
             name: "LiveMedia",
             dependencies: [
-                "MediaFormats", "RTMP",
+                "MediaFormats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

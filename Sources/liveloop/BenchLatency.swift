@@ -262,10 +262,12 @@ enum LiveloopRun {
 
         let httpPort = try await BenchSupport.freePort()
         let rtmpPort = try await BenchSupport.freePort()
+        // A port of its own for SRT too: on a shared machine another process's SRT callers may use the default one.
+        let srtPort = try await BenchSupport.freePort()
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let logFile = directory + "/server.log"
         let server = try BenchSupport.spawn(executable, [
-            "serve", "--host", "127.0.0.1", "--http-port", "\(httpPort)", "--rtmp-port", "\(rtmpPort)", "--data", directory,
+            "serve", "--host", "127.0.0.1", "--http-port", "\(httpPort)", "--rtmp-port", "\(rtmpPort)", "--srt-port", "\(srtPort)", "--data", directory,
             "--part-target", "\(partTarget)", "--log-level", "warning",
         ], log: logFile)
         do {

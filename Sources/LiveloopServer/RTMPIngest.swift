@@ -1,18 +1,20 @@
 import Foundation
+import LiveMedia
 import MediaFormats
 import RTMP
 
-/// Connects an RTMP publisher to its broadcast: converts RTMP media events and reports the disconnect.
-public struct RTMPIngest: RTMPPublishSink {
-    public let broadcast: Broadcast
-    public let registry: BroadcastRegistry
+/// Connects an RTMP publisher to its broadcast: turns RTMP media events into `IngestEvent`s (so `LiveMedia` needs no
+/// RTMP) and reports the disconnect. SRT's counterpart is ``SRTIngest``.
+struct RTMPIngest: RTMPPublishSink {
+    let broadcast: Broadcast
+    let registry: BroadcastRegistry
 
-    public init(broadcast: Broadcast, registry: BroadcastRegistry) {
+    init(broadcast: Broadcast, registry: BroadcastRegistry) {
         self.broadcast = broadcast
         self.registry = registry
     }
 
-    public func handle(_ event: RTMPMediaEvent) {
+    func handle(_ event: RTMPMediaEvent) {
         let now = Date()
         switch event {
         case let .codec(.avc(record)):
@@ -35,7 +37,7 @@ public struct RTMPIngest: RTMPPublishSink {
         }
     }
 
-    public func publisherDisconnected() {
+    func publisherDisconnected() {
         registry.publisherLeft(broadcast)
     }
 }
