@@ -41,7 +41,7 @@ enum EnvironmentOptions {
     /// Options each subcommand takes from the environment: the variable is LIVELOOP_ + the option in upper snake case.
     static let options: [String: [String]] = [
         "serve": ["--host", "--http-port", "--rtmp-port", "--data", "--public-host", "--part-target", "--segment-target",
-                  "--segments", "--reconnect-grace", "--max-connections", "--log-level",
+                  "--segments", "--reconnect-grace", "--max-connections", "--log-level", "--log-format",
                   "--max-connections-per-address", "--header-timeout", "--idle-timeout", "--max-header-bytes",
                   "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes", "--config", "--drain",
                   "--rtmp-max-connections", "--rtmp-max-connections-per-address", "--rtmp-setup-timeout", "--rtmp-idle-timeout",
