@@ -76,8 +76,8 @@ public final class ServerMetrics: Sendable {
                         viewers: registry.makeGauge(descriptor: Self.metric("liveloop_viewers", "Distinct HLS clients in the last 10 s"), labels: labels),
                         frameRate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_frame_rate", "Ingest video frames per second"), labels: labels),
                         bitrate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bitrate_bps", "Ingest bits per second"), labels: labels),
-                        bytesIn: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bytes_total", "Media bytes received from the current publisher"), labels: labels),
-                        videoFrames: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_video_frames_total", "Video frames received from the current publisher"), labels: labels),
+                        bytesIn: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bytes", "Media bytes received from the current publisher"), labels: labels),
+                        videoFrames: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_video_frames", "Video frames received from the current publisher"), labels: labels),
                         socketViewers: registry.makeGauge(descriptor: Self.metric("liveloop_video_socket_viewers", "Open sub-second video sockets"), labels: labels)
                     )
                 }()
