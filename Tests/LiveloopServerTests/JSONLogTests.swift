@@ -90,6 +90,9 @@ struct JSONLogTests {
             url: InteractionClient.url(server: "http://127.0.0.1:\(http)", channel: "show"), token: adminKey)
         _ = try await client.send(.chatSend(.init(text: "hello\n{\"level\":\"critical\"}")))
         #expect(try await httpRequest(port: http, .GET, "/api/v1/channels/show/room", bearer: adminKey).0 == 200)
+        // The key in the URL, as browsers pass it to a WebSocket: a request line is not a log line.
+        #expect(try await httpRequest(port: http, .GET, "/api/v1/channels/show/room?token=\(adminKey)", bearer: nil).0 == 200)
+        #expect(try await httpRequest(port: http, .GET, "/api/v1/channels/nowhere/room?token=\(adminKey)", bearer: nil).0 == 404)
 
         process.terminate()  // SIGTERM: the drain, then shutdown, all logged
         #expect(await Tools.waitForExit(process) == 0)

@@ -2,6 +2,8 @@ import Foundation
 import Interaction
 import LiveloopClient
 import LiveloopServer
+import NIOHTTP1
+import Storage
 import Testing
 
 /// `/metrics` of a real server after real traffic: valid for promtool, and its numbers follow what the clients did.
@@ -112,6 +114,64 @@ struct MetricsTests {
         }
         #expect(dropped, "the connections gauge follows closed sockets")
         await traffic.close()
+        await server.stop()
+    }
+
+    /// A masked client text frame (RFC 6455 §5.3), for a raw socket.
+    static func maskedText(_ text: String) -> [UInt8] {
+        let payload = Array(text.utf8)
+        let mask: [UInt8] = [0x12, 0x34, 0x56, 0x78]
+        return [0x81, 0x80 | UInt8(payload.count)] + mask + payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+    }
+
+    @Test("a guest that reads nothing while chat floods the room is dropped from fan-out, counted, and leaves the connections gauge")
+    func slowConsumerDropped() async throws {
+        var limits = HTTPLimits.crowd
+        limits.sendBufferBytes = 4096
+        limits.slowConsumerTimeout = .seconds(120)  // the room's bounded queue must be what drops it, not the socket guard
+        let server = try await TestServer.start(httpLimits: limits)
+        _ = try server.createChannel("show")
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let (saved, _) = try await httpRequest(port: server.httpPort, .PUT, "/api/v1/channels/show/settings", bearer: adminKey,
+                                               body: #"{"rateLimits":null,"allowAnonymous":true}"#)
+        #expect(saved == 200)
+
+        // The slow guest: upgrades, says one thing, then never reads (a 4 KiB receive buffer, no reads).
+        var head = "GET /api/v1/channels/show/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        head += "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        let slow = try await TCPCrowd.connect(count: 1, from: "127.0.0.4", to: server.httpPort, sending: Array(head.utf8), receiveBuffer: 4096)
+        try await Task.sleep(for: .milliseconds(300))
+        await slow.sendAll(Self.maskedText(#"{"v":1,"type":"ping","id":"p"}"#))
+        #expect(await eventually { server.server.rooms.connectionsPerRoom["show"] == 1 }, "the guest joined")
+
+        // 40 hosts chat 40 messages each at once: every message is a frame for the guest.
+        let url = InteractionClient.url(server: "http://127.0.0.1:\(server.httpPort)", channel: "show")
+        var configuration = InteractionClient.Configuration()
+        configuration.clockSync = nil
+        configuration.reconnect = nil
+        configuration.envelopeBufferLimit = 0
+        configuration.requestTimeout = .seconds(60)
+        var hosts: [InteractionClient] = []
+        for _ in 0..<40 { hosts.append(try await InteractionClient.connect(url: url, token: adminKey, configuration: configuration)) }
+        let text = String(repeating: "flood ", count: 60)
+        await withTaskGroup(of: Void.self) { group in
+            for host in hosts {
+                group.addTask {
+                    for _ in 0..<40 { _ = try? await host.send(.chatSend(.init(text: text))) }
+                }
+            }
+        }
+        let dropped = await eventually(timeout: .seconds(20)) {
+            let metrics = try? await Exposition.scrape(server).exposition
+            return (metrics?.value("liveloop_interaction_slow_consumers_dropped_total") ?? 0) >= 1
+                && metrics?.value("liveloop_interaction_connections", [("channel", "show")]) == Double(hosts.count)
+        }
+        #expect(dropped, "the guest was dropped and counted; the hosts stay")
+        let metrics = try await Exposition.scrape(server).exposition
+        #expect(metrics.value("liveloop_interaction_slow_consumers_dropped_total") == 1, "only the guest was too slow")
+        #expect(metrics.value("liveloop_interaction_messages_received_total", [("type", "chat.send")]) == 1600)
+        for host in hosts { await host.close() }
+        await slow.close()
         await server.stop()
     }
 }
