@@ -15,6 +15,8 @@ public final class ClientConnection: Sendable {
     /// The player's best ping round trip (ms) from its last `sync` report.
     private let rttMs = Atomic<Int>(0)
     private let dropped = Atomic<Bool>(false)
+    /// Whether a frame was refused because the queue was full (not because the client had already gone).
+    private let overflowed = Atomic<Bool>(false)
 
     /// Lead bounds: a cue-bearing message leaves this long before the player's playhead reaches the cue — enough for
     /// one network trip plus jitter, and no more, since whatever arrives early is what a dishonest client could use.
@@ -57,7 +59,10 @@ public final class ClientConnection: Sendable {
     func send(_ frame: ByteBuffer) -> Bool {
         switch outbox.yield(frame) {
         case .enqueued: return true
-        case .dropped, .terminated: return false
+        case .dropped:
+            overflowed.store(true, ordering: .relaxed)
+            return false
+        case .terminated: return false
         @unknown default: return false
         }
     }
@@ -73,6 +78,9 @@ public final class ClientConnection: Sendable {
         dropped.store(true, ordering: .relaxed)
         outbox.finish()
     }
+
+    /// Whether the queue ever overflowed: the client was too slow, rather than gone.
+    var wasTooSlow: Bool { overflowed.load(ordering: .relaxed) }
 
     /// Whether `drop()` was called: what is still queued is to be discarded, not sent.
     var isDropped: Bool { dropped.load(ordering: .relaxed) }

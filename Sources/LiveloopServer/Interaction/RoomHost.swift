@@ -506,10 +506,14 @@ public final class RoomHost: Sendable {
     }
 
     private func drop(_ id: Int, _ delivery: inout Delivery) {
-        logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
-        metrics?.droppedSlowConsumer()
         delivery.held[id] = nil
-        delivery.connections.removeValue(forKey: id)?.drop()
+        guard let connection = delivery.connections.removeValue(forKey: id) else { return }
+        // A send also fails for a client that has just gone; only a full queue is a slow consumer.
+        if connection.wasTooSlow {
+            logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
+            metrics?.droppedSlowConsumer()
+        }
+        connection.drop()
     }
 
     static let notStored = InteractionError(.conflict, "the server could not store this; try again")
