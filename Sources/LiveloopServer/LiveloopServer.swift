@@ -47,7 +47,7 @@ public struct LiveloopServer: Sendable {
         store = try SQLiteStore(directory: configuration.dataDirectory)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
-        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry))
+        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry), metrics: metrics.interaction)
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
         tenantViewers = TenantViewers(store: store)
         httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
@@ -82,9 +82,12 @@ public struct LiveloopServer: Sendable {
         let registry = registry
         let connections = connections
         let httpConnections = httpConnections
+        let rooms = rooms
+        let webSocketBudget = webSocketBudget
         router.get("metrics") { _, _ -> Response in
             metrics.httpConnections.set(Double(httpConnections.total))
-            let text = metrics.render(broadcasts: registry.all, rtmp: connections, now: Date())
+            let text = metrics.render(broadcasts: registry.all, rtmp: connections, rooms: rooms.connectionsPerRoom,
+                                      webSockets: webSocketBudget.count, now: Date())
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: text))
             )

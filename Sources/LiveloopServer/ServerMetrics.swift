@@ -5,7 +5,8 @@ import RTMP
 import Synchronization
 
 /// The Prometheus metrics of the server. Counters are bumped as things happen; per-channel gauges (publishers,
-/// viewers, ingest frame rate and bitrate) are read from the broadcasts when `/metrics` is scraped.
+/// viewers, ingest frame rate and bitrate) are read from the broadcasts when `/metrics` is scraped. The interaction
+/// layer's are in `InteractionMetrics`. docs/operations.md lists every metric.
 public final class ServerMetrics: Sendable {
     public let registry = PrometheusCollectorRegistry()
     let bytesOut: Counter
@@ -16,6 +17,14 @@ public final class ServerMetrics: Sendable {
     let httpConnections: Gauge
     /// Connections the HTTP port's limits turned away or closed, by reason.
     let httpRefusals: HTTPRefusalCounters
+    /// The interaction layer: connections per room, messages, votes, answers, commit latency, slow consumers.
+    let interaction: InteractionMetrics
+    /// Broadcasts with a publisher now.
+    let liveBroadcasts: Gauge
+    /// Open WebSockets on the HTTP port, interaction and sub-second video together (set when scraped).
+    let webSockets: Gauge
+    /// Open sub-second video sockets (`/live/CHANNEL/ws`) per channel.
+    let videoSockets = VideoSocketCounter()
     private let channelGauges = Mutex<[String: ChannelGauges]>([:])
 
     struct ChannelGauges {
@@ -25,6 +34,7 @@ public final class ServerMetrics: Sendable {
         var bitrate: Gauge
         var bytesIn: Gauge
         var videoFrames: Gauge
+        var socketViewers: Gauge
     }
 
     /// A metric named exactly `name` (no unit suffix added).
@@ -38,6 +48,9 @@ public final class ServerMetrics: Sendable {
         hlsRequests = registry.makeCounter(descriptor: Self.metric("liveloop_hls_requests_total", "LL-HLS requests served"))
         rtmpConnections = registry.makeGauge(descriptor: Self.metric("liveloop_rtmp_connections", "Open RTMP connections"))
         httpConnections = registry.makeGauge(descriptor: Self.metric("liveloop_http_connections", "Open connections on the HTTP port"))
+        liveBroadcasts = registry.makeGauge(descriptor: Self.metric("liveloop_broadcasts_live", "Broadcasts with a publisher now"))
+        webSockets = registry.makeGauge(descriptor: Self.metric("liveloop_websocket_connections", "Open WebSockets, interaction and video together"))
+        interaction = InteractionMetrics(registry: registry)
         let refusals = Self.metric("liveloop_http_refused_total", "HTTP-port connections refused or closed by a limit")
         let registry = registry
         func counter(_ reason: String) -> Counter { registry.makeCounter(descriptor: refusals, labels: [("reason", reason)]) }
@@ -48,9 +61,12 @@ public final class ServerMetrics: Sendable {
         )
     }
 
-    /// Refreshes the per-channel gauges and renders the exposition text.
-    func render(broadcasts: [Broadcast], rtmp: RTMPConnectionSet, now: Date) -> String {
+    /// Refreshes the per-channel and per-room gauges and renders the exposition text.
+    func render(broadcasts: [Broadcast], rtmp: RTMPConnectionSet, rooms: [String: Int], webSockets open: Int, now: Date) -> String {
         rtmpConnections.set(Double(rtmp.count))
+        webSockets.set(Double(open))
+        liveBroadcasts.set(Double(broadcasts.count { $0.isLive }))
+        interaction.updateConnections(rooms)
         channelGauges.withLock { gauges in
             for broadcast in broadcasts {
                 let name = broadcast.channel
@@ -61,8 +77,9 @@ public final class ServerMetrics: Sendable {
                         viewers: registry.makeGauge(descriptor: Self.metric("liveloop_viewers", "Distinct HLS clients in the last 10 s"), labels: labels),
                         frameRate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_frame_rate", "Ingest video frames per second"), labels: labels),
                         bitrate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bitrate_bps", "Ingest bits per second"), labels: labels),
-                        bytesIn: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bytes_total", "Media bytes received from the current publisher"), labels: labels),
-                        videoFrames: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_video_frames_total", "Video frames received from the current publisher"), labels: labels)
+                        bytesIn: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bytes", "Media bytes received from the current publisher"), labels: labels),
+                        videoFrames: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_video_frames", "Video frames received from the current publisher"), labels: labels),
+                        socketViewers: registry.makeGauge(descriptor: Self.metric("liveloop_video_socket_viewers", "Open sub-second video sockets"), labels: labels)
                     )
                 }()
                 gauges[name] = g
@@ -73,6 +90,7 @@ public final class ServerMetrics: Sendable {
                 g.bitrate.set(Double(stats.bitrate ?? 0))
                 g.bytesIn.set(Double(stats.bytesIn))
                 g.videoFrames.set(Double(stats.videoFrames))
+                g.socketViewers.set(Double(videoSockets.count(channel: name)))
             }
         }
         return registry.emitToString()
@@ -101,6 +119,22 @@ public final class ViewerTracker: Sendable {
             seen[channel]?.values.filter { now.timeIntervalSince($0) < Self.window }.count ?? 0
         }
     }
+}
+
+/// Open sub-second video sockets per channel: one lock per socket opened or closed, never per fragment.
+final class VideoSocketCounter: Sendable {
+    private let open = Mutex<[String: Int]>([:])
+
+    func opened(_ channel: String) { open.withLock { $0[channel, default: 0] += 1 } }
+
+    func closed(_ channel: String) {
+        open.withLock { open in
+            let left = (open[channel] ?? 1) - 1
+            open[channel] = left > 0 ? left : nil
+        }
+    }
+
+    func count(channel: String) -> Int { open.withLock { $0[channel] ?? 0 } }
 }
 
 /// One counter per reason the HTTP port's guard refuses or closes a connection (`liveloop_http_refused_total{reason}`).

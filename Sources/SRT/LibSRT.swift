@@ -25,6 +25,9 @@ public final class LibSRT: @unchecked Sendable {
     let lastErrorString: @convention(c) () -> UnsafePointer<CChar>?
     /// `srt_setrejectreason` (1.4.2+): the reason a refused caller is told.
     let setRejectReason: (@convention(c) (Int32, Int32) -> Int32)?
+    /// `srt_setloghandler` and `srt_setlogflags`: libsrt's own messages go to our logger, not straight to stderr.
+    let setLogHandler: (@convention(c) (UnsafeMutableRawPointer?, LogHandlerFunction?) -> Void)?
+    let setLogFlags: (@convention(c) (Int32) -> Void)?
     /// Which file was opened.
     public let name: String
 
@@ -37,7 +40,10 @@ public final class LibSRT: @unchecked Sendable {
     /// The library, loaded and started on first use; nil where the system has none.
     public static let shared: LibSRT? = {
         for name in candidateNames {
-            if let library = LibSRT(name: name), library.startup() >= 0 { return library }
+            if let library = LibSRT(name: name), library.startup() >= 0 {
+                library.routeLogs()
+                return library
+            }
         }
         return nil
     }()
@@ -77,6 +83,8 @@ public final class LibSRT: @unchecked Sendable {
         self.getSockName = getSockName
         self.lastErrorString = lastErrorString
         self.setRejectReason = symbol("srt_setrejectreason", as: (@convention(c) (Int32, Int32) -> Int32).self)
+        self.setLogHandler = symbol("srt_setloghandler", as: (@convention(c) (UnsafeMutableRawPointer?, LogHandlerFunction?) -> Void).self)
+        self.setLogFlags = symbol("srt_setlogflags", as: (@convention(c) (Int32) -> Void).self)
         self.name = name
     }
 

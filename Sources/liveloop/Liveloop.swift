@@ -10,6 +10,8 @@ struct Liveloop: AsyncParsableCommand {
         Every option can also be set from the environment as LIVELOOP_<OPTION> (e.g. LIVELOOP_HTTP_PORT=9000,
         LIVELOOP_DATA=/var/lib/liveloop, LIVELOOP_DEMO=1) and, for serve, in a TOML file given with --config (the same
         names without the dashes: http-port = 9000). The command line wins over the environment, which wins over the file.
+        deploy/liveloop.toml is an example with every key; docs/operations.md covers logs (--log-format json), metrics,
+        the Grafana dashboard, the systemd unit and the SIGTERM drain.
         """,
         subcommands: [Serve.self, Channels.self, Tenants.self, Token.self, Tokens.self, AdminKey.self, Bench.self, LoadTest.self]
     )
@@ -41,7 +43,7 @@ enum EnvironmentOptions {
     /// Options each subcommand takes from the environment: the variable is LIVELOOP_ + the option in upper snake case.
     static let options: [String: [String]] = [
         "serve": ["--host", "--http-port", "--rtmp-port", "--data", "--public-host", "--part-target", "--segment-target",
-                  "--segments", "--reconnect-grace", "--max-connections", "--log-level",
+                  "--segments", "--reconnect-grace", "--max-connections", "--log-level", "--log-format",
                   "--max-connections-per-address", "--header-timeout", "--idle-timeout", "--max-header-bytes",
                   "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes", "--config", "--drain",
                   "--rtmp-max-connections", "--rtmp-max-connections-per-address", "--rtmp-setup-timeout", "--rtmp-idle-timeout",

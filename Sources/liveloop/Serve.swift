@@ -72,8 +72,10 @@ struct Serve: AsyncParsableCommand {
     var rtmpSetupTimeout = 10.0
     @Option(help: "Seconds an RTMP connection may go without sending one whole message; trickled bytes do not count (LIVELOOP_RTMP_IDLE_TIMEOUT).")
     var rtmpIdleTimeout = 30.0
-    @Option(help: "Log level: trace, debug, info, notice, warning, error (LIVELOOP_LOG_LEVEL).")
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
+    @Option(help: "Log lines on standard error: text, or json for one JSON object per line with ts, level, label, msg, metadata fields and source (LIVELOOP_LOG_FORMAT).")
+    var logFormat = "text"
 
     func validate() throws {
         guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort), (0...65535).contains(srtPort),
@@ -100,6 +102,7 @@ struct Serve: AsyncParsableCommand {
         guard (20...8000).contains(srtLatency) else { throw ValidationError("--srt-latency must be 20–8000 ms") }
         guard (1...1000).contains(maxSrtConnections) else { throw ValidationError("--max-srt-connections must be 1–1000") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("unknown --log-level \(logLevel)") }
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         guard drain >= 0, drain <= 600 else { throw ValidationError("--drain must be 0–600 seconds") }
         guard maxConnections >= 0, maxConnectionsPerAddress >= 0 else { throw ValidationError("connection caps must be 0 or more") }
         for (name, seconds) in [("--header-timeout", headerTimeout), ("--idle-timeout", idleTimeout),
@@ -114,11 +117,20 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let format = LogFormat(rawValue: logFormat) ?? .text
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            // Client text (stream names, RTMP commands, paths) reaches log lines: escaped, it cannot forge one.
-            return EscapingLogHandler(wrapping: handler)
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                // Client text (stream names, RTMP commands, paths) reaches log lines: escaped, it cannot forge one.
+                return EscapingLogHandler(wrapping: handler)
+            case .json:
+                // JSON string escaping does the same for the JSON format.
+                var handler = JSONLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         var configuration = ServerConfiguration()
         configuration.host = host

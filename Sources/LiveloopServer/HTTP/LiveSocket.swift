@@ -50,6 +50,8 @@ struct LiveSocket {
             defer { viewers.release(lease) }
             guard let broadcast = registry.broadcast(channel) else { return }
             let fragments = broadcast.subscribeLive()
+            metrics.videoSockets.opened(channel)
+            defer { metrics.videoSockets.closed(channel) }
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     // The viewer sends nothing we need; reading keeps pings answered and notices the close.

@@ -22,6 +22,8 @@ public final class ClientConnection: Sendable {
     private let latencyMs = Atomic<Int>(0)
     /// The player's best ping round trip (ms) from its last `sync` report.
     private let rttMs = Atomic<Int>(0)
+    /// Whether a frame was refused because the client fell too far behind (not because it had already gone).
+    private let overflowed = Atomic<Bool>(false)
 
     /// Lead bounds: a cue-bearing message leaves this long before the player's playhead reaches the cue — enough for
     /// one network trip plus jitter, and no more, since whatever arrives early is what a dishonest client could use.
@@ -67,6 +69,7 @@ public final class ClientConnection: Sendable {
         if channel.isWritable {
             if behind.load(ordering: .relaxed) != 0 { behind.store(0, ordering: .relaxed) }
         } else if behind.wrappingAdd(1, ordering: .relaxed).newValue > Self.outboxLimit {
+            overflowed.store(true, ordering: .relaxed)
             return false
         }
         channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: frame), promise: nil)
@@ -85,4 +88,7 @@ public final class ClientConnection: Sendable {
         channel.close(promise: nil)
         ended.finish()
     }
+
+    /// Whether the client ever fell too far behind: it was too slow, rather than gone.
+    var wasTooSlow: Bool { overflowed.load(ordering: .relaxed) }
 }

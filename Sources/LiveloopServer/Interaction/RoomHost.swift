@@ -101,10 +101,13 @@ public final class RoomHost: Sendable {
     /// Called when records could not be committed: the room's memory is then ahead of its log, so the registry
     /// rebuilds it from the log (clients reconnect and get the state that is really stored).
     private let onCommitFailure: @Sendable () -> Void
+    /// Counters of messages, votes, answers and drops (none in tests that build a host by hand).
+    let metrics: InteractionMetrics?
 
     init(channel: String, room: Room, log: GroupCommitLog, logger: Logger, timeline: (any CueTimeline)? = nil,
-         onCommitFailure: @escaping @Sendable () -> Void = {}) {
+         metrics: InteractionMetrics? = nil, onCommitFailure: @escaping @Sendable () -> Void = {}) {
         self.onCommitFailure = onCommitFailure
+        self.metrics = metrics
         self.timeline = timeline
         self.latencyBound = room.configuration.maxDisplayLatency
         self.channel = channel
@@ -193,6 +196,7 @@ public final class RoomHost: Sendable {
     func handle(_ request: ClientRequest, from identity: Identity, sender: ClientConnection?,
                 reply: (@Sendable (ServerEnvelope?) -> Void)? = nil) {
         let now = Timestamp(Date())
+        metrics?.received(request.message.kind)
         if case let .ping(ping) = request.message, let sender {
             // Clock sync wants the fastest possible answer: a pong changes nothing in the room, so it takes neither the
             // room's lock nor the commit pipeline.
@@ -426,8 +430,10 @@ public final class RoomHost: Sendable {
                 }
             }
         }
+        if committed, let metrics { Self.count(batch, into: metrics) }
         if !committed { onCommitFailure() }
     }
+
 
     private func deliver(_ broadcast: RoomBroadcast, now: Int64, _ delivery: inout Delivery) {
         guard let bytes = Self.encode(broadcast.envelope) else { return }
@@ -501,9 +507,14 @@ public final class RoomHost: Sendable {
     }
 
     private func drop(_ id: Int, _ delivery: inout Delivery) {
-        logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
         delivery.held[id] = nil
-        delivery.connections.removeValue(forKey: id)?.drop()
+        guard let connection = delivery.connections.removeValue(forKey: id) else { return }
+        // A send also fails for a client that has just gone; only a full queue is a slow consumer.
+        if connection.wasTooSlow {
+            logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
+            metrics?.droppedSlowConsumer()
+        }
+        connection.drop()
     }
 
     static let notStored = InteractionError(.conflict, "the server could not store this; try again")

@@ -21,11 +21,17 @@ public final class RoomRegistry: Sendable {
     let log: GroupCommitLog
     private let logger: Logger
     private let timeline: (any CueTimeline)?
+    let metrics: InteractionMetrics?
 
-    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil) {
+    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil) {
         self.timeline = timeline
         self.store = store
-        self.log = GroupCommitLog(store: store)
+        self.metrics = metrics
+        if let metrics {
+            self.log = GroupCommitLog(store: store) { latency, failed in metrics.committed(after: latency, failed: failed) }
+        } else {
+            self.log = GroupCommitLog(store: store)
+        }
         self.logger = logger
         lastRevocation.withLock { $0 = (try? store.latestRevocationID()) ?? 0 }
         let task = Task { [weak self] in
@@ -69,7 +75,8 @@ public final class RoomRegistry: Sendable {
         if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }
-            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger, timeline: timeline) { [weak self] in
+            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger, timeline: timeline,
+                                metrics: metrics) { [weak self] in
                 self?.remove(channelName)
             }
             rooms[channelName] = host
@@ -80,6 +87,11 @@ public final class RoomRegistry: Sendable {
     /// The room of a channel if it is loaded; never loads one (for status pages that must not wake every room).
     public func loadedRoom(for channelName: String) -> RoomHost? {
         rooms.withLock { $0[channelName] }
+    }
+
+    /// Open interaction connections per loaded room (for `/metrics`).
+    public var connectionsPerRoom: [String: Int] {
+        rooms.withLock { $0 }.mapValues(\.viewerCount)
     }
 
     /// Forgets a channel's room (the channel was deleted).

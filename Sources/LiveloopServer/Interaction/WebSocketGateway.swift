@@ -134,14 +134,17 @@ struct WebSocketGateway {
                         for try await message in inbound.messages(maxSize: Self.maximumFrameBytes) {
                             spoke.arrived()
                             guard case let .text(text) = message else {
+                                rooms.metrics?.refused(.malformed)
                                 host.sendDirect(ServerEnvelope(.error(.init(InteractionError(.badRequest, "only JSON text frames are accepted")))), to: connection)
                                 continue
                             }
                             switch ClientRequest.decode(text, maxBytes: Self.maximumMessageBytes) {
                             case let .failure(rejection):
+                                rooms.metrics?.refused(.malformed)
                                 host.sendDirect(rejection.reply, to: connection)
                             case let .success(request):
                                 guard bucket.take(at: Timestamp(Date())) else {
+                                    rooms.metrics?.refused(.rateLimited)
                                     host.sendDirect(ServerEnvelope(id: request.id, .error(.init(InteractionError(.rateLimited, "too many messages on this connection")))), to: connection)
                                     continue
                                 }
