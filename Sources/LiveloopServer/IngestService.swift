@@ -18,9 +18,10 @@ struct IngestService: Service {
     let connections: RTMPConnectionSet
     let readiness: Readiness
     let logger: Logger
+    var publishHook: PublishHook? = nil
 
     func run() async throws {
-        let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger))
+        let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook))
         let listener = try await RTMPListener.bind(
             host: configuration.host, port: configuration.rtmpPort, group: MultiThreadedEventLoopGroup.singleton,
             authorizer: authorizer, connectionLimits: configuration.rtmp, connections: connections, logger: logger

@@ -10,12 +10,16 @@ struct PublishGate: Sendable {
     let store: SQLiteStore
     let registry: BroadcastRegistry
     let logger: Logger
+    /// Asked before a publish with a good key starts, when `--publish-hook` is set (docs/webhooks.md).
+    var hook: PublishHook? = nil
 
     enum Verdict {
         case started(Broadcast)
         case resumed(Broadcast)
         case unknownKey
         case busy
+        /// The publish hook said no (or did not answer in time).
+        case refusedByHook
         /// The store could not be read.
         case unavailable
     }
@@ -44,13 +48,14 @@ struct PublishGate: Sendable {
         return true
     }
 
-    /// Takes the channel for a publisher.
-    func open(streamKey: String, remote: String, via ingest: String) -> Verdict {
+    /// Takes the channel for a publisher, once the publish hook (if any) agrees.
+    func open(streamKey: String, remote: String, via ingest: String) async -> Verdict {
         guard case let .some(found) = channel(forStreamKey: streamKey) else { return .unavailable }
         guard let channel = found else {
             logger.info("\(ingest) publish refused: unknown stream key", metadata: ["remote": "\(remote)"])
             return .unknownKey
         }
+        if let hook, !(await hook.allows(channel: channel.name, ingest: ingest, remote: remote)) { return .refusedByHook }
         switch registry.beginPublishing(channel: channel.name, now: Date()) {
         case .busy:
             logger.info("\(ingest) publish refused: channel already live", metadata: ["channel": "\(channel.name)", "remote": "\(remote)"])

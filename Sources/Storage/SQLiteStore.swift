@@ -70,6 +70,7 @@ public final class SQLiteStore: Sendable {
         registerRundowns(&migrator)
         registerChannelSettings(&migrator)
         registerTokens(&migrator)
+        registerWebhooks(&migrator)
         return migrator
     }
 

@@ -5,6 +5,8 @@ public enum StoreError: Error, Equatable, Sendable {
     case channelNotFound(String)
     /// The data directory path names something that is not a directory (or the database file could not be created).
     case notADirectory(String)
+    /// As many webhooks as the server allows exist already.
+    case webhookLimit(Int)
 }
 
 extension StoreError: CustomStringConvertible {
@@ -15,6 +17,7 @@ extension StoreError: CustomStringConvertible {
         case let .channelExists(name): "channel \"\(name)\" already exists"
         case let .channelNotFound(name): "channel \"\(name)\" not found"
         case let .notADirectory(path): "cannot use \"\(path)\" as the data directory"
+        case let .webhookLimit(limit): "there are \(limit) webhooks already, the most this server keeps; delete one first"
         }
     }
 }

@@ -194,6 +194,7 @@ struct ChannelAPI {
         case .channelExists: APIError(.conflict, code: "channel_exists", message: error.description)
         case .channelNotFound: APIError(.notFound, code: "not_found", message: error.description)
         case .notADirectory: APIError(.internalServerError, code: "storage", message: error.description)
+        case .webhookLimit: APIError(.conflict, code: "too_many_webhooks", message: error.description)
         }
     }
 }

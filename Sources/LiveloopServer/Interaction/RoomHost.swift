@@ -101,10 +101,15 @@ public final class RoomHost: Sendable {
     /// Called when records could not be committed: the room's memory is then ahead of its log, so the registry
     /// rebuilds it from the log (clients reconnect and get the state that is really stored).
     private let onCommitFailure: @Sendable () -> Void
+    /// Told of each update once its records are committed (webhooks watch for poll closes, quiz ends and gifts); it
+    /// must return at once: it runs on the pipeline.
+    private let onCommitted: @Sendable (String, RoomUpdate) -> Void
 
     init(channel: String, room: Room, log: GroupCommitLog, logger: Logger, timeline: (any CueTimeline)? = nil,
+         onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in },
          onCommitFailure: @escaping @Sendable () -> Void = {}) {
         self.onCommitFailure = onCommitFailure
+        self.onCommitted = onCommitted
         self.timeline = timeline
         self.latencyBound = room.configuration.maxDisplayLatency
         self.channel = channel
@@ -406,6 +411,7 @@ public final class RoomHost: Sendable {
                     sender.send(bytes)
                 }
                 guard committed || update.records.isEmpty else { continue }
+                if !update.records.isEmpty { onCommitted(channel, update) }
                 for broadcast in update.broadcasts {
                     deliver(broadcast, now: now, &delivery)
                 }

@@ -21,9 +21,12 @@ public final class RoomRegistry: Sendable {
     let log: GroupCommitLog
     private let logger: Logger
     private let timeline: (any CueTimeline)?
+    private let onCommitted: @Sendable (String, RoomUpdate) -> Void
 
-    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil) {
+    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil,
+         onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in }) {
         self.timeline = timeline
+        self.onCommitted = onCommitted
         self.store = store
         self.log = GroupCommitLog(store: store)
         self.logger = logger
@@ -69,7 +72,8 @@ public final class RoomRegistry: Sendable {
         if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }
-            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger, timeline: timeline) { [weak self] in
+            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger, timeline: timeline,
+                                onCommitted: onCommitted) { [weak self] in
                 self?.remove(channelName)
             }
             rooms[channelName] = host
