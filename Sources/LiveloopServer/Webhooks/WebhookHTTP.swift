@@ -3,26 +3,44 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// The outbound HTTP side of webhooks and the publish hook: one signed POST of a JSON body, no redirects followed (a
 /// redirect to an internal address would step around `WebhookURLPolicy`), a deadline for the whole exchange, and at
 /// most `maxResponseBytes` of the answer read.
+///
+/// The client is made on first use and shut down by `shutdown()` (the dispatcher's, when the server stops), so a
+/// server that never sends anything never holds one.
 final class WebhookHTTP: Sendable {
-    let client: HTTPClient
+    private let configuration: HTTPClient.Configuration
+    private let current = Mutex<HTTPClient?>(nil)
     let policy: WebhookURLPolicy
     let maxResponseBytes: Int
 
     init(policy: WebhookURLPolicy, connectTimeout: Duration, maxResponseBytes: Int = 64 * 1024) {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .milliseconds(connectTimeout.components.seconds * 1000)))
+                                                     timeout: .init(connect: .milliseconds(Int64(connectTimeout.asSeconds * 1000))))
         configuration.connectionPool = .init(idleTimeout: .seconds(30))
-        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        self.configuration = configuration
         self.policy = policy
         self.maxResponseBytes = maxResponseBytes
     }
 
+    private var client: HTTPClient {
+        current.withLock { client in
+            if let client { return client }
+            let made = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+            client = made
+            return made
+        }
+    }
+
     func shutdown() async {
-        try? await client.shutdown()
+        let client = current.withLock { client in
+            defer { client = nil }
+            return client
+        }
+        try? await client?.shutdown()
     }
 
     enum Failure: Error, CustomStringConvertible {

@@ -1,4 +1,6 @@
 import Foundation
+import LiveMedia
+import LiveloopClient
 import LiveloopServer
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import LiveloopServer
 import NIOHTTP1
+import Storage
 import Testing
 
 /// `/api/v1/webhooks` refuses what it should, with JSON errors, and never shows a secret twice.

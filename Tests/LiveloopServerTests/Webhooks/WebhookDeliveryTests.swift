@@ -56,7 +56,7 @@ struct WebhookDeliveryTests {
         #expect(await eventually(timeout: .seconds(20)) { receiver.deliveries.count >= 2 })
         let types = receiver.deliveries.compactMap(\.type)
         #expect(types == ["stream.started", "stream.ended"])
-        #expect(receiver.deliveries.allSatisfy(\.verified), "every delivery carries a valid Liveloop-Signature")
+        #expect(receiver.deliveries.allSatisfy { $0.verified }, "every delivery carries a valid Liveloop-Signature")
         let ended = try #require(receiver.deliveries(ofType: "stream.ended").first)
         #expect(ended.json["channel"] as? String == "cam")
         let duration = ended.data["durationSeconds"] as? Double ?? 0
@@ -100,7 +100,7 @@ struct WebhookDeliveryTests {
         try await send(server, "studio", as: ada, #"{"v":1,"type":"gift.send","id":"g","giftID":"rose","count":3}"#)
 
         #expect(await eventually(timeout: .seconds(15)) { receiver.deliveries.count >= 3 })
-        #expect(receiver.deliveries.allSatisfy(\.verified))
+        #expect(receiver.deliveries.allSatisfy { $0.verified })
         let closed = try #require(receiver.deliveries(ofType: "poll.closed").first).data
         #expect(closed["pollID"] as? String == poll)
         #expect(closed["counts"] as? [Int] == [2, 1], "two for tea, one for coffee")
@@ -140,7 +140,7 @@ struct WebhookDeliveryTests {
         #expect(entry["attempts"] as? Int == 3)
         #expect(entry["lastStatus"] as? Int == 200)
         #expect(receiver.deliveries.map(\.status) == [500, 500, 200])
-        #expect(receiver.deliveries.allSatisfy(\.verified))
+        #expect(receiver.deliveries.allSatisfy { $0.verified })
         #expect(Set(receiver.deliveries.map(\.body)).count == 1, "every attempt sends the same event")
     }
 
@@ -188,7 +188,7 @@ struct WebhookDeliveryTests {
             (try? await Self.log(second, key: admin, webhook: webhook))?.first?["state"] as? String == "delivered"
         })
         #expect(receiver.deliveries.map(\.status) == [503, 200])
-        #expect(receiver.deliveries.allSatisfy(\.verified))
+        #expect(receiver.deliveries.allSatisfy { $0.verified })
         #expect(receiver.deliveries.first?.body == receiver.deliveries.last?.body, "the same event, sent again")
     }
 }

@@ -73,8 +73,8 @@ struct WebhookRulesTests {
     func resolved() throws {
         let strict = WebhookURLPolicy(allowPrivateAddresses: false)
         let public1 = try #require(IPAddress("93.184.216.34"))
-        let internal = try #require(IPAddress("10.0.0.7"))
+        let privateOne = try #require(IPAddress("10.0.0.7"))
         #expect((try? strict.check(resolved: [public1], host: "a.example")) != nil)
-        #expect((try? strict.check(resolved: [public1, internal], host: "a.example")) == nil)
+        #expect((try? strict.check(resolved: [public1, privateOne], host: "a.example")) == nil)
     }
 }
