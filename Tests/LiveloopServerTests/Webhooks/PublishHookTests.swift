@@ -66,4 +66,29 @@ struct PublishHookTests {
         #expect(ContinuousClock.now - started < .seconds(15))
         #expect(server.server.registry.broadcast("cam") == nil)
     }
+
+    @Test("over SRT too: the hook is asked with protocol srt, a no keeps the channel off the air, a yes puts it on",
+          .enabled(if: Tools.haveSRT, "needs libsrt and ffmpeg built with it"))
+    func srt() async throws {
+        let hook = try await WebhookReceiver.start()
+        hook.configure(secret: Self.secret, answerBody: #"{"allow":false}"#)
+        let server = try await Self.server(hook: hook.url)
+        defer { Task { await server.stop(); await hook.stop() } }
+        let key = try server.createChannel("cam")
+        let port = try #require(server.srtPort)
+        let refused = try Tools.publishSRT(to: Tools.srtURL(port: port, streamID: key), frames: 90)
+        #expect(await eventually { !hook.deliveries.isEmpty })
+        let asked = try #require(hook.deliveries.first)
+        #expect(asked.verified)
+        #expect(asked.json["protocol"] as? String == "srt")
+        #expect(asked.json["channel"] as? String == "cam")
+        try await Task.sleep(for: .seconds(1))
+        #expect(server.server.registry.broadcast("cam") == nil, "nothing went live")
+        _ = await Tools.waitForExit(refused, timeout: .seconds(10))
+
+        hook.configure(answerBody: #"{"allow":true}"#)
+        let allowed = try Tools.publishSRT(to: Tools.srtURL(port: port, streamID: key), frames: 150)
+        defer { allowed.terminate() }
+        #expect(await eventually(timeout: .seconds(15)) { server.server.registry.broadcast("cam")?.isLive == true })
+    }
 }
