@@ -9,6 +9,31 @@ public final class BroadcastRegistry: Sendable {
     public let gracePeriod: Duration
     private let broadcasts = Mutex<[String: Broadcast]>([:])
     private let logger: Logger
+    private let observers = Mutex<[@Sendable (Lifecycle) -> Void]>([])
+
+    /// A broadcast began (a new publisher, not one back within the grace) or ended (`EXT-X-ENDLIST`).
+    public enum Lifecycle: Sendable {
+        case started(channel: String, at: Date)
+        case ended(channel: String, at: Date)
+    }
+
+    /// Calls `observer` (synchronously, so keep it short) at each start and end of a broadcast.
+    public func observe(_ observer: @escaping @Sendable (Lifecycle) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func notify(_ event: Lifecycle) {
+        for observer in observers.withLock({ $0 }) { observer(event) }
+    }
+
+    /// Ends a broadcast and reports it, once: a broadcast that had ended already is not reported again.
+    @discardableResult
+    private func end(_ broadcast: Broadcast, ifGeneration generation: Int? = nil) -> Bool {
+        let wasEnded = broadcast.hasEnded
+        let ended = broadcast.end(ifGeneration: generation)
+        if ended, !wasEnded { notify(.ended(channel: broadcast.channel, at: Date())) }
+        return ended
+    }
 
     public init(configuration: HLSConfiguration, gracePeriod: Duration = .seconds(10), logger: Logger) {
         self.configuration = configuration
@@ -25,7 +50,7 @@ public final class BroadcastRegistry: Sendable {
 
     /// Claims a channel for a new publisher.
     public func beginPublishing(channel: String, now: Date) -> PublishOutcome {
-        broadcasts.withLock { broadcasts in
+        let outcome = broadcasts.withLock { broadcasts -> PublishOutcome in
             if let existing = broadcasts[channel] {
                 if existing.isLive { return .busy }
                 if !existing.hasEnded {
@@ -37,6 +62,8 @@ public final class BroadcastRegistry: Sendable {
             broadcasts[channel] = broadcast
             return .started(broadcast)
         }
+        if case .started = outcome { notify(.started(channel: channel, at: now)) }
+        return outcome
     }
 
     /// The publisher of `broadcast` left: after the grace period, the broadcast ends unless it came back.
@@ -44,9 +71,9 @@ public final class BroadcastRegistry: Sendable {
         let generation = broadcast.publisherDisconnected()
         let grace = gracePeriod
         let logger = logger
-        Task {
+        Task { [self] in
             try? await Task.sleep(for: grace)
-            if broadcast.end(ifGeneration: generation) {
+            if end(broadcast, ifGeneration: generation) {
                 logger.info("broadcast ended", metadata: ["channel": "\(broadcast.channel)"])
             }
         }
@@ -63,11 +90,11 @@ public final class BroadcastRegistry: Sendable {
     /// Forgets a channel's broadcast (the channel was deleted).
     public func remove(_ channel: String) {
         let removed = broadcasts.withLock { $0.removeValue(forKey: channel) }
-        removed?.end()
+        if let removed { end(removed) }
     }
 
     /// Ends every broadcast: used at shutdown so playlists close with `EXT-X-ENDLIST`.
     public func endAll() {
-        for broadcast in all { broadcast.end() }
+        for broadcast in all { end(broadcast) }
     }
 }

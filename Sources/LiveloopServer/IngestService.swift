@@ -19,9 +19,10 @@ struct IngestService: Service {
     let readiness: Readiness
     let tls: TLSCredentials?
     let logger: Logger
+    var publishHook: PublishHook? = nil
 
     func run() async throws {
-        let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger))
+        let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook))
         // RTMP and RTMPS count against the same connection caps.
         let admission = RTMPAdmissionGate(limits: configuration.rtmp)
         let secure: (any NIOCore.Channel)? = if let tls { try await bindRTMPS(tls, authorizer: authorizer, admission: admission) } else { nil }

@@ -21,6 +21,8 @@ public struct LiveloopServer: Sendable {
     public let logger: Logger
     public let rooms: RoomRegistry
     public let tokens: TokenAuthority
+    /// Webhook events in, signed deliveries out (also the service that sends them).
+    public let webhooks: WebhookDispatcher
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
@@ -47,7 +49,11 @@ public struct LiveloopServer: Sendable {
         store = try SQLiteStore(directory: configuration.dataDirectory)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
-        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry), metrics: metrics.interaction)
+        let webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
+        self.webhooks = webhooks
+        registry.observe { webhooks.broadcast($0) }
+        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry), metrics: metrics.interaction,
+                             onCommitted: { webhooks.roomCommitted(channel: $0, update: $1) })
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
         tenantViewers = TenantViewers(store: store)
         httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
@@ -100,6 +106,7 @@ public struct LiveloopServer: Sendable {
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        WebhookAPI(webhooks: webhooks, store: store).register(on: router)
         StaticRoutes().register(on: router)
         return router
     }
@@ -133,14 +140,19 @@ public struct LiveloopServer: Sendable {
             onServerRunning: { channel in readiness.httpBound(port: channel.localAddress?.port ?? 0) },
             logger: logger
         )
+        let hook = webhooks.publishHook(setupTimeout: configuration.rtmp.setupTimeout)
         let ingest = IngestService(
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
-            readiness: readiness, tls: tls, logger: logger
+            readiness: readiness, tls: tls, logger: logger, publishHook: hook
         )
-        let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger)
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: app), .init(service: ingest), .init(service: srt)]
+        let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger,
+                                   publishHook: hook)
+        // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests,
+        // and the webhook dispatcher last, so the `stream.ended` of the broadcasts the ingests end is queued.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: webhooks), .init(service: app), .init(service: ingest), .init(service: srt),
+        ]
         if let tls { services.append(.init(service: CertificateReloadService(credentials: tls, logger: logger))) }
-        // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests.
         services.append(.init(service: DrainService(rooms: rooms, drain: configuration.drainTime,
                                                     openSockets: { [webSocketBudget] in webSocketBudget.count }, logger: logger)))
         return ServiceGroup(configuration: .init(

@@ -12,6 +12,8 @@ struct PublishGate: Sendable {
     let store: SQLiteStore
     let registry: BroadcastRegistry
     let logger: Logger
+    /// Asked before a publish with a good key starts, when `--publish-hook` is set (docs/webhooks.md).
+    var hook: PublishHook? = nil
 
     enum Verdict {
         case started(Broadcast)
@@ -20,6 +22,8 @@ struct PublishGate: Sendable {
         case busy
         /// The channel's tenant has as many channels publishing as its quota allows.
         case quotaExceeded(limit: Int)
+        /// The publish hook said no (or did not answer in time).
+        case refusedByHook
         /// The store could not be read.
         case unavailable
     }
@@ -65,13 +69,14 @@ struct PublishGate: Sendable {
         return publishing >= limit ? limit : nil
     }
 
-    /// Takes the channel for a publisher.
-    func open(streamKey: String, remote: String, via ingest: String) -> Verdict {
+    /// Takes the channel for a publisher, once the publish hook (if any) agrees.
+    func open(streamKey: String, remote: String, via ingest: String) async -> Verdict {
         guard case let .some(found) = channel(forStreamKey: streamKey) else { return .unavailable }
         guard let channel = found else {
             logger.info("\(ingest) publish refused: unknown stream key", metadata: ["remote": "\(remote)"])
             return .unknownKey
         }
+        if let hook, !(await hook.allows(channel: channel.name, ingest: ingest, remote: remote)) { return .refusedByHook }
         let (outcome, quota) = Self.admission.withLock { _ -> (BroadcastRegistry.PublishOutcome?, Int?) in
             if let limit = publisherQuotaReached(channel) { return (nil, limit) }
             return (registry.beginPublishing(channel: channel.name, now: Date()), nil)

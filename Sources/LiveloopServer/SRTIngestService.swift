@@ -5,6 +5,7 @@ import MediaFormats
 import ServiceLifecycle
 import SRT
 import Storage
+import Synchronization
 
 /// SRT ingest as one service: a listener on `--srt-port` whose callers publish MPEG-TS with the stream key in their
 /// `streamid`. Where the system has no libsrt it logs that once and waits for shutdown, so everything else runs.
@@ -14,12 +15,13 @@ struct SRTIngestService: Service {
     let registry: BroadcastRegistry
     let readiness: Readiness
     let logger: Logger
+    var publishHook: PublishHook? = nil
 
     func run() async throws {
         var settings = configuration.srt
         settings.host = configuration.host
         settings.port = configuration.srtPort
-        let gate = ChannelSRTGate(gate: PublishGate(store: store, registry: registry, logger: logger))
+        let gate = ChannelSRTGate(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook))
         let listener: SRTListener
         do {
             listener = try SRTListener.start(configuration: settings, gate: gate, logger: logger)
@@ -49,10 +51,19 @@ struct ChannelSRTGate: SRTPublishGate {
         gate.wouldAdmit(streamKey: streamKey, via: "SRT")
     }
 
+    /// Called on the connection's own thread, which may block: it waits here for the publish hook, if there is one.
     func begin(streamKey: String, remote: String) -> (any SRTPublishSink)? {
-        switch gate.open(streamKey: streamKey, remote: remote, via: "SRT") {
-        case .unavailable, .unknownKey, .busy, .quotaExceeded: nil
-        case let .started(broadcast), let .resumed(broadcast): SRTIngest(broadcast: broadcast, registry: gate.registry)
+        let verdict = Mutex<PublishGate.Verdict?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task { [gate] in
+            let answer = await gate.open(streamKey: streamKey, remote: remote, via: "SRT")
+            verdict.withLock { $0 = answer }
+            done.signal()
+        }
+        done.wait()
+        switch verdict.withLock({ $0 }) {
+        case nil, .unavailable, .unknownKey, .busy, .quotaExceeded, .refusedByHook: return nil
+        case let .started(broadcast), let .resumed(broadcast): return SRTIngest(broadcast: broadcast, registry: gate.registry)
         }
     }
 }

@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     /// RTMP connection caps (in total, per client address) and deadlines (setup: handshake to accepted publish; idle:
     /// time without a whole message).
     public var rtmp = RTMPConnectionLimits()
+    /// Webhooks (retries, caps, the private-address rule) and the publish hook.
+    public var webhooks = WebhookConfiguration()
 
     public init() {}
 }

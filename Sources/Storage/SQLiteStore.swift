@@ -71,6 +71,7 @@ public final class SQLiteStore: Sendable {
         registerChannelSettings(&migrator)
         registerTokens(&migrator)
         registerTenants(&migrator)
+        registerWebhooks(&migrator)
         return migrator
     }
 

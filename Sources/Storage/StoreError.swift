@@ -15,6 +15,8 @@ public enum StoreError: Error, Equatable, Sendable {
     /// A tenant quota (`channels`, `viewers`, `publishers`) is reached.
     case quotaExceeded(quota: String, limit: Int)
     case invalidQuota
+    /// As many webhooks as the server allows exist already.
+    case webhookLimit(Int)
 }
 
 extension StoreError: CustomStringConvertible {
@@ -35,6 +37,7 @@ extension StoreError: CustomStringConvertible {
         case let .keyNotFound(id): "API key \"\(id)\" not found"
         case let .quotaExceeded(quota, limit): "this tenant's quota of \(limit) \(quota) is reached"
         case .invalidQuota: "quotas must be whole numbers from 0 to \(TenantQuotas.maximum)"
+        case let .webhookLimit(limit): "there are \(limit) webhooks already, the most this server keeps; delete one first"
         }
     }
 }

@@ -48,14 +48,16 @@ enum EnvironmentOptions {
                   "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes", "--config", "--drain",
                   "--rtmp-max-connections", "--rtmp-max-connections-per-address", "--rtmp-setup-timeout", "--rtmp-idle-timeout",
                   "--srt-port", "--srt-passphrase", "--srt-latency", "--max-srt-connections",
-                  "--tls-cert", "--tls-key", "--rtmps-port"],
+                  "--tls-cert", "--tls-key", "--rtmps-port",
+                  "--webhook-max-attempts", "--webhook-retry-base", "--webhook-timeout", "--webhook-concurrency", "--max-webhooks",
+                  "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
         "tenants": ["--data"],
         "token": ["--data"],
         "tokens": ["--data"],
     ]
-    static let flags: [String: [String]] = ["serve": ["--demo"]]
+    static let flags: [String: [String]] = ["serve": ["--demo", "--webhook-allow-private"]]
 
     /// Adds what the `--config` file sets (see `ConfigFile`), for the subcommands that take one.
     static func applyConfigFile(to arguments: [String]) throws(ConfigFile.Failure) -> [String] {

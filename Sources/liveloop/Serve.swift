@@ -72,6 +72,24 @@ struct Serve: AsyncParsableCommand {
     var rtmpSetupTimeout = 10.0
     @Option(help: "Seconds an RTMP connection may go without sending one whole message; trickled bytes do not count (LIVELOOP_RTMP_IDLE_TIMEOUT).")
     var rtmpIdleTimeout = 30.0
+    @Flag(help: "Let webhooks go to loopback and private-network addresses too; off, such URLs are refused (SSRF) (LIVELOOP_WEBHOOK_ALLOW_PRIVATE=1).")
+    var webhookAllowPrivate = false
+    @Option(help: "Attempts per webhook delivery before it is marked failed (LIVELOOP_WEBHOOK_MAX_ATTEMPTS).")
+    var webhookMaxAttempts = 8
+    @Option(help: "Seconds before the first retry of a failed webhook delivery; each further retry waits twice as long, ±20 % (LIVELOOP_WEBHOOK_RETRY_BASE).")
+    var webhookRetryBase = 30.0
+    @Option(help: "Seconds one webhook attempt may take, connect to answer (LIVELOOP_WEBHOOK_TIMEOUT).")
+    var webhookTimeout = 10.0
+    @Option(help: "Webhook attempts in flight at once (LIVELOOP_WEBHOOK_CONCURRENCY).")
+    var webhookConcurrency = 8
+    @Option(help: "Most webhooks the server keeps (LIVELOOP_MAX_WEBHOOKS).")
+    var maxWebhooks = 100
+    @Option(help: "URL asked before every publish: POST {channel, protocol, remoteAddress}, signed; {\"allow\":true} lets it start (LIVELOOP_PUBLISH_HOOK).")
+    var publishHook: String?
+    @Option(help: "Secret that signs the publish hook's requests; required with --publish-hook (LIVELOOP_PUBLISH_HOOK_SECRET).")
+    var publishHookSecret: String?
+    @Option(help: "Seconds the publish hook has to answer; no answer refuses the publish; at most --rtmp-setup-timeout (LIVELOOP_PUBLISH_HOOK_TIMEOUT).")
+    var publishHookTimeout = 5.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
     @Option(help: "Log lines on standard error: text, or json for one JSON object per line with ts, level, label, msg, metadata fields and source (LIVELOOP_LOG_FORMAT).")
@@ -113,6 +131,22 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--send-buffer-bytes must be 0 or 4096–67108864")
         }
         guard (1024...1_048_576).contains(maxHeaderBytes) else { throw ValidationError("--max-header-bytes must be 1024–1048576") }
+        guard (1...20).contains(webhookMaxAttempts) else { throw ValidationError("--webhook-max-attempts must be 1–20") }
+        guard webhookRetryBase >= 0.1, webhookRetryBase <= 3600 else { throw ValidationError("--webhook-retry-base must be 0.1–3600 seconds") }
+        guard webhookTimeout >= 1, webhookTimeout <= 60 else { throw ValidationError("--webhook-timeout must be 1–60 seconds") }
+        guard (1...64).contains(webhookConcurrency) else { throw ValidationError("--webhook-concurrency must be 1–64") }
+        guard (0...10_000).contains(maxWebhooks) else { throw ValidationError("--max-webhooks must be 0–10000") }
+        if let publishHook {
+            do { try WebhookURLPolicy(allowPrivateAddresses: true).check(publishHook) } catch {
+                throw ValidationError("--publish-hook: \(error)")
+            }
+            guard let secret = publishHookSecret, secret.utf8.count >= 16 else {
+                throw ValidationError("--publish-hook needs --publish-hook-secret of at least 16 characters")
+            }
+        }
+        guard publishHookTimeout >= 0.1, publishHookTimeout <= rtmpSetupTimeout else {
+            throw ValidationError("--publish-hook-timeout must be 0.1 seconds to --rtmp-setup-timeout")
+        }
     }
 
     func run() async throws {
@@ -171,6 +205,15 @@ struct Serve: AsyncParsableCommand {
         configuration.httpLimits.slowConsumerTimeout = .milliseconds(Int64(slowClientTimeout * 1000))
         configuration.httpLimits.sendBufferBytes = sendBufferBytes > 0 ? sendBufferBytes : nil
         configuration.httpLimits.webSocketFirstMessageTimeout = .milliseconds(Int64(firstMessageTimeout * 1000))
+        configuration.webhooks.allowPrivateAddresses = webhookAllowPrivate
+        configuration.webhooks.retry.maxAttempts = webhookMaxAttempts
+        configuration.webhooks.retry.base = .milliseconds(Int64(webhookRetryBase * 1000))
+        configuration.webhooks.requestTimeout = .milliseconds(Int64(webhookTimeout * 1000))
+        configuration.webhooks.maxConcurrentDeliveries = webhookConcurrency
+        configuration.webhooks.maxWebhooks = maxWebhooks
+        configuration.webhooks.publishHookURL = publishHook
+        configuration.webhooks.publishHookSecret = publishHookSecret
+        configuration.webhooks.publishHookTimeout = .milliseconds(Int64(publishHookTimeout * 1000))
 
         let server: LiveloopServer
         do {

@@ -220,6 +220,7 @@ struct ChannelAPI {
               refusal.quota = quota
               refusal.limit = limit
               return refusal }()
+        case .webhookLimit: APIError(.conflict, code: "too_many_webhooks", message: error.description)
         }
     }
 }

@@ -103,11 +103,17 @@ public final class RoomHost: Sendable {
     private let onCommitFailure: @Sendable () -> Void
     /// Counters of messages, votes, answers and drops (none in tests that build a host by hand).
     let metrics: InteractionMetrics?
+    /// Told of each update once its records are committed (webhooks watch for poll closes, quiz ends and gifts); it
+    /// must return at once: it runs on the pipeline.
+    private let onCommitted: @Sendable (String, RoomUpdate) -> Void
 
     init(channel: String, room: Room, log: GroupCommitLog, logger: Logger, timeline: (any CueTimeline)? = nil,
-         metrics: InteractionMetrics? = nil, onCommitFailure: @escaping @Sendable () -> Void = {}) {
+         metrics: InteractionMetrics? = nil,
+         onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in },
+         onCommitFailure: @escaping @Sendable () -> Void = {}) {
         self.onCommitFailure = onCommitFailure
         self.metrics = metrics
+        self.onCommitted = onCommitted
         self.timeline = timeline
         self.latencyBound = room.configuration.maxDisplayLatency
         self.channel = channel
@@ -411,6 +417,7 @@ public final class RoomHost: Sendable {
                     sender.send(bytes)
                 }
                 guard committed || update.records.isEmpty else { continue }
+                if !update.records.isEmpty { onCommitted(channel, update) }
                 for broadcast in update.broadcasts {
                     deliver(broadcast, now: now, &delivery)
                 }

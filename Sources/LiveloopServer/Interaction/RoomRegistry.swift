@@ -22,9 +22,12 @@ public final class RoomRegistry: Sendable {
     private let logger: Logger
     private let timeline: (any CueTimeline)?
     let metrics: InteractionMetrics?
+    private let onCommitted: @Sendable (String, RoomUpdate) -> Void
 
-    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil) {
+    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
+         onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in }) {
         self.timeline = timeline
+        self.onCommitted = onCommitted
         self.store = store
         self.metrics = metrics
         if let metrics {
@@ -76,7 +79,7 @@ public final class RoomRegistry: Sendable {
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }
             let host = RoomHost(channel: channelName, room: room, log: log, logger: logger, timeline: timeline,
-                                metrics: metrics) { [weak self] in
+                                metrics: metrics, onCommitted: onCommitted) { [weak self] in
                 self?.remove(channelName)
             }
             rooms[channelName] = host

@@ -3,8 +3,14 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// One HTTP request with an optional bearer key and JSON body; returns the status and the body decoded as JSON.
+/// One HTTP request with an optional bearer key and JSON body; returns the status and the body decoded as a JSON object.
 func httpRequest(port: Int, _ method: HTTPMethod, _ path: String, bearer: String?, body: String? = nil) async throws -> (Int, [String: Any]?) {
+    let (status, json) = try await httpJSON(port: port, method, path, bearer: bearer, body: body)
+    return (status, json as? [String: Any])
+}
+
+/// One HTTP request; returns the status and the body decoded as any JSON value (an array, an object…).
+func httpJSON(port: Int, _ method: HTTPMethod, _ path: String, bearer: String?, body: String? = nil) async throws -> (Int, Any?) {
     let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
@@ -29,7 +35,7 @@ func httpRequest(port: Int, _ method: HTTPMethod, _ path: String, bearer: String
             switch part {
             case let .head(h): status = Int(h.status.code)
             case var .body(b): data.writeBuffer(&b)
-            case .end: return (status, try? JSONSerialization.jsonObject(with: Data(data.readableBytesView)) as? [String: Any])
+            case .end: return (status, try? JSONSerialization.jsonObject(with: Data(data.readableBytesView)))
             }
         }
         return (status, nil)

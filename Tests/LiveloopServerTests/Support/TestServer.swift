@@ -21,7 +21,8 @@ final class TestServer: Sendable {
                       maxWebSocketConnections: Int = 10_000, dataDirectory: String? = nil,
                       httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero,
                       rtmp: RTMPConnectionLimits = RTMPConnectionLimits(), logger customLogger: Logger? = nil,
-                      srtPassphrase: String? = nil, tls: TLSFiles? = nil) async throws -> TestServer {
+                      srtPassphrase: String? = nil, tls: TLSFiles? = nil,
+                      webhooks: WebhookConfiguration = .testing) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.httpLimits = httpLimits
@@ -40,6 +41,7 @@ final class TestServer: Sendable {
         configuration.hls = hls
         configuration.demo = demo
         configuration.rtmp = rtmp
+        configuration.webhooks = webhooks
         var logger = customLogger ?? Logger(label: "test")
         if customLogger == nil { logger.logLevel = .warning }
         let server = try await LiveloopServer(configuration: configuration, logger: logger)
@@ -94,6 +96,17 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
         try? await Task.sleep(for: .milliseconds(50))
     }
     return try await condition()
+}
+
+extension WebhookConfiguration {
+    /// For tests: the receivers are on 127.0.0.1 (so private addresses are allowed) and retries come quickly.
+    static var testing: WebhookConfiguration {
+        var configuration = WebhookConfiguration()
+        configuration.allowPrivateAddresses = true
+        configuration.retry = WebhookRetryPolicy(maxAttempts: 5, base: .milliseconds(200), cap: .seconds(2), jitter: 0.2)
+        configuration.requestTimeout = .seconds(3)
+        return configuration
+    }
 }
 
 extension HTTPLimits {
