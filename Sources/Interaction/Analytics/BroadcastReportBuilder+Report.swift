@@ -88,7 +88,7 @@ extension BroadcastReportBuilder {
     }
 
     private func buckets(_ events: [(at: Timestamp, count: Int)], from start: Timestamp, seconds: Double, bucket: Int) -> [Int] {
-        var series = Array(repeating: 0, count: Int(seconds / Double(bucket)) + 1)
+        var series = Array(repeating: 0, count: max(Int((seconds / Double(bucket)).rounded(.up)), 1))
         for event in events {
             let offset = start.duration(to: event.at).wholeMilliseconds / 1000
             let index = min(max(Int(offset) / bucket, 0), series.count - 1)
