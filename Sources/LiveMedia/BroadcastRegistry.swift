@@ -9,6 +9,23 @@ public final class BroadcastRegistry: Sendable {
     public let gracePeriod: Duration
     private let broadcasts = Mutex<[String: Broadcast]>([:])
     private let logger: Logger
+    private let observers = Mutex<[@Sendable (Lifecycle) -> Void]>([])
+
+    /// A broadcast began or ended (a reconnect within the grace period is neither: the broadcast goes on).
+    public enum Lifecycle: Sendable, Hashable {
+        case started(channel: String, at: Date)
+        /// `at` is when the broadcast really stopped: the publisher's departure, not the end of the grace period.
+        case ended(channel: String, at: Date)
+    }
+
+    /// Calls `observer` on every start and end, outside the registry's lock, in the order they happen per channel.
+    public func observe(_ observer: @escaping @Sendable (Lifecycle) -> Void) {
+        observers.withLock { $0.append(observer) }
+    }
+
+    private func notify(_ event: Lifecycle) {
+        for observer in observers.withLock({ $0 }) { observer(event) }
+    }
 
     public init(configuration: HLSConfiguration, gracePeriod: Duration = .seconds(10), logger: Logger) {
         self.configuration = configuration
@@ -25,7 +42,7 @@ public final class BroadcastRegistry: Sendable {
 
     /// Claims a channel for a new publisher.
     public func beginPublishing(channel: String, now: Date) -> PublishOutcome {
-        broadcasts.withLock { broadcasts in
+        let outcome = broadcasts.withLock { broadcasts -> PublishOutcome in
             if let existing = broadcasts[channel] {
                 if existing.isLive { return .busy }
                 if !existing.hasEnded {
@@ -37,6 +54,8 @@ public final class BroadcastRegistry: Sendable {
             broadcasts[channel] = broadcast
             return .started(broadcast)
         }
+        if case .started = outcome { notify(.started(channel: channel, at: now)) }
+        return outcome
     }
 
     /// The publisher of `broadcast` left: after the grace period, the broadcast ends unless it came back.
@@ -44,10 +63,12 @@ public final class BroadcastRegistry: Sendable {
         let generation = broadcast.publisherDisconnected()
         let grace = gracePeriod
         let logger = logger
+        let leftAt = Date()
         Task {
             try? await Task.sleep(for: grace)
             if broadcast.end(ifGeneration: generation) {
                 logger.info("broadcast ended", metadata: ["channel": "\(broadcast.channel)"])
+                self.notify(.ended(channel: broadcast.channel, at: leftAt))
             }
         }
     }
@@ -63,11 +84,17 @@ public final class BroadcastRegistry: Sendable {
     /// Forgets a channel's broadcast (the channel was deleted).
     public func remove(_ channel: String) {
         let removed = broadcasts.withLock { $0.removeValue(forKey: channel) }
-        removed?.end()
+        if let removed, !removed.hasEnded {
+            removed.end()
+            notify(.ended(channel: channel, at: Date()))
+        }
     }
 
     /// Ends every broadcast: used at shutdown so playlists close with `EXT-X-ENDLIST`.
     public func endAll() {
-        for broadcast in all { broadcast.end() }
+        for broadcast in all where !broadcast.hasEnded {
+            broadcast.end()
+            notify(.ended(channel: broadcast.channel, at: Date()))
+        }
     }
 }

@@ -17,6 +17,7 @@ struct IngestService: Service {
     let rooms: RoomRegistry
     let connections: RTMPConnectionSet
     let readiness: Readiness
+    let broadcastRecorder: BroadcastRecorder
     let logger: Logger
 
     func run() async throws {
@@ -39,6 +40,8 @@ struct IngestService: Service {
         demoTask?.cancel()
         connections.closeAll()
         registry.endAll()
+        // The ends go into the rooms' logs before the rooms stop.
+        await broadcastRecorder.finish()
         rooms.stopAll()
         logger.info("ingest stopped; broadcasts ended")
     }

@@ -20,6 +20,7 @@ public struct LiveloopServer: Sendable {
     public let logger: Logger
     public let rooms: RoomRegistry
     public let tokens: TokenAuthority
+    let broadcastRecorder: BroadcastRecorder
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
@@ -39,11 +40,16 @@ public struct LiveloopServer: Sendable {
         store = try SQLiteStore(directory: configuration.dataDirectory)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
-        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry))
+        let live = LiveBroadcasts()
+        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry),
+                             liveBroadcast: { live.id(for: $0) })
+        let recorder = BroadcastRecorder(rooms: rooms, live: live, logger: logger)
+        broadcastRecorder = recorder
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
         httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
                                            maxPerAddress: configuration.httpLimits.maxConnectionsPerAddress)
         tokens = try await TokenAuthority(store: store)
+        registry.observe { recorder.observe($0) }
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
@@ -79,6 +85,8 @@ public struct LiveloopServer: Sendable {
         RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: Authenticator(store: store, tokens: tokens))
+            .register(on: router)
         StaticRoutes().register(on: router)
         return router
     }
@@ -113,7 +121,7 @@ public struct LiveloopServer: Sendable {
         )
         let ingest = IngestService(
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
-            readiness: readiness, logger: logger
+            readiness: readiness, broadcastRecorder: broadcastRecorder, logger: logger
         )
         let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger)
         return ServiceGroup(configuration: .init(

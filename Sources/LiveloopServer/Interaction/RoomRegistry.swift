@@ -21,9 +21,13 @@ public final class RoomRegistry: Sendable {
     let log: GroupCommitLog
     private let logger: Logger
     private let timeline: (any CueTimeline)?
+    /// The id of the channel's broadcast in progress (a rebuilt room samples its audience for it), nil when off air.
+    private let liveBroadcast: @Sendable (String) -> String?
 
-    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil) {
+    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil,
+         liveBroadcast: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.timeline = timeline
+        self.liveBroadcast = liveBroadcast
         self.store = store
         self.log = GroupCommitLog(store: store)
         self.logger = logger
@@ -65,7 +69,8 @@ public final class RoomRegistry: Sendable {
         let settings = try store.channelSettings(channel: channelName).flatMap { try? decoder.decode(ChannelSettings.self, from: $0) }
         let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous)
         let records = try store.events(channel: channelName).compactMap { try? decoder.decode(Record.self, from: $0) }
-        let (room, skipped) = Room.restore(configuration: configuration, records: records, startingSeq: Room.startingSeq(at: Timestamp(Date())))
+        var (room, skipped) = Room.restore(configuration: configuration, records: records, startingSeq: Room.startingSeq(at: Timestamp(Date())))
+        room.adoptBroadcast(liveBroadcast(channelName))
         if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }
