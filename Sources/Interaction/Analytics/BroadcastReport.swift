@@ -138,3 +138,36 @@ public struct BroadcastSummary: Sendable, Hashable, Codable {
     public var durationSeconds: Double
     public var peakViewers: Int
 }
+
+// `endedAt` is written as JSON null while a broadcast is live (not left out, as synthesized encoding would), so a
+// client can tell "live" from "field missing".
+extension BroadcastReport {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(channel, forKey: .channel)
+        try container.encode(broadcastID, forKey: .broadcastID)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(endedAt, forKey: .endedAt)
+        try container.encode(live, forKey: .live)
+        try container.encode(durationSeconds, forKey: .durationSeconds)
+        try container.encode(viewers, forKey: .viewers)
+        try container.encode(polls, forKey: .polls)
+        try container.encode(quizzes, forKey: .quizzes)
+        try container.encode(chat, forKey: .chat)
+        try container.encode(reactions, forKey: .reactions)
+        try container.encode(questions, forKey: .questions)
+        try container.encode(offers, forKey: .offers)
+        try container.encode(gifts, forKey: .gifts)
+    }
+}
+
+extension BroadcastSummary {
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(endedAt, forKey: .endedAt)
+        try container.encode(durationSeconds, forKey: .durationSeconds)
+        try container.encode(peakViewers, forKey: .peakViewers)
+    }
+}
