@@ -54,7 +54,7 @@ struct AnalyticsEndToEndTests {
         #expect(try await broadcasts(server, admin).isEmpty, "no broadcast before the first publish")
 
         let ffmpeg = try Tools.publish(to: server.rtmpURL(key: key), frames: 30 * 300, preset: "ultrafast")
-        defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
+        defer { if ffmpeg.isRunning { Foundation.kill(ffmpeg.processIdentifier, SIGKILL) } }
         var list: [[String: Any]] = []
         #expect(try await eventually(timeout: .seconds(20)) {
             list = try await broadcasts(server, admin)
@@ -89,7 +89,9 @@ struct AnalyticsEndToEndTests {
 
         for viewer in viewers { await viewer.close() }
         await host.close()
-        ffmpeg.terminate()
+        // The encoder goes away (ffmpeg finishes a SIGTERM only at its own pace): the connection drops, and after the
+        // reconnect grace the broadcast ends.
+        Foundation.kill(ffmpeg.processIdentifier, SIGKILL)
         #expect(try await eventually(timeout: .seconds(20)) {
             list = try await broadcasts(server, admin)
             return list.first.map { !($0["endedAt"] is NSNull) } ?? false
@@ -161,10 +163,14 @@ struct AnalyticsEndToEndTests {
         let admin = try #require(try server.store.ensureAdminKey())
         let ffmpeg = try Tools.publish(to: server.rtmpURL(key: key), frames: 30 * 60, preset: "ultrafast")
         #expect(try await eventually(timeout: .seconds(20)) { try await broadcasts(server, admin).count == 1 })
-        ffmpeg.terminate()
+        Foundation.kill(ffmpeg.processIdentifier, SIGKILL)
+        #expect(await Tools.waitForExit(ffmpeg) != nil)
+        #expect(await eventually(timeout: .seconds(20)) {
+            String(buffer: (try? await server.get("/live/show/media.m3u8"))?.body ?? ByteBuffer()).contains("#EXT-X-ENDLIST")
+        }, "the broadcast ended")
         #expect(try await eventually(timeout: .seconds(20)) {
             try await broadcasts(server, admin).first.map { !($0["endedAt"] is NSNull) } ?? false
-        })
+        }, "the end is in the log")
         let before = try await broadcasts(server, admin)
         await server.stop(keepingData: true)
         let again = try await TestServer.start(grace: .seconds(1), dataDirectory: server.dataDirectory)

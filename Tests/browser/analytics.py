@@ -15,9 +15,20 @@ import sys
 import time
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+
+
+def read_panel(driver):
+    return {
+        "points": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-viewers circle.point")),
+        "participationBars": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-participation rect.bar")),
+        "rateBars": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-rates rect.bar")),
+        "summary": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#analytics-summary dd")],
+        "options": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-broadcast option")),
+    }
 
 
 def main():
@@ -34,13 +45,10 @@ def main():
         driver.get(f"{server}/studio/{channel}?token={token}")
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            seen = {
-                "points": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-viewers circle.point")),
-                "participationBars": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-participation rect.bar")),
-                "rateBars": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-rates rect.bar")),
-                "summary": [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#analytics-summary dd")],
-                "options": len(driver.find_elements(By.CSS_SELECTOR, "#analytics-broadcast option")),
-            }
+            try:
+                seen = read_panel(driver)
+            except StaleElementReferenceException:
+                continue  # the panel re-rendered while being read
             if seen["points"] == points and seen["participationBars"] == bars and seen["summary"]:
                 break
             time.sleep(0.2)

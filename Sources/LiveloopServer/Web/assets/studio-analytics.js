@@ -22,7 +22,8 @@ function svg(tag, attrs = {}, text) {
 }
 
 const percent = (ratio) => (ratio === null || ratio === undefined ? '—' : `${(ratio * 100).toFixed(0)} %`);
-const minutes = (seconds) => (seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h` : `${Math.round(seconds / 60)} min`);
+const duration = (seconds) => (seconds >= 3600 ? `${(seconds / 3600).toFixed(1)} h`
+  : seconds >= 60 ? `${Math.round(seconds / 60)} min` : `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`);
 
 function axisLabel(chart, text) {
   chart.append(svg('text', { x: 2, y: 10 }, text));
@@ -31,7 +32,7 @@ function axisLabel(chart, text) {
 /** Viewers over time: a step line through the samples, one `circle.point` per sample. */
 function drawViewers(chart, report) {
   const series = report.viewers.series;
-  const span = Math.max(report.durationSeconds, ...series.map((p) => p.offsetSeconds), 1);
+  const span = Math.max(report.durationSeconds, ...series.map((p) => p.offsetSeconds)) || 1;
   const top = Math.max(report.viewers.peak, 1);
   const x = (offset) => PAD + (offset / span) * (WIDTH - 2 * PAD);
   const y = (count) => HEIGHT - PAD - (count / top) * (HEIGHT - 2 * PAD);
@@ -76,7 +77,7 @@ function drawBars(chart, groups, { labels = [], max } = {}) {
 function summary(report) {
   const entries = [
     ['Status', report.live ? 'Live' : 'Ended'],
-    ['Duration', minutes(report.durationSeconds)],
+    ['Duration', duration(report.durationSeconds)],
     ['Peak viewers', number.format(report.viewers.peak)],
     ['Average viewers', report.viewers.average.toFixed(1)],
     ['Chat / min', report.chat.perMinute.toFixed(1)],
