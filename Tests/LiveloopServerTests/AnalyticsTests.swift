@@ -115,6 +115,11 @@ struct AnalyticsEndToEndTests {
         let series = try #require(audience["series"] as? [[String: Any]])
         #expect(series.count >= 3 && series.map { $0["count"] as? Int ?? -1 }.contains(3))
 
+        // The live report, the ended one and the list are what the OpenAPI document says (JSON Schema 2020-12).
+        for (body, schema) in [(liveBody as Any, "BroadcastReport"), (body as Any, "BroadcastReport"), (list as Any, "BroadcastSummary")] {
+            try await expectConforms(body, to: schema, array: schema == "BroadcastSummary")
+        }
+
         // The CSV, read by Python's csv module.
         let (csvStatus, headers, csv) = try await rawRequest(port: server.httpPort, "/api/v1/channels/show/broadcasts/\(id)/report.csv", bearer: admin)
         #expect(csvStatus == 200 && headers["content-type"]?.hasPrefix("text/csv") == true)
@@ -179,6 +184,24 @@ struct AnalyticsEndToEndTests {
         #expect(after.first?["endedAt"] as? String == before.first?["endedAt"] as? String)
         await again.stop()
     }
+}
+
+/// Checks `value` against a schema of `Sources/LiveloopServer/Web/openapi.json` with Python's `jsonschema`.
+func expectConforms(_ value: Any?, to schema: String, array: Bool = false) async throws {
+    let document = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/LiveloopServer/Web/openapi.json").path
+    let file = NSTemporaryDirectory() + "liveloop-value-\(UUID().uuidString).json"
+    try JSONSerialization.data(withJSONObject: value ?? NSNull()).write(to: URL(fileURLWithPath: file))
+    defer { try? FileManager.default.removeItem(atPath: file) }
+    let check = """
+        import json, sys, jsonschema
+        doc = json.load(open(sys.argv[1])); ref = {"$ref": "#/components/schemas/" + sys.argv[3]}
+        schema = {"type": "array", "items": ref} if sys.argv[4] == "array" else ref
+        jsonschema.Draft202012Validator({**schema, "components": doc["components"]},
+            format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(json.load(open(sys.argv[2])))
+        """
+    let (status, _, err) = try await Tools.output("python3", ["-c", check, document, file, schema, array ? "array" : "one"])
+    #expect(status == 0, "\(schema): \(err.suffix(1500))")
 }
 
 /// One HTTP/1.1 GET with an optional bearer token: status, headers (lower-cased names) and the body as bytes.
