@@ -29,6 +29,16 @@ public enum Record: Sendable, Hashable, Codable {
     case offerShown(offer: OfferCard, at: Timestamp)
     case offerHidden(offerID: String, at: Timestamp)
     case offerClicked(offerID: String, sub: String, at: Timestamp)
+    /// A live session of the channel began (a publisher started it); `broadcastID` names it in the analytics API.
+    case broadcastStarted(broadcastID: String, at: Timestamp)
+    /// That session ended (the publisher left and did not come back within the grace period, or the server stopped).
+    case broadcastEnded(broadcastID: String, at: Timestamp)
+    /// The room's audience at `at`: open connections of viewers and guests (staff not counted). Written while a
+    /// broadcast is live, at most once per `RoomConfiguration.viewerSampleInterval`, and at the moments analytics
+    /// needs exact: a broadcast's start and end, a poll's launch, a quiz question, an offer (`AudienceSampler`).
+    case viewerSample(count: Int, at: Timestamp)
+    /// The reaction taps, by emoji, counted since the previous such record (taps are aggregated, never logged one by one).
+    case reactionsCounted(counts: [String: Int], at: Timestamp)
 
     /// When the event happened.
     public var at: Timestamp {
@@ -41,7 +51,8 @@ public enum Record: Sendable, Hashable, Codable {
              .vote(_, _, _, let at), .quizCreated(_, _, let at), .quizQuestionShown(_, _, let at),
              .quizQuestionClosed(_, _, let at), .quizQuestionRevealed(_, _, let at), .quizEnded(_, let at),
              .quizAnswer(_, _, _, _, _, _, let at), .questionUpvoted(_, _, let at), .questionModerated(_, _, _, let at),
-             .offerShown(_, let at), .offerHidden(_, let at), .offerClicked(_, _, let at):
+             .offerShown(_, let at), .offerHidden(_, let at), .offerClicked(_, _, let at),
+             .broadcastStarted(_, let at), .broadcastEnded(_, let at), .viewerSample(_, let at), .reactionsCounted(_, let at):
             at
         }
     }

@@ -71,6 +71,8 @@ extension Room {
             try offers.hide(offerID)
         case .offerClicked(let offerID, let sub, _):
             try offers.click(offerID, by: sub)
+        case .broadcastStarted, .broadcastEnded, .viewerSample, .reactionsCounted:
+            sampler.apply(record)
         }
     }
 

@@ -16,6 +16,7 @@ extension Room {
             emit(.tally(view), to: .staff, replayable: false, into: &effects)
         }
         if let counts = reactions.flush() {
+            sampler.count(counts)
             emit(.reactions(.init(counts: counts)), to: .everyone, replayable: false, into: &effects)
         }
         if !questionVotesChanged.isEmpty {
@@ -44,6 +45,7 @@ extension Room {
             lastViewersSentAt = now
             emit(.viewers(.init(count: viewers)), to: .everyone, replayable: false, into: &effects)
         }
+        sampleAudience(at: now, into: &effects)
         prune(at: now)
         return RoomUpdate(broadcasts: effects.broadcasts, records: effects.records)
     }

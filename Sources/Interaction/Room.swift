@@ -28,6 +28,10 @@ public struct Room: Sendable {
     public internal(set) var offers = Offers()
     /// Open connections (a count, never a member list).
     public internal(set) var viewers = 0
+    /// Open connections of staff (hosts, moderators): `viewers` less these is the audience analytics counts.
+    public internal(set) var staffConnections = 0
+    /// What the room writes into its log for analytics while a broadcast is live.
+    var sampler = AudienceSampler()
 
     var limits: Limits
     var lastViewersSent = 0
@@ -109,11 +113,13 @@ public struct Room: Sendable {
         try admission.checkJoin(identity)
         noteStaff(identity.sub, identity.role)
         viewers += 1
+        if identity.role.isStaff { staffConnections += 1 }
     }
 
     /// Counts a closed connection.
     public mutating func leave(_ identity: Identity) {
         viewers = max(viewers - 1, 0)
+        if identity.role.isStaff { staffConnections = max(staffConnections - 1, 0) }
     }
 
     /// Whether a ban is recorded for `sub` (it holds those whose role is below the banner's).
@@ -186,5 +192,6 @@ public struct Room: Sendable {
     mutating func commit(_ record: Record, into effects: inout Effects) throws(InteractionError) {
         try apply(record)
         effects.records.append(record)
+        noteAudienceMoment(of: record, into: &effects)
     }
 }

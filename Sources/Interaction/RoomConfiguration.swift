@@ -80,5 +80,8 @@ public struct RoomConfiguration: Sendable, Hashable {
     /// Whether banning a user deletes their messages from chat history.
     public var purgesMessagesOnBan = true
 
+    /// How often a live broadcast's audience is written into the log for analytics (`Record.viewerSample`).
+    public var viewerSampleInterval: Duration = .seconds(10)
+
     public init() {}
 }

@@ -11,13 +11,14 @@ public final class BroadcastRegistry: Sendable {
     private let logger: Logger
     private let observers = Mutex<[@Sendable (Lifecycle) -> Void]>([])
 
-    /// A broadcast began (a new publisher, not one back within the grace) or ended (`EXT-X-ENDLIST`).
-    public enum Lifecycle: Sendable {
+    /// A broadcast began or ended (a reconnect within the grace period is neither: the broadcast goes on).
+    public enum Lifecycle: Sendable, Hashable {
         case started(channel: String, at: Date)
+        /// `at` is when the broadcast really stopped: the publisher's departure, not the end of the grace period.
         case ended(channel: String, at: Date)
     }
 
-    /// Calls `observer` (synchronously, so keep it short) at each start and end of a broadcast.
+    /// Calls `observer` on every start and end, outside the registry's lock, in the order they happen per channel.
     public func observe(_ observer: @escaping @Sendable (Lifecycle) -> Void) {
         observers.withLock { $0.append(observer) }
     }
@@ -26,12 +27,13 @@ public final class BroadcastRegistry: Sendable {
         for observer in observers.withLock({ $0 }) { observer(event) }
     }
 
-    /// Ends a broadcast and reports it, once: a broadcast that had ended already is not reported again.
+    /// Ends a broadcast and reports it, once: a broadcast that had ended already is not reported again. `at` is when
+    /// it really stopped (a publisher's departure, not the end of its grace period).
     @discardableResult
-    private func end(_ broadcast: Broadcast, ifGeneration generation: Int? = nil) -> Bool {
+    private func end(_ broadcast: Broadcast, ifGeneration generation: Int? = nil, at: Date = Date()) -> Bool {
         let wasEnded = broadcast.hasEnded
         let ended = broadcast.end(ifGeneration: generation)
-        if ended, !wasEnded { notify(.ended(channel: broadcast.channel, at: Date())) }
+        if ended, !wasEnded { notify(.ended(channel: broadcast.channel, at: at)) }
         return ended
     }
 
@@ -71,9 +73,10 @@ public final class BroadcastRegistry: Sendable {
         let generation = broadcast.publisherDisconnected()
         let grace = gracePeriod
         let logger = logger
+        let leftAt = Date()
         Task { [self] in
             try? await Task.sleep(for: grace)
-            if end(broadcast, ifGeneration: generation) {
+            if end(broadcast, ifGeneration: generation, at: leftAt) {
                 logger.info("broadcast ended", metadata: ["channel": "\(broadcast.channel)"])
             }
         }

@@ -18,6 +18,7 @@ struct IngestService: Service {
     let connections: RTMPConnectionSet
     let readiness: Readiness
     let tls: TLSCredentials?
+    let broadcastRecorder: BroadcastRecorder
     let logger: Logger
     var publishHook: PublishHook? = nil
 
@@ -53,6 +54,8 @@ struct IngestService: Service {
         demoTask?.cancel()
         connections.closeAll()
         registry.endAll()
+        // The ends go into the rooms' logs before the rooms stop.
+        await broadcastRecorder.finish()
         rooms.stopAll()
         logger.info("ingest stopped; broadcasts ended")
     }

@@ -23,6 +23,7 @@ public struct LiveloopServer: Sendable {
     public let tokens: TokenAuthority
     /// Webhook events in, signed deliveries out (also the service that sends them).
     public let webhooks: WebhookDispatcher
+    let broadcastRecorder: BroadcastRecorder
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
@@ -52,13 +53,18 @@ public struct LiveloopServer: Sendable {
         let webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         self.webhooks = webhooks
         registry.observe { webhooks.broadcast($0) }
+        let live = LiveBroadcasts()
         rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry), metrics: metrics.interaction,
-                             onCommitted: { webhooks.roomCommitted(channel: $0, update: $1) })
+                             onCommitted: { webhooks.roomCommitted(channel: $0, update: $1) },
+                             liveBroadcast: { live.id(for: $0) })
+        let recorder = BroadcastRecorder(rooms: rooms, live: live, logger: logger)
+        broadcastRecorder = recorder
         webSocketBudget = ConnectionBudget(limit: configuration.maxWebSocketConnections)
         tenantViewers = TenantViewers(store: store)
         httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
                                            maxPerAddress: configuration.httpLimits.maxConnectionsPerAddress)
         tokens = try await TokenAuthority(store: store)
+        registry.observe { recorder.observe($0) }
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
@@ -107,6 +113,8 @@ public struct LiveloopServer: Sendable {
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         WebhookAPI(webhooks: webhooks, store: store).register(on: router)
+        AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: Authenticator(store: store, tokens: tokens))
+            .register(on: router)
         StaticRoutes().register(on: router)
         return router
     }
@@ -143,7 +151,7 @@ public struct LiveloopServer: Sendable {
         let hook = webhooks.publishHook(setupTimeout: configuration.rtmp.setupTimeout)
         let ingest = IngestService(
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
-            readiness: readiness, tls: tls, logger: logger, publishHook: hook
+            readiness: readiness, tls: tls, broadcastRecorder: broadcastRecorder, logger: logger, publishHook: hook
         )
         let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger,
                                    publishHook: hook)

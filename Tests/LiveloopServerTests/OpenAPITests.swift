@@ -72,6 +72,8 @@ struct OpenAPITests {
             ("/api/v1/tenants/{tenant}/keys/{key}", "delete"), ("/api/v1/tenants/{tenant}/keys/{key}/rotate", "post"),
             ("/api/v1/channels/{channel}/settings", "get"), ("/api/v1/channels/{channel}/settings", "put"),
             ("/api/v1/channels/{channel}/rundown", "get"), ("/api/v1/channels/{channel}/rundown", "put"),
+            ("/api/v1/channels/{channel}/broadcasts", "get"), ("/api/v1/channels/{channel}/broadcasts/{broadcast}/report", "get"),
+            ("/api/v1/channels/{channel}/broadcasts/{broadcast}/report.csv", "get"),
             ("/live/{channel}/index.m3u8", "get"), ("/live/{channel}/media.m3u8", "get"),
             ("/live/{channel}/init{version}.mp4", "get"), ("/live/{channel}/seg{msn}.m4s", "get"),
             ("/live/{channel}/part{msn}.{part}.m4s", "get"), ("/live/{channel}/thumbnail.jpg", "get"),

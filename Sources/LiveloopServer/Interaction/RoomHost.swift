@@ -23,7 +23,7 @@ import Synchronization
 /// and correct answers are never on a viewer's wire before their video gets there (docs/sync.md).
 public final class RoomHost: Sendable {
     public let channel: String
-    private let room: Mutex<Room>
+    let room: Mutex<Room>
     let queue = Mutex<[Event]>([])
     let wakeup: AsyncStream<Void>.Continuation
     private let nextConnectionID = Atomic<Int>(0)

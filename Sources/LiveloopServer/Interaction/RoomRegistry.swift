@@ -23,11 +23,15 @@ public final class RoomRegistry: Sendable {
     private let timeline: (any CueTimeline)?
     let metrics: InteractionMetrics?
     private let onCommitted: @Sendable (String, RoomUpdate) -> Void
+    /// The id of the channel's broadcast in progress (a rebuilt room samples its audience for it), nil when off air.
+    private let liveBroadcast: @Sendable (String) -> String?
 
     init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
-         onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in }) {
+         onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in },
+         liveBroadcast: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.timeline = timeline
         self.onCommitted = onCommitted
+        self.liveBroadcast = liveBroadcast
         self.store = store
         self.metrics = metrics
         if let metrics {
@@ -74,7 +78,8 @@ public final class RoomRegistry: Sendable {
         let settings = try store.channelSettings(channel: channelName).flatMap { try? decoder.decode(ChannelSettings.self, from: $0) }
         let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous)
         let records = try store.events(channel: channelName).compactMap { try? decoder.decode(Record.self, from: $0) }
-        let (room, skipped) = Room.restore(configuration: configuration, records: records, startingSeq: Room.startingSeq(at: Timestamp(Date())))
+        var (room, skipped) = Room.restore(configuration: configuration, records: records, startingSeq: Room.startingSeq(at: Timestamp(Date())))
+        room.adoptBroadcast(liveBroadcast(channelName))
         if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }

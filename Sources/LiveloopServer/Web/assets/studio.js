@@ -1,6 +1,7 @@
 // The host's studio (/studio/CHANNEL): signs in, opens the room and wires the panels, each a module of its own:
 // the preview and stream health (studio-health.js), the Sync settings (studio-sync.js), what is on air with live
-// tallies (studio-onair.js), the rundown of prepared polls, quizzes and offers (studio-rundown.js, its quiz editor in
+// tallies (studio-onair.js), the analytics of the live and past broadcasts (studio-analytics.js), the rundown of
+// prepared polls, quizzes and offers (studio-rundown.js, its quiz editor in
 // studio-quiz-editor.js), and here chat moderation, the Q&A queue and the supporters board.
 //
 // Signs in with `?token=` (kept in localStorage), a stored host/moderator token, or the admin API key from the admin
@@ -18,6 +19,7 @@ import { mountHealth } from './studio-health.js';
 import { mountSync } from './studio-sync.js';
 import { mountOnAir } from './studio-onair.js';
 import { mountRundown } from './studio-rundown.js';
+import { mountAnalytics } from './studio-analytics.js';
 
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
@@ -155,6 +157,7 @@ async function start() {
   mountHealth({ rest, player });
 
   mountSync(rest);
+  mountAnalytics({ rest, channel, authorization: () => `Bearer ${session}` });
 
   // --- on air: polls, quiz, offers ---------------------------------------------------------------------------------
   mountOnAir(room, act);
