@@ -61,10 +61,6 @@ struct AnalyticsAPI {
     /// The channel name, once the caller is proven to be its host (a host token or the admin key), through the same
     /// `Authenticator` as every channel route.
     private func requireHost(_ request: Request, _ context: LiveloopRequestContext) async throws -> String {
-        let channel = context.parameters.get("channel") ?? ""
-        guard try store.channel(named: channel) != nil else { throw APIError.notFound("no channel \"\(channel)\"") }
-        let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: false)
-        guard identity.role >= .host else { throw APIError(.forbidden, code: "forbidden", message: "analytics are for the channel's hosts") }
-        return channel
+        try await authenticator.requireRole(.host, request, context, refusal: "analytics are for the channel's hosts")
     }
 }

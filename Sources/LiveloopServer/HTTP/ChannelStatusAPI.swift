@@ -116,10 +116,6 @@ struct ChannelStatusAPI {
 
     /// The channel name, once the caller is proven to be its host or moderator (token or admin key).
     private func requireStaff(_ request: Request, _ context: LiveloopRequestContext, minimum: Role = .moderator) async throws -> String {
-        let channel = context.parameters.get("channel") ?? ""
-        guard try store.channel(named: channel) != nil else { throw APIError.notFound("no channel \"\(channel)\"") }
-        let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: false)
-        guard identity.role >= minimum else { throw APIError(.forbidden, code: "forbidden", message: "not allowed for your role") }
-        return channel
+        try await authenticator.requireRole(minimum, request, context)
     }
 }

@@ -29,6 +29,17 @@ struct Authenticator {
     let store: SQLiteStore
     let tokens: TokenAuthority
 
+    /// The channel named in the route, once the caller is proven to hold at least `minimum` on it (404 for a channel
+    /// that does not exist, 403 below the role).
+    func requireRole(_ minimum: Role, _ request: Request, _ context: LiveloopRequestContext,
+                     refusal: String = "not allowed for your role") async throws -> String {
+        let channel = context.parameters.get("channel") ?? ""
+        guard try store.channel(named: channel) != nil else { throw APIError.notFound("no channel \"\(channel)\"") }
+        let identity = try await identity(for: request, channel: channel, allowGuest: false)
+        guard identity.role >= minimum else { throw APIError(.forbidden, code: "forbidden", message: refusal) }
+        return channel
+    }
+
     func identity(for request: Request, channel: String, allowGuest: Bool) async throws -> Identity {
         let bearer = request.headers[.authorization].flatMap { header -> String? in
             header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
