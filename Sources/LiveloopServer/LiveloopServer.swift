@@ -24,6 +24,8 @@ public struct LiveloopServer: Sendable {
     /// Webhook events in, signed deliveries out (also the service that sends them).
     public let webhooks: WebhookDispatcher
     let broadcastRecorder: BroadcastRecorder
+    /// Channels' rendition ladders and recording switches, with the observers that act on a change.
+    public let video: ChannelVideo
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
@@ -50,6 +52,7 @@ public struct LiveloopServer: Sendable {
         store = try SQLiteStore(directory: configuration.dataDirectory)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
+        video = ChannelVideo(store: store)
         let webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         self.webhooks = webhooks
         registry.observe { webhooks.broadcast($0) }
@@ -113,6 +116,7 @@ public struct LiveloopServer: Sendable {
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         WebhookAPI(webhooks: webhooks, store: store).register(on: router)
+        ChannelVideoAPI(video: video, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: Authenticator(store: store, tokens: tokens))
             .register(on: router)
         StaticRoutes().register(on: router)

@@ -9,8 +9,8 @@ struct DataOptions: ParsableArguments {
 
 struct Channels: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Create, list, rotate keys of and delete channels (works with or without a running server).",
-        subcommands: [Create.self, List.self, RotateKey.self, Delete.self]
+        abstract: "Create, list, change, rotate keys of and delete channels (works with or without a running server).",
+        subcommands: [Create.self, List.self, SetVideo.self, RotateKey.self, Delete.self]
     )
 
     struct URLOptions: ParsableArguments {
