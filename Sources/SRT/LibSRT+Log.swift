@@ -22,14 +22,17 @@ extension LibSRT {
             text = String(text.drop { $0 == ":" || $0.isWhitespace })
             while text.last?.isNewline == true { text.removeLast() }
             var metadata: Logger.Metadata = [:]
-            if let area { metadata["area"] = .string(String(cString: area)) }
-            LibSRT.logger.log(level: LibSRT.level(syslog: level), "\(text)", metadata: metadata)
+            let areaName = area.map { String(cString: $0) }
+            if let areaName { metadata["area"] = .string(areaName) }
+            LibSRT.logger.log(level: LibSRT.level(syslog: level, area: areaName, message: text), "\(text)", metadata: metadata)
         }
     }
 
-    /// syslog severities (what libsrt passes) as swift-log levels.
-    static func level(syslog: Int32) -> Logger.Level {
-        switch syslog {
+    /// syslog severities (what libsrt passes) as swift-log levels. Closing the listener is how ours stops its accept
+    /// thread, and libsrt reports that accept as an error: it is the expected end, logged at debug.
+    static func level(syslog: Int32, area: String? = nil, message: String = "") -> Logger.Level {
+        if area == "accept" && message.contains("already closed") { return .debug }
+        return switch syslog {
         case ...2: .critical
         case 3: .error
         case 4: .warning

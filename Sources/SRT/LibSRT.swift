@@ -23,6 +23,9 @@ public final class LibSRT: @unchecked Sendable {
     let close: @convention(c) (Int32) -> Int32
     let getSockName: @convention(c) (Int32, UnsafeMutablePointer<sockaddr>?, UnsafeMutablePointer<Int32>?) -> Int32
     let lastErrorString: @convention(c) () -> UnsafePointer<CChar>?
+    /// `srt_bind_acquire` (1.4+): hands libsrt a UDP socket already bound, so its receiver thread starts only when the
+    /// first caller knocks.
+    let bindAcquire: (@convention(c) (Int32, Int32) -> Int32)?
     /// `srt_setrejectreason` (1.4.2+): the reason a refused caller is told.
     let setRejectReason: (@convention(c) (Int32, Int32) -> Int32)?
     /// `srt_setloghandler` and `srt_setlogflags`: libsrt's own messages go to our logger, not straight to stderr.
@@ -82,6 +85,7 @@ public final class LibSRT: @unchecked Sendable {
         self.close = close
         self.getSockName = getSockName
         self.lastErrorString = lastErrorString
+        self.bindAcquire = symbol("srt_bind_acquire", as: (@convention(c) (Int32, Int32) -> Int32).self)
         self.setRejectReason = symbol("srt_setrejectreason", as: (@convention(c) (Int32, Int32) -> Int32).self)
         self.setLogHandler = symbol("srt_setloghandler", as: (@convention(c) (UnsafeMutableRawPointer?, LogHandlerFunction?) -> Void).self)
         self.setLogFlags = symbol("srt_setlogflags", as: (@convention(c) (Int32) -> Void).self)

@@ -31,6 +31,8 @@ public final class SRTListener: Sendable {
 
     struct State {
         var listener: Int32 = -1
+        /// The write end of the pipe that wakes a listener still waiting for its first caller.
+        var wake: Int32 = -1
         var connections: Set<Int32> = []
         var stopped = false
     }
@@ -61,9 +63,47 @@ public final class SRTListener: Sendable {
     private let done = Mutex<[CheckedContinuation<Void, Never>]?>([])
 
     /// Binds and starts accepting on a thread of its own.
+    ///
+    /// Where libsrt has `srt_bind_acquire`, the port is bound as a plain UDP socket and libsrt is handed it only when
+    /// the first datagram arrives: until an SRT caller knocks, the listener costs a thread blocked in `poll` and no CPU
+    /// (libsrt's receiver thread wakes about a hundred times a second even with nobody connected). The caller's first
+    /// handshake packet waits in the socket's queue for libsrt to read.
     public static func start(configuration: Configuration, gate: any SRTPublishGate, logger: Logger) throws(SRTError) -> SRTListener {
         guard let library = LibSRT.shared else { throw .libraryUnavailable }
         if let passphrase = configuration.passphrase, !(10...79).contains(passphrase.utf8.count) { throw .badPassphrase }
+        if library.bindAcquire != nil {
+            let udp = try openUDP(host: configuration.host, port: configuration.port)
+            var wake: [Int32] = [-1, -1]
+            guard pipe(&wake) == 0 else {
+                _ = Glibc.close(udp)
+                throw .call("pipe", message: String(cString: strerror(errno)))
+            }
+            let listener = SRTListener(configuration: configuration, port: localPort(udp) ?? configuration.port,
+                                       library: library, gate: gate, logger: logger)
+            let (readEnd, writeEnd) = (wake[0], wake[1])
+            listener.state.withLock { $0.wake = writeEnd }
+            Thread.detachNewThread { listener.awaitFirstCaller(udp: udp, wake: readEnd) }
+            return listener
+        }
+        let socket = try makeListeningSocket(configuration: configuration, library: library) { socket throws(SRTError) in
+            try bind(socket, host: configuration.host, port: configuration.port, library: library)
+        }
+        let listener = SRTListener(configuration: configuration, port: boundPort(socket, library: library) ?? configuration.port,
+                                   library: library, gate: gate, logger: logger)
+        do throws(SRTError) {
+            try listener.listen(on: socket)
+        } catch {
+            _ = library.close(socket)
+            throw error
+        }
+        listener.state.withLock { $0.listener = socket }
+        Thread.detachNewThread { listener.acceptLoop(socket) }
+        return listener
+    }
+
+    /// A live-mode SRT socket with the configuration's options, bound by `bind`.
+    private static func makeListeningSocket(configuration: Configuration, library: LibSRT,
+                                            bind: (Int32) throws(SRTError) -> Void) throws(SRTError) -> Int32 {
         let socket = library.createSocket()
         guard socket >= 0 else { throw .call("srt_create_socket", message: library.lastError) }
         do throws(SRTError) {
@@ -72,20 +112,106 @@ public final class SRTListener: Sendable {
             if let passphrase = configuration.passphrase, !library.set(socket, .passphrase, string: passphrase) {
                 throw .call("SRTO_PASSPHRASE", message: library.lastError)
             }
-            try bind(socket, host: configuration.host, port: configuration.port, library: library)
-            let port = boundPort(socket, library: library) ?? configuration.port
-            let listener = SRTListener(configuration: configuration, port: port, library: library, gate: gate, logger: logger)
-            guard library.listenCallback(socket, SRTListener.handshake, listener.contextPointer) >= 0 else {
-                throw .call("srt_listen_callback", message: library.lastError)
-            }
-            guard library.listen(socket, 16) >= 0 else { throw .call("srt_listen", message: library.lastError) }
-            listener.state.withLock { $0.listener = socket }
-            Thread.detachNewThread { listener.acceptLoop(socket) }
-            return listener
+            try bind(socket)
+            return socket
         } catch {
             _ = library.close(socket)
             throw error
         }
+    }
+
+    /// Installs the handshake callback and listens.
+    private func listen(on socket: Int32) throws(SRTError) {
+        guard library.listenCallback(socket, SRTListener.handshake, contextPointer) >= 0 else {
+            throw .call("srt_listen_callback", message: library.lastError)
+        }
+        guard library.listen(socket, 16) >= 0 else { throw .call("srt_listen", message: library.lastError) }
+    }
+
+    /// Blocks in `poll` until the first datagram (or `stop`), then hands the UDP socket to libsrt and accepts.
+    private func awaitFirstCaller(udp: Int32, wake: Int32) {
+        var fds = [pollfd(fd: udp, events: Int16(POLLIN), revents: 0), pollfd(fd: wake, events: Int16(POLLIN), revents: 0)]
+        while poll(&fds, 2, -1) < 0 && errno == EINTR {}
+        _ = Glibc.close(wake)
+        let knocked = fds[0].revents & Int16(POLLIN) != 0 && !state.withLock { $0.stopped }
+        guard knocked else {
+            _ = Glibc.close(udp)
+            finished()
+            return
+        }
+        let socket: Int32
+        do throws(SRTError) {
+            socket = try Self.makeListeningSocket(configuration: configuration, library: library) { [library] socket throws(SRTError) in
+                guard library.bindAcquire?(socket, udp) ?? -1 >= 0 else { throw .call("srt_bind_acquire", message: library.lastError) }
+            }
+            do throws(SRTError) {
+                try listen(on: socket)
+            } catch {
+                _ = library.close(socket)
+                throw error
+            }
+        } catch {
+            logger.error("SRT listener could not start; SRT publishing is off", metadata: ["error": "\(error)"])
+            finished()
+            return
+        }
+        let started = state.withLock { state -> Bool in
+            guard !state.stopped else { return false }
+            state.listener = socket
+            return true
+        }
+        guard started else {
+            _ = library.close(socket)
+            finished()
+            return
+        }
+        logger.debug("SRT: first caller; libsrt now receives on the port")
+        acceptLoop(socket)
+    }
+
+    /// A plain UDP socket bound to `host:port`, for libsrt to take over.
+    private static func openUDP(host: String, port: Int) throws(SRTError) -> Int32 {
+        let family: Int32
+        var v4 = sockaddr_in()
+        var v6 = sockaddr_in6()
+        if inet_pton(AF_INET, host, &v4.sin_addr) == 1 {
+            family = AF_INET
+        } else if inet_pton(AF_INET6, host, &v6.sin6_addr) == 1 {
+            family = AF_INET6
+        } else {
+            throw .badAddress(host)
+        }
+        let fd = socket(family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .call("socket", message: String(cString: strerror(errno))) }
+        let result: Int32
+        if family == AF_INET {
+            v4.sin_family = sa_family_t(AF_INET)
+            v4.sin_port = in_port_t(UInt16(clamping: port)).bigEndian
+            result = withUnsafePointer(to: &v4) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        } else {
+            v6.sin6_family = sa_family_t(AF_INET6)
+            v6.sin6_port = in_port_t(UInt16(clamping: port)).bigEndian
+            result = withUnsafePointer(to: &v6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
+        guard result == 0 else {
+            let message = String(cString: strerror(errno))
+            _ = Glibc.close(fd)
+            throw .call("bind", message: message)
+        }
+        return fd
+    }
+
+    private static func localPort(_ fd: Int32) -> Int? {
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let result = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return result == 0 ? describePort(address) : nil
     }
 
     private init(configuration: Configuration, port: Int, library: LibSRT, gate: any SRTPublishGate, logger: Logger) {
@@ -106,10 +232,16 @@ public final class SRTListener: Sendable {
 
     /// Closes the listener and every connection (each reports its publisher gone); returns when the accept thread ended.
     public func stop() async {
-        let sockets: [Int32] = state.withLock { state in
-            guard !state.stopped else { return [] }
+        let (sockets, wake): ([Int32], Int32) = state.withLock { state in
+            guard !state.stopped else { return ([], -1) }
             state.stopped = true
-            return [state.listener] + Array(state.connections)
+            defer { state.wake = -1 }
+            return ([state.listener] + Array(state.connections), state.wake)
+        }
+        if wake >= 0 {
+            var byte: UInt8 = 1
+            _ = write(wake, &byte, 1)
+            _ = Glibc.close(wake)
         }
         for socket in sockets where socket >= 0 { _ = library.close(socket) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -168,6 +300,11 @@ public final class SRTListener: Sendable {
                 context.open.wrappingSubtract(1, ordering: .relaxed)
             }
         }
+        finished()
+    }
+
+    /// Wakes whoever waits in ``stop()``.
+    private func finished() {
         let waiters = done.withLock { waiters -> [CheckedContinuation<Void, Never>] in
             defer { waiters = nil }
             return waiters ?? []
