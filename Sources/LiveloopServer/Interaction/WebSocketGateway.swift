@@ -15,12 +15,22 @@ public struct LiveloopWebSocketContext: RequestContext, WebSocketRequestContext 
     public let webSocket: WebSocketHandlerReference<Self>
     /// The connection asking to upgrade (for `UpgradeRefusalMiddleware`).
     let channel: any NIOCore.Channel
+    /// Who the upgrade check proved the caller to be, for the connection it lets through (the router hands the same
+    /// context to both), so a token is verified once per connection.
+    let caller = UpgradeCaller()
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
         channel = source.channel
     }
+}
+
+/// The identity found while deciding an upgrade, kept for the upgraded connection.
+final class UpgradeCaller: Sendable {
+    private let identity = Mutex<Identity?>(nil)
+    func prove(_ found: Identity) { identity.withLock { $0 = found } }
+    var proven: Identity? { identity.withLock { $0 } }
 }
 
 /// Who is calling: from a bearer token or `?token=`, the admin key (host), a tenant key with `channels:write` on its
@@ -96,6 +106,7 @@ struct WebSocketGateway {
             guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
             let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
             if identity.role < .moderator, let refusal = viewers.refusal(channel: channel) { throw refusal }
+            context.caller.prove(identity)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard budget.acquire() else {
@@ -105,7 +116,12 @@ struct WebSocketGateway {
             defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
             guard let host = try rooms.room(for: channel) else { return }
-            let identity = try await authenticator.identity(for: context.request, channel: channel, allowGuest: host.allowsGuests)
+            let identity: Identity
+            if let proven = context.requestContext.caller.proven {
+                identity = proven
+            } else {
+                identity = try await authenticator.identity(for: context.request, channel: channel, allowGuest: host.allowsGuests)
+            }
             var lease: TenantViewers.Lease?
             if identity.role < .moderator {
                 do {
