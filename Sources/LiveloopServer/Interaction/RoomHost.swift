@@ -36,6 +36,9 @@ public final class RoomHost: Sendable {
     private let latencyBound: Duration
     /// Whether the pipeline holds frames for some viewer (the release ticker then wakes it every few ms).
     private let holding = Atomic<Bool>(false)
+    /// Wakes the release ticker when the pipeline starts holding frames; it sleeps on this otherwise, so a room with
+    /// nothing held costs no timer wakeups.
+    private let holdingStarted: AsyncStream<Void>.Continuation
     /// The room's admission rule as last handed to the ballot boxes (the pipeline reads it to close banned clients).
     let admission: Mutex<Admission>
     /// Per-user bucket for REST requests: what the per-connection bucket is on a WebSocket, keyed by `sub` because a
@@ -124,6 +127,8 @@ public final class RoomHost: Sendable {
         self.logger = logger
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         wakeup = continuation
+        let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        holdingStarted = startedContinuation
         let pipeline = Task { [weak self] in
             var delivery = Delivery()
             for await _ in stream {
@@ -139,10 +144,13 @@ public final class RoomHost: Sendable {
             }
         }
         let releaser = Task { [weak self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: Self.releaseInterval)
-                guard let self else { return }
-                if self.holding.load(ordering: .relaxed) { self.wakeup.yield() }
+            for await _ in started {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.releaseInterval)
+                    guard let self else { return }
+                    guard self.holding.load(ordering: .relaxed) else { break }
+                    self.wakeup.yield()
+                }
             }
         }
         tasks.withLock { $0 = [pipeline, ticker, releaser] }
@@ -150,6 +158,7 @@ public final class RoomHost: Sendable {
 
     func stop() {
         wakeup.finish()
+        holdingStarted.finish()
         for task in tasks.withLock({ $0 }) { task.cancel() }
     }
 
@@ -352,7 +361,8 @@ public final class RoomHost: Sendable {
         if !votes.isEmpty { batch.append(.votes(votes)) }
         if !batch.isEmpty { await process(batch, &delivery) }
         release(&delivery)
-        holding.store(!delivery.held.isEmpty, ordering: .relaxed)
+        let holds = !delivery.held.isEmpty
+        if holding.exchange(holds, ordering: .relaxed) != holds, holds { holdingStarted.yield() }
     }
 
     private func process(_ batch: [Event], _ delivery: inout Delivery) async {
