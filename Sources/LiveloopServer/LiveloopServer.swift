@@ -141,7 +141,7 @@ public struct LiveloopServer: Sendable {
     public func makeServiceGroup(gracefulShutdownSignals: [UnixSignal]) -> ServiceGroup {
         let readiness = readiness
         let app = Application(
-            router: makeRouter(),
+            responder: HeadAnsweringResponder(inner: makeRouter().buildResponder()),
             server: GuardedHTTPChannel.builder(
                 webSocketRouter: makeWebSocketRouter(),
                 // RFC 6455 §8.1: a text message that is not UTF-8 fails the connection (1007).
