@@ -93,7 +93,7 @@ struct WebSocketGateway {
         router.ws("api/v1/channels/:channel/ws") { request, context in
             guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
-            guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
+            guard let host = try await rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
             let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
             if identity.role < .moderator, let refusal = viewers.refusal(channel: channel) { throw refusal }
             return .upgrade([:])
@@ -104,7 +104,7 @@ struct WebSocketGateway {
             }
             defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
-            guard let host = try rooms.room(for: channel) else { return }
+            guard let host = try await rooms.room(for: channel) else { return }
             let identity = try await authenticator.identity(for: context.request, channel: channel, allowGuest: host.allowsGuests)
             var lease: TenantViewers.Lease?
             if identity.role < .moderator {
