@@ -6,7 +6,7 @@
 /// Invariant: `broadcastID` is the broadcast the room is sampling for, or nil between broadcasts; `lastSampleAt` is the
 /// time of the newest `viewerSample` applied. Reaction counts are memory until written: a crash loses at most one
 /// interval of taps, never a vote, message or gift.
-struct AudienceSampler: Sendable, Hashable {
+struct AudienceSampler: Sendable, Hashable, Codable {
     var broadcastID: String?
     var lastSampleAt: Timestamp?
     /// Taps counted since the last `reactionsCounted` record (only while a broadcast is live).

@@ -162,6 +162,9 @@ public struct BallotBox: Sendable {
         prune(at: now)
     }
 
+    /// The ballots this box holds, by live poll and `sub` (a room checkpoint keeps them).
+    public var heldBallots: [String: [String: Choices]] { ballots }
+
     /// Ballots held, over all polls (for metrics and tests).
     public var ballotCount: Int { ballots.values.reduce(0) { $0 + $1.count } }
 

@@ -6,12 +6,12 @@ import DequeModule
 /// sees it in snapshots, and it is broadcast to the author alone.
 public struct ChatRoom: Sendable, Hashable {
     /// A stored message and whether it was posted under a shadow ban.
-    public struct Entry: Sendable, Hashable {
+    public struct Entry: Sendable, Hashable, Codable {
         public var message: ChatMessage
         public var shadow: Bool
     }
 
-    public private(set) var history: Deque<Entry> = []
+    public internal(set) var history: Deque<Entry> = []
     public let historyLimit: Int
     /// Minimum seconds between two messages of one viewer; 0 turns slow mode off. Staff are exempt.
     public var slowModeSeconds: Int

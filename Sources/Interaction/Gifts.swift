@@ -3,7 +3,7 @@ public struct Gifts: Sendable, Hashable {
     public let catalogue: [String: GiftItem]
     public let catalogueOrder: [GiftItem]
     public let template: String
-    public private(set) var totals: [String: Supporter] = [:]
+    public internal(set) var totals: [String: Supporter] = [:]
 
     public init(catalogue: [GiftItem], template: String) {
         var items: [String: GiftItem] = [:]

@@ -1,6 +1,6 @@
 /// Issues the room's identifiers: a letter for the kind ("m" message, "p" poll, "z" quiz, "q" question, "g" gift)
 /// followed by a room-wide counter. Replay observes every id it sees so that new ids never collide with old ones.
-public struct IDGenerator: Sendable, Hashable {
+public struct IDGenerator: Sendable, Hashable, Codable {
     public private(set) var last: UInt64 = 0
 
     public init() {}

@@ -2,8 +2,8 @@
 ///
 /// Updating a score is O(1); `top(_:)` sorts (O(n log n)) and is meant for once per question, not per answer;
 /// `standing(of:)` is O(n). Ties are ordered by who reached the score first, then by `sub`, so results are stable.
-public struct Leaderboard: Sendable, Hashable {
-    struct Entry: Sendable, Hashable {
+public struct Leaderboard: Sendable, Hashable, Codable {
+    struct Entry: Sendable, Hashable, Codable {
         var name: String
         var score: Int
         var correctAnswers: Int

@@ -6,7 +6,7 @@
 /// role the identity presents when it acts (its token), never by what the room remembers of it. So a moderator's ban
 /// of a host's `sub` — placed before the room ever saw that host, or after a restart — never stops the host, and a
 /// host's ban of a moderator does stop that moderator.
-public struct Moderation: Sendable, Hashable {
+public struct Moderation: Sendable, Hashable, Codable {
     /// A moderation action as persisted in `Record.moderation`.
     public enum Action: Sendable, Hashable, Codable {
         case timeout(sub: String, until: Timestamp)
@@ -23,7 +23,7 @@ public struct Moderation: Sendable, Hashable {
     }
 
     /// A running timeout: its end and the role of who placed it.
-    public struct Timeout: Sendable, Hashable {
+    public struct Timeout: Sendable, Hashable, Codable {
         public var until: Timestamp
         public var placedBy: Role
     }

@@ -1,9 +1,9 @@
 import OrderedCollections
 
 /// The offer cards of a room: which are shown, and their clicks (total, and unique users).
-public struct Offers: Sendable, Hashable {
+public struct Offers: Sendable, Hashable, Codable {
     /// One card with its visibility and click counts.
-    public struct Entry: Sendable, Hashable {
+    public struct Entry: Sendable, Hashable, Codable {
         public var card: OfferCard
         public var visible: Bool
         public var clicks: Int

@@ -3,7 +3,7 @@
 /// Invariants: `tally` equals the sum of `ballots` plus the deltas merged from ballot boxes (`mergeCounted`: a server
 /// that counts in `BallotBox` shards keeps the ballots there); ballots are accepted only while live and before the
 /// deadline; results go to viewers only once revealed (the room enforces that when it builds views).
-public struct Poll: Sendable, Hashable {
+public struct Poll: Sendable, Hashable, Codable {
     /// Where a poll is in its lifecycle.
     public enum Phase: String, Sendable, Hashable, Codable {
         case draft, live, closed, revealed
@@ -16,7 +16,7 @@ public struct Poll: Sendable, Hashable {
     public private(set) var deadline: Timestamp?
     public private(set) var closedAt: Timestamp?
     /// The ballot of each voter, by `sub`: the dedup set and the source for changing a vote.
-    public private(set) var ballots: [String: Choices] = [:]
+    public internal(set) var ballots: [String: Choices] = [:]
     public private(set) var tally: Tally
 
     public init(definition: PollDefinition) {

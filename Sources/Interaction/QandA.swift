@@ -2,7 +2,7 @@ import OrderedCollections
 
 /// The Q&A board of a room: questions, one upvote per user per question, and the moderation lifecycle
 /// `pending → open → answered`, with `rejected`/`archived` as exits and `pinned` as a flag on public questions.
-public struct QandA: Sendable, Hashable {
+public struct QandA: Sendable, Hashable, Codable {
     /// A staff action on a question, as persisted in `Record.questionModerated`.
     public enum Action: String, Sendable, Hashable, Codable, CaseIterable {
         case approve, reject, pin, unpin, answer, archive

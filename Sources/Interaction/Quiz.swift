@@ -3,9 +3,9 @@
 /// Answers are deduplicated per user per question and scored by `QuizScoring` at the moment they are accepted; the
 /// per-question `Tally` feeds the reveal. Streaks are tracked per user by the index of their last correct answer, so a
 /// skipped question breaks a streak without any work at close time (which keeps replay exact).
-public struct Quiz: Sendable, Hashable {
+public struct Quiz: Sendable, Hashable, Codable {
     /// Where a quiz is.
-    public enum Phase: Sendable, Hashable {
+    public enum Phase: Sendable, Hashable, Codable {
         /// Created, no question shown yet.
         case ready
         /// Question `index` is open for answers.
@@ -36,7 +36,7 @@ public struct Quiz: Sendable, Hashable {
     public private(set) var leaderboard = Leaderboard()
     private var streaks: [String: Streak] = [:]
 
-    private struct Streak: Sendable, Hashable {
+    private struct Streak: Sendable, Hashable, Codable {
         var length: Int
         var lastCorrectIndex: Int
     }

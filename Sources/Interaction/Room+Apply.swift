@@ -12,8 +12,14 @@ extension Room {
         case .chatDeleted(let messageID, _, _):
             try chat.delete(messageID)
         case .chatSettingsChanged(let slowModeSeconds, let filterWords, _, _):
-            if let slowModeSeconds { chat.slowModeSeconds = slowModeSeconds }
-            if let filterWords { chat.filter = WordFilter(filterWords) }
+            if let slowModeSeconds {
+                chat.slowModeSeconds = slowModeSeconds
+                chatOverrides.slowModeSeconds = slowModeSeconds
+            }
+            if let filterWords {
+                chat.filter = WordFilter(filterWords)
+                chatOverrides.filterWords = filterWords
+            }
         case .moderation(let action, let by, _, let role):
             moderation.apply(action, placedBy: role)
             if let role { noteStaff(by, role) }

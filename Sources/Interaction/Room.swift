@@ -50,6 +50,13 @@ public struct Room: Sendable {
     /// Where the room does not know the target, the hold is still recorded with the actor's role and never reaches
     /// anyone whose token carries that role or a higher one (`Moderation`).
     var staffRoles: [String: Role] = [Identity.administratorSub: .host]
+    /// The chat settings the records changed from the configuration's (a checkpoint keeps them).
+    var chatOverrides = ChatOverrides()
+
+    struct ChatOverrides: Sendable, Hashable, Codable {
+        var slowModeSeconds: Int?
+        var filterWords: [String]?
+    }
 
     struct Limits: Sendable {
         var chat, reactions, votes, questions, upvotes, gifts, clicks: RateLimiter

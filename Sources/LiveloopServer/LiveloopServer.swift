@@ -133,7 +133,7 @@ public struct LiveloopServer: Sendable {
             .register(on: router)
         let rooms = rooms
         LiveSocket(registry: registry, metrics: metrics, budget: webSocketBudget, viewers: tenantViewers,
-                   target: { channel in (try? rooms.room(for: channel))?.syncTargets.ws }).register(on: router)
+                   target: { channel in rooms.loadedRoom(for: channel)?.syncTargets.ws }).register(on: router)
         return router
     }
 

@@ -3,12 +3,12 @@ import Synchronization
 
 /// Commits appended records in batches: whatever arrives while one transaction runs goes into the next, so a burst of
 /// 100,000 votes costs a few hundred transactions, not 100,000. `append` returns once its records are durable, and
-/// batches commit in the order they were appended.
+/// batches commit in the order they were appended. The same for every `EventLog` (SQLite or PostgreSQL).
 ///
 /// `onCommit`, when given, hears of every `append` once its transaction ends: the time from the call to durable (or
-/// to the failure) and whether it failed. It runs on the commit thread, once per `append`, never per record.
+/// to the failure) and whether it failed. It runs once per `append`, never per record.
 public final class GroupCommitLog: Sendable {
-    typealias Waiter = (continuation: CheckedContinuation<Void, any Error>, since: ContinuousClock.Instant)
+    typealias Waiter = (channel: String, continuation: CheckedContinuation<Int64, any Error>, since: ContinuousClock.Instant)
 
     struct Pending {
         var items: [(channel: String, payload: Data)] = []
@@ -16,35 +16,36 @@ public final class GroupCommitLog: Sendable {
         var running = false
     }
 
-    private let store: SQLiteStore
+    private let log: any EventLog
     private let pending = Mutex(Pending())
     private let onCommit: (@Sendable (_ latency: Duration, _ failed: Bool) -> Void)?
 
-    public init(store: SQLiteStore, onCommit: (@Sendable (_ latency: Duration, _ failed: Bool) -> Void)? = nil) {
-        self.store = store
+    public init(log: any EventLog, onCommit: (@Sendable (_ latency: Duration, _ failed: Bool) -> Void)? = nil) {
+        self.log = log
         self.onCommit = onCommit
     }
 
-    /// Appends records and waits until they are committed.
-    public func append(channel: String, payloads: [Data]) async throws {
-        guard !payloads.isEmpty else { return }
+    /// Appends records and waits until they are committed; returns the id of the channel's last record (0 for none).
+    @discardableResult
+    public func append(channel: String, payloads: [Data]) async throws -> Int64 {
+        guard !payloads.isEmpty else { return 0 }
         let since = ContinuousClock.now
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Int64, any Error>) in
             let start = pending.withLock { state -> Bool in
                 state.items += payloads.map { (channel, $0) }
-                state.waiters.append((continuation, since))
+                state.waiters.append((channel, continuation, since))
                 if state.running { return false }
                 state.running = true
                 return true
             }
             if start {
-                Thread.detachNewThread { [self] in drain() }
+                Task { [self] in await drain() }
             }
         }
     }
 
-    /// Runs on its own thread: SQLite calls block, and they must not block the event loops or the cooperative pool.
-    private func drain() {
+    /// One drainer at a time: each pass commits everything appended while the previous transaction ran.
+    private func drain() async {
         while true {
             let (items, waiters): ([(channel: String, payload: Data)], [Waiter]) = pending.withLock { state in
                 if state.items.isEmpty {
@@ -55,19 +56,21 @@ public final class GroupCommitLog: Sendable {
                 return (state.items, state.waiters)
             }
             if items.isEmpty { return }
-            var failure: (any Error)?
+            var result: Result<[String: Int64], any Error>
             do {
-                try store.appendEvents(items)
+                result = .success(try await log.appendEvents(items))
             } catch {
-                failure = error
+                result = .failure(error)
             }
             let now = ContinuousClock.now
             for waiter in waiters {
-                onCommit?(waiter.since.duration(to: now), failure != nil)
-                if let failure {
-                    waiter.continuation.resume(throwing: failure)
-                } else {
-                    waiter.continuation.resume()
+                switch result {
+                case let .success(last):
+                    onCommit?(waiter.since.duration(to: now), false)
+                    waiter.continuation.resume(returning: last[waiter.channel] ?? 0)
+                case let .failure(error):
+                    onCommit?(waiter.since.duration(to: now), true)
+                    waiter.continuation.resume(throwing: error)
                 }
             }
         }

@@ -73,6 +73,7 @@ public final class SQLiteStore: Sendable {
         registerTenants(&migrator)
         registerWebhooks(&migrator)
         registerChannelVideo(&migrator)
+        registerCheckpoints(&migrator)
         return migrator
     }
 
@@ -225,28 +226,6 @@ extension SQLiteStore {
                 t.column("at", .double).notNull()
             }
         }
-    }
-
-    /// Appends records of a channel's room in one transaction. Called by the group committer with a batch.
-    public func appendEvents(_ batch: [(channel: String, payload: Data)], at now: Date = Date()) throws {
-        guard !batch.isEmpty else { return }
-        try pool.write { db in
-            let statement = try db.cachedStatement(sql: "INSERT INTO event (channel, payload, at) VALUES (?, ?, ?)")
-            for (channel, payload) in batch {
-                try statement.execute(arguments: [channel, payload, now.timeIntervalSince1970])
-            }
-        }
-    }
-
-    /// Every record of a channel, oldest first: what a room is rebuilt from after a restart.
-    public func events(channel: String) throws -> [Data] {
-        try pool.read { db in
-            try Data.fetchAll(db, sql: "SELECT payload FROM event WHERE channel = ? ORDER BY id", arguments: [channel])
-        }
-    }
-
-    public func deleteEvents(channel: String) throws {
-        try pool.write { db in try db.execute(sql: "DELETE FROM event WHERE channel = ?", arguments: [channel]) }
     }
 }
 

@@ -5,14 +5,14 @@ import Testing
 /// The analytics reads of the event log: by record kind (payload prefix) and by id range, per channel.
 @Suite struct EventRowsTests {
     @Test("records are found by their kind's prefix and by id range, in log order, for their channel only")
-    func prefixesAndRanges() throws {
+    func prefixesAndRanges() async throws {
         let temporary = try TemporaryStore()
         let store = temporary.store
         let payloads = [
             #"{"broadcastStarted":{"broadcastID":"b1","at":1}}"#, #"{"vote":{"pollID":"p","sub":"u","choices":[0],"at":2}}"#,
             #"{"viewerSample":{"count":3,"at":3}}"#, #"{"broadcastEnded":{"broadcastID":"b1","at":4}}"#,
         ]
-        try store.appendEvents(payloads.map { ("show", Data($0.utf8)) } + [("other", Data(payloads[0].utf8))])
+        try await store.appendEvents(payloads.map { ("show", Data($0.utf8)) } + [("other", Data(payloads[0].utf8))])
         let prefix = { (kind: String) in Data("{\"\(kind)\":".utf8) }
 
         let lifecycle = try store.eventRows(channel: "show", startingWith: [prefix("broadcastStarted"), prefix("broadcastEnded")])

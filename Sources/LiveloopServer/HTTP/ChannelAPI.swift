@@ -135,7 +135,7 @@ struct ChannelAPI {
             let ask = try await request.decode(as: RevokeRequest.self, context: context)
             let scope = try await revocationScope(ask, channel: name)
             guard let revocation = try tokens.revoke(scope) else { throw APIError.badRequest("this server keeps no revocations") }
-            rooms.sweepRevocations()
+            await rooms.sweepRevocations()
             return try jsonResponse(.ok, RevokeBody(revoked: Self.describe(scope), revokedAt: revocation.revokedAt,
                                                     keptUntil: revocation.expiresAt))
         }
@@ -162,7 +162,7 @@ struct ChannelAPI {
             }
             registry.remove(name)
             rooms.remove(name)
-            try store.deleteEvents(channel: name)
+            try await store.deleteEvents(channel: name)
             return Response(status: .noContent)
         }
     }

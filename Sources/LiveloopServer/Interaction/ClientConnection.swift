@@ -9,7 +9,7 @@ import Synchronization
 /// its own event loop: one hop per frame, no task to wake. The queue is the channel's: while the socket is not
 /// writable (more than the channel's high-water mark waiting) a client may fall `outboxLimit` frames further behind;
 /// past that it is too slow to keep up, is dropped from fan-out and closed, never allowed to grow the server's memory.
-public final class ClientConnection: Sendable {
+public final class ClientConnection: RoomPeer {
     public let id: Int
     public let identity: Identity
     private let channel: any NIOCore.Channel
@@ -50,21 +50,21 @@ public final class ClientConnection: Sendable {
     }
 
     /// How far behind ingest this viewer's playhead is, as far as the server accepts it (0 until reported).
-    var displayLatencyMilliseconds: Int { latencyMs.load(ordering: .relaxed) }
+    public var displayLatencyMilliseconds: Int { latencyMs.load(ordering: .relaxed) }
 
     /// Half the reported round trip, at most `maximumTransitCredit` ms: how much earlier than its arrival an answer is
     /// taken to have been given.
-    var transitCreditMilliseconds: Int { min(rttMs.load(ordering: .relaxed) / 2, Self.maximumTransitCredit) }
+    public var transitCreditMilliseconds: Int { min(rttMs.load(ordering: .relaxed) / 2, Self.maximumTransitCredit) }
     static let maximumTransitCredit = 300
 
     /// How long before its playhead reaches a cue a message should leave for this client.
-    var leadMilliseconds: Int {
+    public var leadMilliseconds: Int {
         min(max(rttMs.load(ordering: .relaxed) / 2 + Self.minimumLead, Self.minimumLead), Self.maximumLead)
     }
 
     /// Queues a frame; false when the client is too slow or gone.
     @discardableResult
-    func send(_ frame: ByteBuffer) -> Bool {
+    public func send(_ frame: ByteBuffer) -> Bool {
         guard !closed.load(ordering: .relaxed) else { return false }
         if channel.isWritable {
             if behind.load(ordering: .relaxed) != 0 { behind.store(0, ordering: .relaxed) }
@@ -77,18 +77,26 @@ public final class ClientConnection: Sendable {
     }
 
     /// Ends the connection's part in the room; the gateway then closes the socket after what is already written.
-    func close() {
+    public func close() {
         closed.store(true, ordering: .relaxed)
         ended.finish()
     }
 
     /// Ends a client too slow to keep up: its channel is closed at once, so what it had queued is discarded, not sent.
-    func drop() {
+    public func drop() {
         closed.store(true, ordering: .relaxed)
         channel.close(promise: nil)
         ended.finish()
     }
 
     /// Whether the client ever fell too far behind: it was too slow, rather than gone.
-    var wasTooSlow: Bool { overflowed.load(ordering: .relaxed) }
+    public var wasTooSlow: Bool { overflowed.load(ordering: .relaxed) }
+
+    public static func frame(_ envelope: ServerEnvelope) -> ByteBuffer? {
+        (try? envelope.jsonData()).map { ByteBuffer(bytes: $0) }
+    }
+
+    public static func ack(id: String) -> ByteBuffer {
+        ByteBuffer(bytes: FastJSON.ack(id: id))
+    }
 }

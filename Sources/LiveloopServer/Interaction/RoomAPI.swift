@@ -24,7 +24,7 @@ struct RoomAPI {
 
     private func resolve(_ request: Request, _ context: LiveloopRequestContext) async throws -> (RoomHost, Identity) {
         let channel = context.parameters.get("channel") ?? ""
-        guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
+        guard let host = try await rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
         let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: false)
         return (host, identity)
     }

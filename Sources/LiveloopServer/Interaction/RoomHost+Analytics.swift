@@ -7,10 +7,7 @@ extension RoomHost {
     /// records are committed: they go through the same pipeline, in the room's order, as every other record.
     func record(wait: Duration, _ body: @Sendable (inout Room) -> RoomUpdate) async {
         let done = OnceSignal()
-        room.withLock { room in
-            let update = body(&room)
-            queue.withLock { $0.append(.update(update, sender: nil, reply: { _ in done.signal() })) }
-        }
+        core.record(body) { _ in done.signal() }
         wakeup.yield()
         await done.wait(upTo: wait)
     }

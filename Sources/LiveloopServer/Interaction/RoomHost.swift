@@ -5,102 +5,27 @@ import NIOCore
 import Storage
 import Synchronization
 
-/// Hosts one channel's `Room`: applies requests under a short lock, commits their records through the group-commit
-/// log, and only then delivers replies and broadcasts, in the room's order, to the connected clients.
+/// The shell around one channel's `RoomCore`: it moves bytes between the sockets, the core and the event log, and
+/// brings the clock. Requests go into the core with the time they arrived; a pipeline task takes the core's batches,
+/// commits their records through the group-commit log, and hands the outcome back to the core, which delivers the
+/// replies and broadcasts (docs/sync.md: viewers get cue-bearing frames a short lead before their playhead). A ticker
+/// drives the core's tick; a releaser wakes the pipeline while frames are held for some viewer's playhead.
 ///
-/// Votes, the one request that comes 100,000 at a time, never take the room's lock: each voter's `sub` picks one of
-/// `ballotShards` `BallotBox`es (its own lock, its own share of the dedup map) that judges the vote and counts it into a
-/// delta tally; the pipeline commits the vote records in its next batch and acknowledges them, and the tick merges
-/// the deltas into the room. Poll closes seal the boxes first, so every ballot accepted before a close is in the log
-/// before the close record and in the tally the close reports.
-///
-/// The delivery pipeline is a single task per room that owns the list of connections, so fan-out needs no lock: a
-/// broadcast is encoded once and the same bytes are queued for every client in its audience.
-///
-/// Host actions are stamped with the broadcast's timeline (`CueTimeline`) and their messages carry that cue. Staff
-/// get them at once; each viewer gets them a short lead before their own playhead reaches the cue (from the display
-/// latency their player reports in `sync`), with everything after them for that viewer queued behind, so results
-/// and correct answers are never on a viewer's wire before their video gets there (docs/sync.md).
+/// Every `checkpointInterval` committed records, once the room's memory equals its log, the pipeline stores a
+/// checkpoint of the room, so a restart reads that and the records after it, not the whole history.
 public final class RoomHost: Sendable {
     public let channel: String
-    let room: Mutex<Room>
-    let queue = Mutex<[Event]>([])
+    let core: RoomCore<ClientConnection>
     let wakeup: AsyncStream<Void>.Continuation
     private let nextConnectionID = Atomic<Int>(0)
-    private let log: GroupCommitLog
     private let logger: Logger
     private let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
-    let shards: [ShardBox]
     private let timeline: (any CueTimeline)?
-    /// The largest display latency a viewer's report is believed up to (the room's `maxDisplayLatency`).
-    private let latencyBound: Duration
     /// Whether the pipeline holds frames for some viewer (the release ticker then wakes it every few ms).
     private let holding = Atomic<Bool>(false)
     /// Wakes the release ticker when the pipeline starts holding frames; it sleeps on this otherwise, so a room with
     /// nothing held costs no timer wakeups.
     private let holdingStarted: AsyncStream<Void>.Continuation
-    /// The room's admission rule as last handed to the ballot boxes (the pipeline reads it to close banned clients).
-    let admission: Mutex<Admission>
-    /// Per-user bucket for REST requests: what the per-connection bucket is on a WebSocket, keyed by `sub` because a
-    /// REST caller has no connection. Pruned on the tick like every per-user table.
-    private let restLimiter = Mutex(RateLimiter(RoomHost.restRate))
-    private let lastRestPrune = Mutex<Timestamp?>(nil)
-
-    /// The per-user REST bucket: the same as a WebSocket connection's (burst 40, 20 per second).
-    static let restRate = RateLimit(burst: 40, perSecond: 20)
-
-    /// How often held frames are checked for release.
-    static let releaseInterval: Duration = .milliseconds(5)
-    /// Frames held for one viewer before it counts as too slow (like the outbox limit).
-    static let heldLimit = 1024
-
-    /// What the pipeline owns: the connections and, per viewer, the frames waiting for that viewer's playhead.
-    struct Delivery {
-        var connections: [Int: ClientConnection] = [:]
-        var held: [Int: [(due: Int64, bytes: ByteBuffer)]] = [:]
-        /// The earliest `due` among the held frames' first entries: nothing to release before it.
-        var nextDue = Int64.max
-    }
-
-    /// How many ballot boxes a room splits its voters over.
-    static let ballotShards = 16
-
-    /// One shard behind its own lock (a class, so the shards can live in an array).
-    final class ShardBox: Sendable {
-        private let shard: Mutex<BallotShard>
-        init(_ shard: BallotShard) { self.shard = Mutex(shard) }
-        func withLock<Result: Sendable>(_ body: (inout BallotShard) throws -> Result) rethrows -> Result {
-            try shard.withLock { try body(&$0) }
-        }
-    }
-
-    /// A ballot box and the votes it accepted that the pipeline has not committed yet.
-    struct BallotShard: Sendable {
-        var box: BallotBox
-        var pending: [PendingVote] = []
-    }
-
-    struct PendingVote: Sendable {
-        var record: Record
-        var requestID: String?
-        var sender: ClientConnection?
-        var reply: (@Sendable (ServerEnvelope?) -> Void)?
-    }
-
-    /// How often the room ticks: reaction counts, tallies to hosts, window expiry.
-    public static let tickInterval: Duration = .milliseconds(100)
-
-    enum Event: Sendable {
-        case register(ClientConnection, [ServerEnvelope])
-        case unregister(ClientConnection)
-        case update(RoomUpdate, sender: ClientConnection?, reply: (@Sendable (ServerEnvelope?) -> Void)?)
-        case votes([PendingVote])
-        /// Closes every connection whose identity matches (its token was revoked).
-        case expel(@Sendable (Identity) -> Bool)
-        /// Tells every connection the server is going away (a `goaway` frame, past any hold).
-        case goAway(ByteBuffer)
-    }
-
     /// Called when records could not be committed: the room's memory is then ahead of its log, so the registry
     /// rebuilds it from the log (clients reconnect and get the state that is really stored).
     private let onCommitFailure: @Sendable () -> Void
@@ -110,32 +35,45 @@ public final class RoomHost: Sendable {
     /// must return at once: it runs on the pipeline.
     private let onCommitted: @Sendable (String, RoomUpdate) -> Void
 
-    init(channel: String, room: Room, log: GroupCommitLog, logger: Logger, timeline: (any CueTimeline)? = nil,
-         metrics: InteractionMetrics? = nil,
+    /// How often the room ticks: reaction counts, tallies to hosts, window expiry.
+    public static let tickInterval: Duration = .milliseconds(100)
+    /// How often held frames are checked for release.
+    static let releaseInterval: Duration = .milliseconds(5)
+    /// Committed records between two checkpoints of a room.
+    public static let defaultCheckpointInterval = 10_000
+
+    /// What the pipeline task owns.
+    struct Pipeline {
+        var delivery = RoomDelivery<ClientConnection>()
+        /// The id of the room's newest committed record.
+        var lastID: Int64
+        /// Records committed since the last checkpoint.
+        var sinceCheckpoint: Int
+    }
+
+    init(channel: String, room: Room, log: GroupCommitLog, eventLog: any EventLog, logger: Logger,
+         timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
+         lastID: Int64 = 0, uncheckpointed: Int = 0, checkpointInterval: Int = RoomHost.defaultCheckpointInterval,
          onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in },
          onCommitFailure: @escaping @Sendable () -> Void = {}) {
         self.onCommitFailure = onCommitFailure
         self.metrics = metrics
         self.onCommitted = onCommitted
         self.timeline = timeline
-        self.latencyBound = room.configuration.maxDisplayLatency
         self.channel = channel
-        self.shards = Self.makeShards(for: room)
-        self.admission = Mutex(room.admission)
-        self.room = Mutex(room)
-        self.log = log
+        self.core = RoomCore(room: room)
         self.logger = logger
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         wakeup = continuation
         let (started, startedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         holdingStarted = startedContinuation
         let pipeline = Task { [weak self] in
-            var delivery = Delivery()
+            var state = Pipeline(lastID: lastID, sinceCheckpoint: uncheckpointed)
             for await _ in stream {
                 guard let self else { return }
-                await self.runBatch(&delivery)
+                await self.runBatch(&state, log: log, eventLog: eventLog, checkpointInterval: checkpointInterval)
             }
-            for connection in delivery.connections.values { connection.close() }
+            state.delivery.closeAll()
         }
         let ticker = Task { [weak self] in
             while !Task.isCancelled {
@@ -162,10 +100,7 @@ public final class RoomHost: Sendable {
         for task in tasks.withLock({ $0 }) { task.cancel() }
     }
 
-    private func enqueue(_ event: Event) {
-        queue.withLock { $0.append(event) }
-        wakeup.yield()
-    }
+    private static var now: Timestamp { Timestamp(Date()) }
 
     // MARK: Called by the gateway
 
@@ -173,89 +108,56 @@ public final class RoomHost: Sendable {
     func connect(_ identity: Identity, lastSeq: UInt64?, channel: any NIOCore.Channel, ended: AsyncStream<Void>.Continuation) throws(InteractionError) -> ClientConnection {
         let connection = ClientConnection(id: nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue, identity: identity,
                                           channel: channel, ended: ended)
-        try room.withLock { (room: inout Room) throws(InteractionError) in
-            try room.join(identity)
-            let (hello, missed) = room.hello(for: identity, resumingAfter: lastSeq, at: Timestamp(Date()))
-            // Enqueued under the room lock: nothing the room does after this snapshot can be delivered before it.
-            queue.withLock { $0.append(.register(connection, [hello] + missed)) }
-        }
+        try core.connect(connection, lastSeq: lastSeq, at: Self.now)
         wakeup.yield()
         return connection
     }
 
     /// Closes the open connections whose identity matches `predicate` (a revocation of their tokens).
     func expel(where predicate: @escaping @Sendable (Identity) -> Bool) {
-        enqueue(.expel(predicate))
+        core.expel(where: predicate)
+        wakeup.yield()
     }
 
     /// Sends `goaway` to every client: reconnect elsewhere within `window`. The sockets close when the room stops.
     func goAway(within window: Duration) {
-        let message = ServerMessage.GoAway(reconnectWithinMs: Int(window.wholeMilliseconds))
-        if let bytes = Self.encode(ServerEnvelope(.goaway(message))) { enqueue(.goAway(bytes)) }
+        core.goAway(ServerEnvelope(.goaway(ServerMessage.GoAway(reconnectWithinMs: Int(window.wholeMilliseconds)))))
+        wakeup.yield()
     }
 
     /// Takes a token from `identity`'s REST bucket; false when it is empty (answer `rate_limited`).
     func admitREST(_ identity: Identity, at now: Timestamp = Timestamp(Date())) -> Bool {
-        restLimiter.withLock { limiter in (try? limiter.take(for: identity.sub, at: now)) != nil }
+        core.admitREST(identity, at: now)
     }
 
     func disconnect(_ connection: ClientConnection) {
-        room.withLock { room in
-            room.leave(connection.identity)
-            queue.withLock { $0.append(.unregister(connection)) }
-        }
+        core.disconnect(connection)
         wakeup.yield()
     }
 
     /// Applies a request. The reply goes to `sender`'s queue, or to `reply` (REST), after the records are durable.
     func handle(_ request: ClientRequest, from identity: Identity, sender: ClientConnection?,
                 reply: (@Sendable (ServerEnvelope?) -> Void)? = nil) {
-        let now = Timestamp(Date())
+        let now = Self.now
         metrics?.received(request.message.kind)
         if case let .ping(ping) = request.message, let sender {
-            // Clock sync wants the fastest possible answer: a pong changes nothing in the room, so it takes neither the
-            // room's lock nor the commit pipeline.
-            let pong = ServerEnvelope(id: request.id, .pong(.init(serverTime: now, clientTime: ping.clientTime)))
-            if let bytes = Self.encode(pong) { sender.send(bytes) }
+            // Clock sync wants the fastest possible answer: a pong changes nothing in the room.
+            sendDirect(ServerEnvelope(id: request.id, .pong(.init(serverTime: now, clientTime: ping.clientTime))), to: sender)
             return
         }
         if case let .sync(report) = request.message {
-            // A player's report about itself: no room state, no lock.
-            sender?.update(report, bound: latencyBound)
+            // A player's report about itself: no room state.
+            sender?.update(report, bound: core.latencyBound)
             if let id = request.id, let sender { sendDirect(ServerEnvelope(id: id, .ack(.init())), to: sender) }
             return
         }
-        if case let .pollVote(vote) = request.message {
-            castVote(vote, id: request.id, from: identity, at: now, sender: sender, reply: reply)
-            return
-        }
+        let origin: RoomCore<ClientConnection>.Origin = if let reply { .callback(reply) } else if let sender { .peer(sender) } else { .none }
         let kind = request.message.kind
-        var context = RequestTiming()
-        if kind == .quizAnswer, let sender {
-            // Trust the claimed display time up to the latency this connection has been reporting (and a little
-            // for reports in flight): the question left the server for it no earlier than that minus its lead.
-            context.maxDisplayLatency = .milliseconds(sender.displayLatencyMilliseconds + Self.reportSlack)
-            context.transit = .milliseconds(sender.transitCreditMilliseconds)
-        }
-        if kind.requiredRole == .host {
-            context.cue = timeline?.stamp(channel: channel, at: Date())
-        }
-        let update = room.withLock { room in
-            let authorized = (try? room.authorize(kind, for: identity, at: now)) != nil
-            let closing = authorized ? Self.pollsClosed(by: request.message) : []
-            if !closing.isEmpty { sealShards(into: &room, closing: closing) }
-            let update = room.handle(request, from: identity, at: Timestamp(Date()), context: context)
-            if authorized && Self.pollKinds.contains(kind) { publishRules(of: room) }
-            if update.records.contains(where: Self.isModeration) { publishAdmission(of: room) }
-            queue.withLock { $0.append(.update(update, sender: sender, reply: reply)) }
-            return update
-        }
+        let cue = kind.requiredRole == .host ? timeline?.stamp(channel: channel, at: Date()) : nil
+        let update = core.handle(request, from: identity, origin: origin, cue: cue, at: now)
         wakeup.yield()
-        publishCues(of: update, kind: kind.rawValue)
+        if let update { publishCues(of: update, kind: kind.rawValue) }
     }
-
-    /// Allowance (ms) on a viewer's reported latency for reports still on their way.
-    static let reportSlack = 100
 
     /// Writes the cues of an update's broadcasts into the video, one per distinct cue.
     private func publishCues(of update: RoomUpdate, kind: String) {
@@ -292,251 +194,71 @@ public final class RoomHost: Sendable {
     }
 
     /// Clients connected to the room now.
-    public var viewerCount: Int { room.withLock { $0.viewers } }
+    public var viewerCount: Int { core.viewerCount }
 
     /// The latency behind ingest the channel's players hold.
-    public var syncTargets: SyncTargets { room.withLock { $0.configuration.syncTargets } }
+    public var syncTargets: SyncTargets { core.read { $0.configuration.syncTargets } }
 
     /// Whether viewers without a token may join (as guests: read and react only).
-    public var allowsGuests: Bool { room.withLock { $0.configuration.allowsAnonymous } }
+    public var allowsGuests: Bool { core.read { $0.configuration.allowsAnonymous } }
 
     /// The room as `identity` may see it, with every vote acknowledged so far counted.
     public func snapshot(for identity: Identity) -> RoomSnapshot {
-        let (snapshot, moved) = room.withLock { room in
-            let moved = sealShards(into: &room, closing: [])
-            return (room.snapshot(for: identity), moved)
-        }
-        if moved { wakeup.yield() }
+        let snapshot = core.snapshot(for: identity)
+        wakeup.yield()
         return snapshot
     }
 
     private func tick() {
-        let update = room.withLock { room -> RoomUpdate? in
-            let now = Timestamp(Date())
-            let expiring = room.pollsExpiring(at: now)
-            sealShards(into: &room, closing: expiring)
-            let update = room.tick(at: now)
-            if !expiring.isEmpty { publishRules(of: room) }
-            // The boxes' per-voter buckets are pruned like the room's own tables (each box keeps the interval).
-            for shard in shards { shard.withLock { $0.box.pruneIfDue(at: now) } }
-            guard !update.broadcasts.isEmpty || !update.records.isEmpty else { return nil }
-            queue.withLock { $0.append(.update(update, sender: nil, reply: nil)) }
-            return update
-        }
-        pruneRESTLimiter(at: Timestamp(Date()))
-        guard let update else { return }
+        guard let update = core.tick(at: Self.now) else { return }
         wakeup.yield()
         if update.broadcasts.contains(where: { $0.cue != nil }) { publishCues(of: update, kind: "window.close") }
     }
 
-    private func pruneRESTLimiter(at now: Timestamp) {
-        let due = lastRestPrune.withLock { last -> Bool in
-            guard let previous = last else {
-                last = now
-                return false
-            }
-            guard previous.duration(to: now) >= BallotBox.pruneInterval else { return false }
-            last = now
-            return true
-        }
-        if due { restLimiter.withLock { $0.prune(at: now) } }
-    }
-
     // MARK: The pipeline
 
-    private func runBatch(_ delivery: inout Delivery) async {
-        // Votes still in the boxes were accepted after everything already queued, so they go after it.
-        var batch = queue.withLock { queue -> [Event] in
-            defer { queue.removeAll(keepingCapacity: true) }
-            return queue
-        }
-        var votes: [PendingVote] = []
-        for shard in shards {
-            shard.withLock { shard in
-                guard !shard.pending.isEmpty else { return }
-                votes.append(contentsOf: shard.pending)
-                shard.pending.removeAll(keepingCapacity: true)
-            }
-        }
-        if !votes.isEmpty { batch.append(.votes(votes)) }
-        if !batch.isEmpty { await process(batch, &delivery) }
-        release(&delivery)
-        let holds = !delivery.held.isEmpty
-        if holding.exchange(holds, ordering: .relaxed) != holds, holds { holdingStarted.yield() }
-    }
-
-    private func process(_ batch: [Event], _ delivery: inout Delivery) async {
-        var payloads: [Data] = []
-        let encoder = JSONEncoder()
-        for event in batch {
-            switch event {
-            case let .update(update, _, _):
-                for record in update.records {
-                    if let data = try? encoder.encode(record) { payloads.append(data) }
-                }
-            case let .votes(votes):
-                for vote in votes {
-                    if case let .vote(pollID, sub, choices, at) = vote.record {
-                        payloads.append(Data(FastJSON.voteRecord(pollID: pollID, sub: sub, choices: choices, at: at)))
-                    } else if let data = try? encoder.encode(vote.record) {
-                        payloads.append(data)
-                    }
-                }
-            case .register, .unregister, .expel, .goAway:
-                break
-            }
-        }
-        var committed = true
-        if !payloads.isEmpty {
-            do {
-                try await log.append(channel: channel, payloads: payloads)
-            } catch {
-                committed = false
-                logger.error("could not commit room records; refusing the batch and rebuilding the room from its log",
-                             metadata: ["channel": "\(channel)", "error": "\(error)"])
-            }
-        }
-        let now = Timestamp(Date()).unixMilliseconds
-        for event in batch {
-            switch event {
-            case let .register(connection, frames):
-                delivery.connections[connection.id] = connection
-                for frame in frames {
-                    guard let bytes = Self.encode(frame) else { continue }
-                    if !schedule(bytes, cue: frame.cue, for: connection, now: now, &delivery) { drop(connection.id, &delivery) }
-                }
-            case let .unregister(connection):
-                delivery.connections[connection.id] = nil
-                delivery.held[connection.id] = nil
-                connection.close()
-            case let .goAway(bytes):
-                for connection in delivery.connections.values { connection.send(bytes) }
-            case let .expel(predicate):
-                for (id, connection) in delivery.connections where predicate(connection.identity) {
-                    delivery.held[id] = nil
-                    delivery.connections.removeValue(forKey: id)?.close()
-                }
-            case let .update(update, sender, reply):
-                var answer = update.reply
-                if !committed, !update.records.isEmpty {
-                    answer = ServerEnvelope(id: update.reply?.id, .error(.init(InteractionError(.conflict, "the server could not store this; try again"))))
-                }
-                if let reply {
-                    reply(answer)
-                } else if let sender, let answer, let bytes = Self.encode(answer) {
-                    sender.send(bytes)
-                }
-                guard committed || update.records.isEmpty else { continue }
-                if !update.records.isEmpty { onCommitted(channel, update) }
-                for broadcast in update.broadcasts {
-                    deliver(broadcast, now: now, &delivery)
-                }
-            case let .votes(votes):
-                for vote in votes {
-                    if let reply = vote.reply {
-                        reply(committed
-                            ? vote.requestID.map { ServerEnvelope(id: $0, .ack(.init())) }
-                            : ServerEnvelope(id: vote.requestID, .error(.init(Self.notStored))))
-                    } else if let sender = vote.sender {
-                        if committed {
-                            if let id = vote.requestID { sender.send(ByteBuffer(bytes: FastJSON.ack(id: id))) }
-                        } else if let bytes = Self.encode(ServerEnvelope(id: vote.requestID, .error(.init(Self.notStored)))) {
-                            sender.send(bytes)
-                        }
-                    }
+    private func runBatch(_ state: inout Pipeline, log: GroupCommitLog, eventLog: any EventLog, checkpointInterval: Int) async {
+        let batch = core.takeBatch()
+        if !batch.isEmpty {
+            let payloads = batch.payloads
+            var committed = true
+            if !payloads.isEmpty {
+                do {
+                    state.lastID = max(state.lastID, try await log.append(channel: channel, payloads: payloads))
+                    state.sinceCheckpoint += payloads.count
+                } catch {
+                    committed = false
+                    logger.error("could not commit room records; refusing the batch and rebuilding the room from its log",
+                                 metadata: ["channel": "\(channel)", "error": "\(error)"])
                 }
             }
+            let completion = core.complete(batch, committed: committed, at: Self.now.unixMilliseconds, into: &state.delivery)
+            for update in completion.committed { onCommitted(channel, update) }
+            if committed { metrics?.accepted(votes: completion.votes, answers: completion.answers) }
+            if completion.failed { onCommitFailure() }
+            if committed, state.sinceCheckpoint >= checkpointInterval { await checkpoint(&state, eventLog: eventLog) }
         }
-        if committed, let metrics { Self.count(batch, into: metrics) }
-        if !committed { onCommitFailure() }
-    }
-
-
-    private func deliver(_ broadcast: RoomBroadcast, now: Int64, _ delivery: inout Delivery) {
-        guard let bytes = Self.encode(broadcast.envelope) else { return }
-        var slow: [Int] = []
-        for (id, connection) in delivery.connections where broadcast.audience.includes(connection.identity) {
-            if !schedule(bytes, cue: broadcast.cue, for: connection, now: now, &delivery) { slow.append(id) }
-        }
-        for id in slow { drop(id, &delivery) }
-        // A ban takes effect at once: the banned user's open connections are closed (those it holds: not a host's
-        // connection under a moderator's ban of their sub).
-        if case let .moderation(notice) = broadcast.message, notice.action == .ban, case let .only(sub) = broadcast.audience {
-            let holds = admission.withLock { $0.moderation }
-            for (id, connection) in delivery.connections where connection.identity.sub == sub && holds.isBanned(connection.identity) {
-                delivery.held[id] = nil
-                delivery.connections.removeValue(forKey: id)?.close()
-            }
-        }
-    }
-
-    /// Sends a frame now, or holds it until `lead` before the viewer's playhead reaches its cue. Staff never wait.
-    /// A viewer's frames leave in order: once one is held, the ones after it queue behind it. False: too slow.
-    private func schedule(_ bytes: ByteBuffer, cue: CueStamp?, for connection: ClientConnection, now: Int64,
-                          _ delivery: inout Delivery) -> Bool {
-        var due: Int64 = 0
-        if let cue, !connection.identity.role.isStaff {
-            due = cue.at.unixMilliseconds + Int64(connection.displayLatencyMilliseconds - connection.leadMilliseconds)
-        }
-        if var queue = delivery.held[connection.id], let last = queue.last {
-            guard queue.count < Self.heldLimit else { return false }
-            queue.append((max(due, last.due), bytes))
-            delivery.held[connection.id] = queue
-            return true
-        }
-        if due <= now { return connection.send(bytes) }
-        delivery.held[connection.id] = [(due, bytes)]
-        delivery.nextDue = min(delivery.nextDue, due)
-        return true
-    }
-
-    /// Sends the held frames whose time has come.
-    private func release(_ delivery: inout Delivery) {
-        let now = Timestamp(Date()).unixMilliseconds
-        guard !delivery.held.isEmpty, delivery.nextDue <= now else { return }
-        var slow: [Int] = []
-        var nextDue = Int64.max
-        for (id, queue) in delivery.held {
-            guard let first = queue.first else { continue }
-            guard first.due <= now else {
-                nextDue = min(nextDue, first.due)
-                continue
-            }
-            guard let connection = delivery.connections[id] else {
-                delivery.held[id] = nil
-                continue
-            }
-            let ready = queue.prefix { $0.due <= now }
-            for frame in ready where !connection.send(frame.bytes) {
-                slow.append(id)
-                break
-            }
-            if ready.count == queue.count {
-                delivery.held[id] = nil
-            } else {
-                let rest = Array(queue.dropFirst(ready.count))
-                delivery.held[id] = rest
-                nextDue = min(nextDue, rest[0].due)
-            }
-        }
-        for id in slow { drop(id, &delivery) }
-        delivery.nextDue = nextDue
-    }
-
-    private func drop(_ id: Int, _ delivery: inout Delivery) {
-        delivery.held[id] = nil
-        guard let connection = delivery.connections.removeValue(forKey: id) else { return }
-        // A send also fails for a client that has just gone; only a full queue is a slow consumer.
-        if connection.wasTooSlow {
+        state.delivery.release(now: Self.now.unixMilliseconds)
+        for _ in 0..<state.delivery.takeSlowDrops() {
             logger.info("dropping a slow WebSocket client", metadata: ["channel": "\(channel)"])
             metrics?.droppedSlowConsumer()
         }
-        connection.drop()
+        let holds = state.delivery.isHolding
+        if holding.exchange(holds, ordering: .relaxed) != holds, holds { holdingStarted.yield() }
     }
 
-    static let notStored = InteractionError(.conflict, "the server could not store this; try again")
+    /// Stores a checkpoint when the room's memory equals its committed log (otherwise tries after the next batch).
+    private func checkpoint(_ state: inout Pipeline, eventLog: any EventLog) async {
+        guard let checkpoint = core.settledCheckpoint() else { return }
+        do {
+            try await eventLog.saveCheckpoint(channel: channel, through: state.lastID, body: checkpoint.encoded())
+            state.sinceCheckpoint = 0
+        } catch {
+            logger.warning("could not store a room checkpoint", metadata: ["channel": "\(channel)", "error": "\(error)"])
+        }
+    }
 
     static func encode(_ envelope: ServerEnvelope) -> ByteBuffer? {
-        (try? envelope.jsonData()).map { ByteBuffer(bytes: $0) }
+        ClientConnection.frame(envelope)
     }
 }

@@ -19,6 +19,9 @@ public final class RoomRegistry: Sendable {
     static let revocationSweepInterval: Duration = .seconds(2)
     private let store: SQLiteStore
     let log: GroupCommitLog
+    private let eventLog: any EventLog
+    /// Committed records between two checkpoints of a room.
+    private let checkpointInterval: Int
     private let logger: Logger
     private let timeline: (any CueTimeline)?
     let metrics: InteractionMetrics?
@@ -27,6 +30,7 @@ public final class RoomRegistry: Sendable {
     private let liveBroadcast: @Sendable (String) -> String?
 
     init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
+         checkpointInterval: Int = RoomHost.defaultCheckpointInterval,
          onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in },
          liveBroadcast: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.timeline = timeline
@@ -34,10 +38,12 @@ public final class RoomRegistry: Sendable {
         self.liveBroadcast = liveBroadcast
         self.store = store
         self.metrics = metrics
+        self.eventLog = store
+        self.checkpointInterval = checkpointInterval
         if let metrics {
-            self.log = GroupCommitLog(store: store) { latency, failed in metrics.committed(after: latency, failed: failed) }
+            self.log = GroupCommitLog(log: store) { latency, failed in metrics.committed(after: latency, failed: failed) }
         } else {
-            self.log = GroupCommitLog(store: store)
+            self.log = GroupCommitLog(log: store)
         }
         self.logger = logger
         lastRevocation.withLock { $0 = (try? store.latestRevocationID()) ?? 0 }
@@ -45,7 +51,7 @@ public final class RoomRegistry: Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.revocationSweepInterval)
                 guard let self else { return }
-                self.sweepRevocations()
+                await self.sweepRevocations()
             }
         }
         watcher.withLock { $0 = task }
@@ -56,9 +62,10 @@ public final class RoomRegistry: Sendable {
     }
 
     /// Closes the connections of tokens revoked since the last sweep.
-    public func sweepRevocations() {
+    public func sweepRevocations() async {
         let after = lastRevocation.withLock { $0 }
-        guard let fresh = try? store.revocations(after: after), let newest = fresh.last?.id else { return }
+        let store = store
+        guard let fresh = try? await offloaded({ try store.revocations(after: after) }), let newest = fresh.last?.id else { return }
         lastRevocation.withLock { $0 = max($0, newest) }
         let loaded = rooms.withLock { $0 }
         for (channel, host) in loaded {
@@ -70,26 +77,61 @@ public final class RoomRegistry: Sendable {
         }
     }
 
-    /// The room of an existing channel, or nil when there is no such channel.
-    public func room(for channelName: String) throws -> RoomHost? {
+    /// The room of an existing channel, or nil when there is no such channel. A room not loaded yet is rebuilt from
+    /// its newest checkpoint and the records after it (all of them when it has none).
+    public func room(for channelName: String) async throws -> RoomHost? {
         if let host = rooms.withLock({ $0[channelName] }) { return host }
-        guard let channel = try store.channel(named: channelName) else { return nil }
+        let store = store
+        guard let (channel, settingsBody) = try await offloaded({ () throws -> (Channel, Data?)? in
+            guard let channel = try store.channel(named: channelName) else { return nil }
+            return (channel, try store.channelSettings(channel: channelName))
+        }) else { return nil }
         let decoder = JSONDecoder()
-        let settings = try store.channelSettings(channel: channelName).flatMap { try? decoder.decode(ChannelSettings.self, from: $0) }
+        let settings = settingsBody.flatMap { try? decoder.decode(ChannelSettings.self, from: $0) }
         let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous)
-        let records = try store.events(channel: channelName).compactMap { try? decoder.decode(Record.self, from: $0) }
-        var (room, skipped) = Room.restore(configuration: configuration, records: records, startingSeq: Room.startingSeq(at: Timestamp(Date())))
-        room.adoptBroadcast(liveBroadcast(channelName))
-        if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channelName)"]) }
+        let (room, lastID, uncheckpointed) = try await Self.restore(channelName, configuration: configuration, from: eventLog, logger: logger)
+        var adopted = room
+        adopted.adoptBroadcast(liveBroadcast(channelName))
+        let interval = checkpointInterval
         return rooms.withLock { rooms in
             if let existing = rooms[channelName] { return existing }
-            let host = RoomHost(channel: channelName, room: room, log: log, logger: logger, timeline: timeline,
-                                metrics: metrics, onCommitted: onCommitted) { [weak self] in
+            let host = RoomHost(channel: channelName, room: adopted, log: log, eventLog: eventLog, logger: logger,
+                                timeline: timeline, metrics: metrics, lastID: lastID, uncheckpointed: uncheckpointed,
+                                checkpointInterval: interval, onCommitted: onCommitted) { [weak self] in
                 self?.remove(channelName)
             }
             rooms[channelName] = host
             return host
         }
+    }
+
+    /// Rebuilds a room from the log: its checkpoint, then the records after it. Returns the room, the id of its
+    /// newest record and how many records it replayed (the next checkpoint comes that much sooner).
+    static func restore(_ channel: String, configuration: RoomConfiguration, from log: any EventLog,
+                        logger: Logger) async throws -> (Room, lastID: Int64, replayed: Int) {
+        let stored = try await log.roomLog(channel: channel)
+        let decoder = JSONDecoder()
+        let records = stored.records.compactMap { try? decoder.decode(Record.self, from: $0) }
+        var unreadable = stored.records.count - records.count
+        let startingSeq = Room.startingSeq(at: Timestamp(Date()))
+        var result: (room: Room, skipped: Int)
+        if let body = stored.checkpoint, let checkpoint = RoomCheckpoint.decode(body) {
+            result = Room.restore(configuration: configuration, checkpoint: checkpoint, records: records, startingSeq: startingSeq)
+        } else {
+            if stored.checkpoint != nil {
+                // A checkpoint this version cannot read: replay the whole log instead.
+                logger.warning("ignoring an unreadable room checkpoint", metadata: ["channel": "\(channel)"])
+                let all = try await log.records(channel: channel, after: 0)
+                let every = all.compactMap { try? decoder.decode(Record.self, from: $0) }
+                unreadable = all.count - every.count
+                result = Room.restore(configuration: configuration, records: every, startingSeq: startingSeq)
+                return (result.room, stored.lastID, every.count)
+            }
+            result = Room.restore(configuration: configuration, records: records, startingSeq: startingSeq)
+        }
+        let skipped = result.skipped + unreadable
+        if skipped > 0 { logger.warning("skipped \(skipped) unreadable room records", metadata: ["channel": "\(channel)"]) }
+        return (result.room, stored.lastID, records.count)
     }
 
     /// The room of a channel if it is loaded; never loads one (for status pages that must not wake every room).

@@ -178,7 +178,9 @@ public final class TokenAuthority: Sendable {
         if let store {
             let revoked: Bool
             do {
-                revoked = try store.isRevoked(jti: jti, sub: claims.sub.value, channel: channel, issuedAt: issuedAt)
+                // The read runs off the cooperative pool: SQLite blocks.
+                let sub = claims.sub.value
+                revoked = try await offloaded { try store.isRevoked(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt) }
             } catch {
                 // Fail closed: a token that cannot be checked is not accepted.
                 throw .invalid

@@ -103,7 +103,7 @@ struct WebSocketGateway {
         router.ws("api/v1/channels/:channel/ws") { request, context in
             guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
-            guard let host = try rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
+            guard let host = try await rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
             let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
             if identity.role < .moderator, let refusal = viewers.refusal(channel: channel) { throw refusal }
             context.caller.prove(identity)
@@ -115,7 +115,7 @@ struct WebSocketGateway {
             }
             defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
-            guard let host = try rooms.room(for: channel) else { return }
+            guard let host = try await rooms.room(for: channel) else { return }
             let identity: Identity
             if let proven = context.requestContext.caller.proven {
                 identity = proven

@@ -1,11 +1,8 @@
-import Foundation
-import Interaction
-import NIOCore
 import Synchronization
 
-/// The vote path of a room: ballot boxes outside the room's lock, the rules and the admission they judge by, and the
-/// sealing that moves their accepted votes into the pipeline ahead of a close.
-extension RoomHost {
+/// The vote path of a room's core: ballot boxes outside the room's lock, the rules and the admission they judge by,
+/// and the sealing that moves their accepted votes into the queue ahead of a close.
+extension RoomCore {
     /// The ballot boxes of a room, seeded with the ballots of its live polls.
     static func makeShards(for room: Room) -> [ShardBox] {
         var boxes: [BallotBox] = []
@@ -22,39 +19,35 @@ extension RoomHost {
         return boxes.map { ShardBox(BallotShard(box: $0)) }
     }
 
+    /// The shard of a voter: a stable hash of `sub` (FNV-1a), the same in every process.
     static func shardIndex(of sub: String) -> Int {
-        var hasher = Hasher()
-        hasher.combine(sub)
-        return Int(UInt(bitPattern: hasher.finalize()) % UInt(ballotShards))
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in sub.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(ballotShards))
     }
 
     /// The hot path: one ballot box's lock, no room lock. Refusals answer at once; acceptances after the commit.
-    func castVote(_ vote: ClientMessage.PollVote, id: String?, from identity: Identity, at now: Timestamp,
-                          sender: ClientConnection?, reply: (@Sendable (ServerEnvelope?) -> Void)?) {
+    func castVote(_ vote: ClientMessage.PollVote, id: String?, from identity: Identity, origin: Origin, at now: Timestamp) {
+        var latency = Duration.milliseconds(Self.reportSlack)
+        if case let .peer(peer) = origin {
+            latency = .milliseconds(peer.displayLatencyMilliseconds + Self.reportSlack + peer.transitCreditMilliseconds)
+        }
         let refusal = shards[Self.shardIndex(of: identity.sub)].withLock { shard -> InteractionError? in
             do throws(InteractionError) {
-                let latency = Duration.milliseconds((sender?.displayLatencyMilliseconds ?? 0) + Self.reportSlack
-                                                        + (sender?.transitCreditMilliseconds ?? 0))
                 let record = try shard.box.vote(vote, from: identity, at: now, displayLatency: latency)
-                shard.pending.append(PendingVote(record: record, requestID: id, sender: sender, reply: reply))
+                shard.pending.append(PendingVote(record: record, requestID: id, origin: origin))
                 return nil
             } catch {
                 return error
             }
         }
-        guard let refusal else {
-            wakeup.yield()
-            return
-        }
-        let answer = ServerEnvelope(id: id, .error(.init(refusal)))
-        if let reply {
-            reply(answer)
-        } else if let sender {
-            sendDirect(answer, to: sender)
-        }
+        if let refusal { origin.answer(ServerEnvelope(id: id, .error(.init(refusal)))) }
     }
 
-    static let pollKinds: Set<ClientMessage.Kind> = [.pollCreate, .pollLaunch, .pollClose, .pollReveal]
+    static var pollKinds: Set<ClientMessage.Kind> { [.pollCreate, .pollLaunch, .pollClose, .pollReveal] }
 
     /// The polls a host request closes (and so must seal in the ballot boxes before the room records the close).
     static func pollsClosed(by message: ClientMessage) -> [String] {
@@ -65,7 +58,7 @@ extension RoomHost {
     }
 
     /// Called under the room's lock: stops `closing` in every box, moves the boxes' accepted votes into the queue
-    /// (ahead of whatever the caller enqueues next) and merges their counts into the room.
+    /// (ahead of whatever the caller queues next) and merges their counts into the room.
     @discardableResult
     func sealShards(into room: inout Room, closing: [String]) -> Bool {
         var moved = false

@@ -1,0 +1,31 @@
+/// One connected client as a room's core sees it: who it is, what its player reports about its playhead, and a way to
+/// hand it a frame. The server's WebSocket connection is one; the core's tests use a recording peer.
+///
+/// `Frame` is whatever the transport writes (the server's is a `ByteBuffer`): the core encodes each broadcast once
+/// (`frame(_:)`) and hands the same value to every recipient.
+public protocol RoomPeer: AnyObject, Sendable {
+    associatedtype Frame: Sendable
+
+    var id: Int { get }
+    var identity: Identity { get }
+    /// How far behind ingest this client's playhead is (ms), as far as the server believes it.
+    var displayLatencyMilliseconds: Int { get }
+    /// How much earlier than its arrival an answer of this client is taken to have been given (ms).
+    var transitCreditMilliseconds: Int { get }
+    /// How long before its playhead reaches a cue a cue-bearing frame should leave for this client (ms).
+    var leadMilliseconds: Int { get }
+    /// Whether a send was ever refused because the client fell too far behind (rather than because it had gone).
+    var wasTooSlow: Bool { get }
+
+    /// Queues a frame; false when the client is too slow or gone.
+    @discardableResult func send(_ frame: Frame) -> Bool
+    /// Ends the client's part in the room after what is already queued.
+    func close()
+    /// Ends a client too slow to keep up, discarding what it had queued.
+    func drop()
+
+    /// The transport's frame for an envelope (nil when it cannot be encoded).
+    static func frame(_ envelope: ServerEnvelope) -> Frame?
+    /// The frame of a bare `ack` for request `id` (the hot path of a vote burst).
+    static func ack(id: String) -> Frame
+}
