@@ -75,10 +75,12 @@ public struct RecordingStore: Sendable {
         return info
     }
 
-    /// Writes `recording.json` (a new file renamed over the old one).
-    public func save(_ info: RecordingInfo) throws {
+    /// Writes `recording.json`: a new file renamed over the old one, or (`inPlace`, after a write failed on a full
+    /// disk) over the old one's own blocks, which needs no free space.
+    public func save(_ info: RecordingInfo, inPlace: Bool = false) throws {
         let data = try Self.encoder.encode(info)
-        try data.write(to: folder(channel: info.channel, id: info.id).appendingPathComponent("recording.json"), options: .atomic)
+        try data.write(to: folder(channel: info.channel, id: info.id).appendingPathComponent("recording.json"),
+                       options: inPlace ? [] : .atomic)
     }
 
     /// A recording; one being written gets its duration, size and segment count from its index so far.

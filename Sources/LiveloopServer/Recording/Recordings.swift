@@ -145,8 +145,9 @@ public final class Recordings: Service, Sendable {
             info.state = .failed
             info.error = error.description
             apply(summary, to: &info)
-            // Best effort: on a full disk even this small file may not fit; the list then shows it `interrupted`.
-            try? disk.save(info)
+            // Over the file's own blocks: a full disk has no room for a new one. Should even that fail, the list shows
+            // the recording `interrupted` after a restart.
+            try? disk.save(info, inPlace: true)
             logger.error("recording stopped: \(error); the live stream goes on",
                          metadata: ["channel": "\(channel)", "recording": "\(id)"])
             webhooks.emit(WebhookEvent(.recordingFailed, channel: channel, data: WebhookPayload.RecordingFailed(
