@@ -26,6 +26,8 @@ public struct LiveloopServer: Sendable {
     let broadcastRecorder: BroadcastRecorder
     /// Channels' rendition ladders and recording switches, with the observers that act on a change.
     public let video: ChannelVideo
+    /// The recorders of channels with `record` on, and the recordings on disk (also a service: retention, shutdown).
+    public let recordings: Recordings
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
@@ -56,9 +58,14 @@ public struct LiveloopServer: Sendable {
         let webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         self.webhooks = webhooks
         registry.observe { webhooks.broadcast($0) }
+        let recordings = Recordings(configuration: configuration, store: store, registry: registry, video: video, webhooks: webhooks,
+                                    logger: logger)
+        self.recordings = recordings
         let live = LiveBroadcasts()
-        rooms = RoomRegistry(store: store, logger: logger, timeline: BroadcastTimeline(registry: registry), metrics: metrics.interaction,
-                             onCommitted: { webhooks.roomCommitted(channel: $0, update: $1) },
+        rooms = RoomRegistry(store: store, logger: logger,
+                             timeline: RecordingCueTimeline(live: BroadcastTimeline(registry: registry), recordings: recordings),
+                             metrics: metrics.interaction,
+                             onCommitted: { webhooks.roomCommitted(channel: $0, update: $1); recordings.roomCommitted(channel: $0, update: $1) },
                              liveBroadcast: { live.id(for: $0) })
         let recorder = BroadcastRecorder(rooms: rooms, live: live, logger: logger)
         broadcastRecorder = recorder
@@ -117,6 +124,8 @@ public struct LiveloopServer: Sendable {
                          authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
         WebhookAPI(webhooks: webhooks, store: store).register(on: router)
         ChannelVideoAPI(video: video, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        RecordingAPI(recordings: recordings, store: store, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        VODRoutes(recordings: recordings, store: store).register(on: router)
         AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: Authenticator(store: store, tokens: tokens))
             .register(on: router)
         StaticRoutes().register(on: router)
@@ -162,7 +171,8 @@ public struct LiveloopServer: Sendable {
         // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests,
         // and the webhook dispatcher last, so the `stream.ended` of the broadcasts the ingests end is queued.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: webhooks), .init(service: app), .init(service: ingest), .init(service: srt),
+            // Recordings stop after the ingests: they finish the recordings of the broadcasts the ingests end.
+            .init(service: webhooks), .init(service: app), .init(service: recordings), .init(service: ingest), .init(service: srt),
         ]
         if let tls { services.append(.init(service: CertificateReloadService(credentials: tls, logger: logger))) }
         services.append(.init(service: DrainService(rooms: rooms, drain: configuration.drainTime,

@@ -35,6 +35,10 @@ public struct ServerConfiguration: Sendable {
     public var rtmp = RTMPConnectionLimits()
     /// Webhooks (retries, caps, the private-address rule) and the publish hook.
     public var webhooks = WebhookConfiguration()
+    /// Days a recording is kept after it ended (docs/recording.md); 0 keeps recordings until they are deleted.
+    public var recordingRetentionDays = 30
+    /// The recorders' queue bounds (frame bytes and items waiting for the disk, timeline lines per recording).
+    public var recordingLimits = RecordingSubscriber.Limits()
 
     public init() {}
 }

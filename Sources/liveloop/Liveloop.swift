@@ -50,7 +50,7 @@ enum EnvironmentOptions {
                   "--srt-port", "--srt-passphrase", "--srt-latency", "--max-srt-connections",
                   "--tls-cert", "--tls-key", "--rtmps-port",
                   "--webhook-max-attempts", "--webhook-retry-base", "--webhook-timeout", "--webhook-concurrency", "--max-webhooks",
-                  "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout"],
+                  "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout", "--recording-retention-days"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
         "tenants": ["--data"],

@@ -90,6 +90,8 @@ struct Serve: AsyncParsableCommand {
     var publishHookSecret: String?
     @Option(help: "Seconds the publish hook has to answer; no answer refuses the publish; at most --rtmp-setup-timeout (LIVELOOP_PUBLISH_HOOK_TIMEOUT).")
     var publishHookTimeout = 5.0
+    @Option(help: "Days a recording is kept after it ended; older ones are removed at start and every hour; 0 keeps them until deleted (LIVELOOP_RECORDING_RETENTION_DAYS).")
+    var recordingRetentionDays = 30
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
     @Option(help: "Log lines on standard error: text, or json for one JSON object per line with ts, level, label, msg, metadata fields and source (LIVELOOP_LOG_FORMAT).")
@@ -135,6 +137,7 @@ struct Serve: AsyncParsableCommand {
         guard webhookRetryBase >= 0.1, webhookRetryBase <= 3600 else { throw ValidationError("--webhook-retry-base must be 0.1–3600 seconds") }
         guard webhookTimeout >= 1, webhookTimeout <= 60 else { throw ValidationError("--webhook-timeout must be 1–60 seconds") }
         guard (1...64).contains(webhookConcurrency) else { throw ValidationError("--webhook-concurrency must be 1–64") }
+        guard (0...36_500).contains(recordingRetentionDays) else { throw ValidationError("--recording-retention-days must be 0–36500") }
         guard (0...10_000).contains(maxWebhooks) else { throw ValidationError("--max-webhooks must be 0–10000") }
         if let publishHook {
             do { try WebhookURLPolicy(allowPrivateAddresses: true).check(publishHook) } catch {
@@ -211,6 +214,7 @@ struct Serve: AsyncParsableCommand {
         configuration.webhooks.requestTimeout = .milliseconds(Int64(webhookTimeout * 1000))
         configuration.webhooks.maxConcurrentDeliveries = webhookConcurrency
         configuration.webhooks.maxWebhooks = maxWebhooks
+        configuration.recordingRetentionDays = recordingRetentionDays
         configuration.webhooks.publishHookURL = publishHook
         configuration.webhooks.publishHookSecret = publishHookSecret
         configuration.webhooks.publishHookTimeout = .milliseconds(Int64(publishHookTimeout * 1000))

@@ -166,6 +166,7 @@ struct InteractionGatewayTests {
 struct LiveloopBinary {
     let process: Process
     let httpPort: Int
+    var rtmpPort = 0
 
     static var path: String? {
         let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -194,10 +195,11 @@ struct LiveloopBinary {
 
     static func start(data: String, extra: [String] = []) throws -> LiveloopBinary {
         let http = freePort()
+        let rtmp = freePort()
         let process = try Tools.run(path ?? "liveloop", [
-            "serve", "--data", data, "--host", "127.0.0.1", "--http-port", "\(http)", "--rtmp-port", "\(freePort())", "--log-level", "warning",
+            "serve", "--data", data, "--host", "127.0.0.1", "--http-port", "\(http)", "--rtmp-port", "\(rtmp)", "--log-level", "warning",
         ] + extra)
-        return LiveloopBinary(process: process, httpPort: http)
+        return LiveloopBinary(process: process, httpPort: http, rtmpPort: rtmp)
     }
 
     func waitUntilHealthy() async -> Bool {

@@ -4,7 +4,7 @@ import Hummingbird
 import NIOCore
 
 /// The web experience, served from files bundled with the binary (`Sources/LiveloopServer/Web`): no build step, no
-/// CDN, nothing fetched from another host. Pages: `/` (live channels), `/watch/CHANNEL`, `/studio/CHANNEL`, `/admin`;
+/// CDN, nothing fetched from another host. Pages: `/` (live channels), `/watch/CHANNEL` (`?recording=ID`: its replay), `/studio/CHANNEL`, `/admin`;
 /// modules, styles and images under `/assets/…`; and `/api/v1/openapi.json`, the OpenAPI 3.1 document of the REST API
 /// (`Web/openapi.json`, kept in the repository and checked against the live server by the tests).
 struct StaticRoutes {
@@ -31,7 +31,10 @@ struct StaticRoutes {
     func register(on router: Router<LiveloopRequestContext>) {
         let files = files
         router.get("/") { _, _ in try Self.serve(files, "index.html") }
-        router.get("watch/:channel") { _, _ in try Self.serve(files, "watch.html") }
+        // `?recording=ID` replays a recording with its interactions (docs/recording.md) instead of the live channel.
+        router.get("watch/:channel") { request, _ in
+            try Self.serve(files, request.uri.queryParameters["recording"] == nil ? "watch.html" : "replay.html")
+        }
         router.get("studio/:channel") { _, _ in try Self.serve(files, "studio.html") }
         router.get("admin") { _, _ in try Self.serve(files, "admin.html") }
         router.get("api/v1/openapi.json") { _, _ in try Self.serve(files, "openapi.json") }

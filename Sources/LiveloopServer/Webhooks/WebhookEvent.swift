@@ -7,6 +7,8 @@ public enum WebhookEventType: String, CaseIterable, Sendable, Codable {
     case streamStarted = "stream.started"
     case streamEnded = "stream.ended"
     case recordingReady = "recording.ready"
+    /// A recording stopped because a write failed (a full disk); the live stream goes on.
+    case recordingFailed = "recording.failed"
     case pollClosed = "poll.closed"
     case quizEnded = "quiz.ended"
     case giftSent = "gift.sent"
