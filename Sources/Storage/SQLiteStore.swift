@@ -72,6 +72,7 @@ public final class SQLiteStore: Sendable {
         registerTokens(&migrator)
         registerTenants(&migrator)
         registerWebhooks(&migrator)
+        registerAudience(&migrator)
         return migrator
     }
 
