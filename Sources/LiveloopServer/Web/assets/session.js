@@ -23,6 +23,8 @@ export class ViewerSession extends EventTarget {
     this.channel = channel;
     this.key = `liveloop.token.${channel}`;
     this.token = this.read();
+    // A link followed on an open page changes only the fragment: take a token from it as well.
+    addEventListener('hashchange', () => this.takeFromAddress());
     addEventListener('storage', (event) => {
       if (event.key !== this.key) return;
       const token = event.newValue || '';
@@ -53,7 +55,7 @@ export class ViewerSession extends EventTarget {
     const token = fragment.get('token') || url.searchParams.get('token');
     const pt = fragment.get('pt');
     if (!token && !pt) return;
-    if (token) this.store(token.trim());
+    if (token && token.trim() !== this.token) this.setToken(token);
     if (pt) playback.setToken(pt);
     fragment.delete('token');
     fragment.delete('pt');
