@@ -1,4 +1,5 @@
 import Foundation
+import LiveloopClient
 import Storage
 import Testing
 
