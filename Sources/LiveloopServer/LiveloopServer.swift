@@ -23,6 +23,8 @@ public struct LiveloopServer: Sendable {
     public let tokens: TokenAuthority
     /// Webhook events in, signed deliveries out (also the service that sends them).
     public let webhooks: WebhookDispatcher
+    /// Each channel's audience settings and signing key: joining, members-only playback, embedding.
+    public let audience: AudienceDirectory
     let broadcastRecorder: BroadcastRecorder
     /// Channels' rendition ladders and recording switches, with the observers that act on a change.
     public let video: ChannelVideo
@@ -74,6 +76,7 @@ public struct LiveloopServer: Sendable {
         httpConnections = ConnectionLedger(maxTotal: configuration.httpLimits.maxConnections,
                                            maxPerAddress: configuration.httpLimits.maxConnectionsPerAddress)
         tokens = try await TokenAuthority(store: store)
+        audience = AudienceDirectory(store: store)
         registry.observe { recorder.observe($0) }
     }
 
@@ -93,6 +96,8 @@ public struct LiveloopServer: Sendable {
     func makeRouter() -> Router<LiveloopRequestContext> {
         let router = Router(context: LiveloopRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: PlaybackGate(audience: audience))
+        let authenticator = Authenticator(store: store, tokens: tokens, audience: audience)
         let readiness = readiness
         router.get("healthz") { _, _ -> Response in
             guard readiness.isReady else {
@@ -119,16 +124,20 @@ public struct LiveloopServer: Sendable {
         ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL },
                    rtmpsURL: { [self] in rtmpsURL }).register(on: router)
         TenantAPI(store: store, registry: registry, viewers: tenantViewers).register(on: router)
-        RoomAPI(rooms: rooms, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        RoomAPI(rooms: rooms, authenticator: authenticator).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
-                         authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+                         authenticator: authenticator).register(on: router)
         WebhookAPI(webhooks: webhooks, store: store).register(on: router)
-        ChannelVideoAPI(video: video, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
-        RecordingAPI(recordings: recordings, store: store, authenticator: Authenticator(store: store, tokens: tokens)).register(on: router)
+        ChannelVideoAPI(video: video, authenticator: authenticator).register(on: router)
+        RecordingAPI(recordings: recordings, store: store, authenticator: authenticator).register(on: router)
         VODRoutes(recordings: recordings, store: store).register(on: router)
-        AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: Authenticator(store: store, tokens: tokens))
+        AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: authenticator)
             .register(on: router)
-        StaticRoutes().register(on: router)
+        JoinAPI(store: store, tokens: tokens, audience: audience).register(on: router)
+        AudienceAPI(store: store, audience: audience, rooms: rooms, authenticator: authenticator).register(on: router)
+        let statics = StaticRoutes()
+        EmbedRoutes(files: statics.files, audience: audience).register(on: router)
+        statics.register(on: router)
         return router
     }
 
@@ -136,7 +145,8 @@ public struct LiveloopServer: Sendable {
         let router = Router(context: LiveloopWebSocketContext.self)
         router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: JSONErrorMiddleware())
-        WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens),
+        router.add(middleware: PlaybackGate(audience: audience))
+        WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens, audience: audience),
                          viewers: tenantViewers,
                          firstMessageTimeout: configuration.httpLimits.webSocketFirstMessageTimeout, logger: logger)
             .register(on: router)

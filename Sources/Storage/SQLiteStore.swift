@@ -74,6 +74,7 @@ public final class SQLiteStore: Sendable {
         registerWebhooks(&migrator)
         registerChannelVideo(&migrator)
         registerCheckpoints(&migrator)
+        registerAudience(&migrator)
         return migrator
     }
 

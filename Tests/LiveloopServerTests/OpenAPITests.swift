@@ -79,6 +79,9 @@ struct OpenAPITests {
             ("/live/{channel}/part{msn}.{part}.m4s", "get"), ("/live/{channel}/thumbnail.jpg", "get"),
             ("/api/v1/webhooks", "get"), ("/api/v1/webhooks", "post"), ("/api/v1/webhooks/{id}", "get"),
             ("/api/v1/webhooks/{id}", "delete"), ("/api/v1/webhooks/{id}/deliveries", "get"), ("/api/v1/webhooks/{id}/ping", "post"),
+            ("/api/v1/channels/{channel}/page", "get"), ("/api/v1/channels/{channel}/join", "post"),
+            ("/api/v1/channels/{channel}/audience", "get"), ("/api/v1/channels/{channel}/audience", "put"),
+            ("/api/v1/channels/{channel}/signing-key", "post"), ("/api/v1/channels/{channel}/playback-tokens", "post"),
         ]
         for (path, method) in expected {
             #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path) is documented")

@@ -38,6 +38,8 @@ final class UpgradeCaller: Sendable {
 struct Authenticator {
     let store: SQLiteStore
     let tokens: TokenAuthority
+    /// Checks tokens signed with a channel's own key (the customer's sign-in); nil: only the server's tokens.
+    var audience: AudienceDirectory? = nil
 
     /// The channel named in the route, once the caller is proven to hold at least `minimum` on it (404 for a channel
     /// that does not exist, 403 below the role).
@@ -64,6 +66,7 @@ struct Authenticator {
             return Identity(sub: "admin", name: "Admin", role: .host)
         }
         if token.hasPrefix(APIKey.secretPrefix) { return try tenantKeyIdentity(token, channel: channel) }
+        if let audience, AudienceDirectory.isChannelKeyToken(token) { return try await channelKeyIdentity(token, channel: channel, audience) }
         do {
             return try await tokens.identity(token: token, channel: channel)
         } catch .wrongChannel {

@@ -90,6 +90,8 @@ const before = (a, b) => a.msn < b.msn || (a.msn === b.msn && a.index < b.index)
 
 class Aborted extends Error {}
 
+import { withPlayback, lockedMessage } from './playback.js';
+
 export class LLHLSLoader extends EventTarget {
   /** @param {{channel: string, serverNow: () => number, targetLatency: () => number}} options */
   constructor({ channel, serverNow, targetLatency }) {
@@ -135,7 +137,7 @@ export class LLHLSLoader extends EventTarget {
     signal.addEventListener('abort', abort);
     try {
       const cache = path.includes('.m3u8') && !path.includes('_HLS_') ? 'no-store' : 'default';
-      const response = await fetch(new URL(path, location.origin + this.base), { signal: controller.signal, cache });
+      const response = await fetch(new URL(withPlayback(path), location.origin + this.base), { signal: controller.signal, cache });
       if (!response.ok) throw Object.assign(new Error(`${path}: HTTP ${response.status}`), { status: response.status });
       return await read(response);
     } finally {
@@ -174,7 +176,8 @@ export class LLHLSLoader extends EventTarget {
         this.attempt++;
         const offline = Boolean(error.offline);
         if (offline) this.ended = true;
-        this.emit('state', offline
+        const locked = error.status === 401 || error.status === 403;
+        this.emit('state', locked ? { state: 'locked', message: lockedMessage(error.status) } : offline
           ? { state: 'offline', message: error.ended ? 'The broadcast has ended.' : 'The stream is offline. It will start here as soon as the host goes live.' }
           : { state: 'reconnecting', message: 'Connection lost — reconnecting…' });
         await new Promise((resolve) => setTimeout(resolve, Math.min(offline ? 3000 : 8000, 500 * 2 ** Math.min(this.attempt, 4))));

@@ -17,6 +17,7 @@ import { parseFragment } from './cmaf.js';
 import { LatencyTarget } from './latencytarget.js';
 import { LLHLSLoader } from './llhls.js';
 import { VideoSocket } from './videosocket.js';
+import { withPlayback } from './playback.js';
 
 const VIDEO_TRACK = 1;
 const DEFAULT_TARGET = { ws: 0.5, hls: 1.5 };
@@ -139,7 +140,7 @@ export class LivePlayer extends EventTarget {
 
   /** Whether a moving picture is on screen (not paused, not offline, not frozen for long): cues then wait for it. */
   isPlaying() {
-    return !this.video.paused && this.playheadDate() !== null && !['offline', 'error', 'idle'].includes(this.state)
+    return !this.video.paused && this.playheadDate() !== null && !['offline', 'error', 'idle', 'locked'].includes(this.state)
       && performance.now() - this.lastProgress.at < FROZEN_AFTER;
   }
 
@@ -457,7 +458,7 @@ export class LivePlayer extends EventTarget {
   // --- native HLS (no MediaSource) ------------------------------------------------------------------------------
 
   startNativeHLS() {
-    const url = `/live/${encodeURIComponent(this.channel)}/index.m3u8`;
+    const url = withPlayback(`/live/${encodeURIComponent(this.channel)}/index.m3u8`);
     if (!this.video.canPlayType('application/vnd.apple.mpegurl')) {
       this.setState('error', `This browser can't play the stream here. Open ${location.origin}${url} in a player that supports HLS.`);
       return;

@@ -20,6 +20,8 @@ import { mountSync } from './studio-sync.js';
 import { mountOnAir } from './studio-onair.js';
 import { mountRundown } from './studio-rundown.js';
 import { mountAnalytics } from './studio-analytics.js';
+import { mountAudience } from './studio-audience.js';
+import { playback } from './playback.js';
 
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
@@ -153,10 +155,12 @@ async function start() {
     $('player-status').hidden = detail.state === 'playing' || !detail.message;
     $('player-status').textContent = detail.message;
   });
+  playback.onChange(() => player.restartFeed('playback token'));
   player.start();
   mountHealth({ rest, player });
 
   mountSync(rest);
+  mountAudience({ rest, channel });
   mountAnalytics({ rest, channel, authorization: () => `Bearer ${session}` });
 
   // --- on air: polls, quiz, offers ---------------------------------------------------------------------------------

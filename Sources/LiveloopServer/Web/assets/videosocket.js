@@ -3,6 +3,8 @@
 // Reconnects with backoff, and after a silence. Events, as the LL-HLS loader's: `init` {codecs, data}, `media`
 // {data}, `clock` (the stream clock), `target` (seconds, when the server names one), `state` {state, message}.
 
+import { withPlayback, lockedMessage } from './playback.js';
+
 const SILENCE_RECONNECT = 8000;  // ms without a frame on an open socket before we reconnect
 
 export class VideoSocket extends EventTarget {
@@ -38,7 +40,7 @@ export class VideoSocket extends EventTarget {
   connect() {
     clearTimeout(this.retryTimer);
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(`${scheme}//${location.host}/live/${encodeURIComponent(this.channel)}/ws`);
+    const socket = new WebSocket(`${scheme}//${location.host}${withPlayback(`/live/${encodeURIComponent(this.channel)}/ws`)}`);
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
     this.lastFrameAt = 0;
@@ -83,7 +85,12 @@ export class VideoSocket extends EventTarget {
   async checkOffline() {
     let live = true;
     try {
-      const response = await fetch(`/live/${encodeURIComponent(this.channel)}/index.m3u8`, { cache: 'no-store' });
+      const response = await fetch(withPlayback(`/live/${encodeURIComponent(this.channel)}/index.m3u8`), { cache: 'no-store' });
+      if (response.status === 401 || response.status === 403) {
+        this.emit('state', { state: 'locked', message: lockedMessage(response.status) });
+        this.scheduleReconnect(true);
+        return;
+      }
       live = response.ok;
     } catch {
       live = null;

@@ -1,12 +1,17 @@
 // The viewer page (/watch/CHANNEL): wires the player and the interactive widgets to one room connection. Host actions
 // that carry a cue reach the widgets when this viewer's playhead reaches them (cues.js); the page reports its latency
 // to the server (`sync`) and holds the channel's shared target latency from the room's hello.
+// Joining (session.js): on an open channel the viewer picks a name and gets a token at once; on a signed one the
+// customer's site hands it over in `#token=…`; `#pt=…` carries a members-only channel's playback token.
 // URL options: `?token=JWT` (kept in localStorage, then removed from the address bar), `?latency=0.8` (target seconds
 // behind live, instead of the channel's), `?mode=hls` (LL-HLS instead of the WebSocket), `?debug=1` (the playback
 // details panel; the `d` key toggles it too).
 
 import { LivePlayer } from './player.js';
-import { RoomSocket, pageToken } from './socket.js';
+import { RoomSocket } from './socket.js';
+import { ViewerSession, pageSettings } from './session.js';
+import { playback } from './playback.js';
+import { applyBranding } from './branding.js';
 import { CueScheduler } from './cues.js';
 import { mountSyncDebug } from './syncdebug.js';
 import { channelFromPath, flash, number, setupTabs } from './dom.js';
@@ -22,8 +27,9 @@ import { mountStreamInfo } from './streaminfo.js';
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
 const params = new URLSearchParams(location.search);
-const tokenKey = `liveloop.token.${channel}`;
-const token = pageToken(tokenKey);
+const session = new ViewerSession(channel);
+session.takeFromAddress();
+const token = session.token;
 
 document.title = `${channel} · Liveloop`;
 $('channel-name').textContent = channel;
@@ -65,18 +71,20 @@ room.on('snapshot', (snapshot) => {
 });
 room.on('viewers', ({ count }) => showViewers(count));
 
-/** Whether the channel lets viewers without a token into the room (new channels do not); from the public list. */
-let guestsAllowed = true;
-const guestNotices = {
-  allowed: "You're watching as a guest: you can react. To chat, vote, play and ask, join with a viewer token from the host (liveloop token --role viewer).",
-  refused: 'This channel\'s room is for signed-in viewers: you can watch, and to react, chat, vote, play and ask, join with a viewer token from the host (liveloop token --role viewer).',
+/** The channel's public audience settings (how viewers join, private, branding); from `GET …/page`. */
+let page = { join: 'open', guestsAllowed: true, private: false };
+const joinNotices = {
+  open: 'Pick a name to chat, vote, play and ask.',
+  signed: "This channel's room is for members: sign in on the host's site to chat, vote, play and ask.",
+  guests: "This channel is watch-only: you're watching as a guest.",
 };
 
 function showIdentity() {
   const you = room.you;
   const guest = !you || you.role === 'guest';
-  $('guest-notice').textContent = guestsAllowed ? guestNotices.allowed : guestNotices.refused;
-  $('join-form').hidden = !guest || (guestsAllowed && room.state !== 'open') || (!guestsAllowed && !!room.token);
+  $('guest-notice').textContent = joinNotices[page.join] ?? joinNotices.open;
+  $('join-fields').hidden = page.join !== 'open';
+  $('join-form').hidden = !guest || (!!room.token && room.state !== 'refused');
   $('identity').hidden = guest;
   if (!guest) {
     $('identity').replaceChildren(`Chatting as ${you.name}${you.role !== 'viewer' ? ` (${you.role})` : ''} · `,
@@ -84,11 +92,17 @@ function showIdentity() {
   }
 }
 
-function leave() {
-  try { localStorage.removeItem(tokenKey); } catch { /* ignore */ }
-  if (guestsAllowed) room.reconnectWith('');
+function leave() { session.forget(); }
+
+// A new identity (joined, signed in, left — here or in another tab) reconnects; a renewal of the same one only
+// replaces the token the next reconnect presents.
+session.addEventListener('token', ({ detail }) => {
+  const sameViewer = room.you && session.claims?.sub === room.you.sub;
+  if (detail.token && sameViewer) { room.token = detail.token; return; }
+  if (detail.token || page.guestsAllowed) room.reconnectWith(detail.token);
   else { room.token = ''; room.you = null; room.close(); showIdentity(); }
-}
+});
+session.addEventListener('error', ({ detail }) => flash(document.querySelector('.join-status'), detail.message, 'error', 15000));
 
 room.on('hello', showIdentity);
 room.on('state', ({ state, detail }) => {
@@ -113,21 +127,39 @@ room.on('refused', ({ message }) => {
 addEventListener('offline', () => { $('room-state').textContent = 'You are offline — we will reconnect when the network is back.'; });
 addEventListener('online', () => { if (room.state !== 'open') room.reconnectWith(room.token); });
 
-$('join-form').addEventListener('submit', (event) => {
+$('join-form').addEventListener('submit', async (event) => {
   event.preventDefault();
-  const value = $('join-token').value.trim();
-  if (!value) return;
-  try { localStorage.setItem(tokenKey, value); } catch { /* ignore */ }
-  $('join-token').value = '';
-  room.reconnectWith(value);
+  const name = $('join-name').value.trim();
+  if (!name || page.join !== 'open') return;
+  const button = event.submitter ?? $('join-form').querySelector('button');
+  button.disabled = true;
+  try {
+    await session.join(name);
+    $('join-name').value = '';
+  } catch (error) {
+    flash(document.querySelector('.join-status'), error.message ?? 'Could not join; try again.', 'error', 15000);
+  } finally {
+    button.disabled = false;
+  }
 });
 
-// Connect as a guest only where the channel lets guests in (the public list says); otherwise show how to join.
-fetch('/api/v1/live', { cache: 'no-store' })
-  .then((response) => response.json())
-  .then((channels) => { guestsAllowed = channels.find?.((c) => c.name === channel)?.guestsAllowed ?? true; })
+// Connect as a guest only where the channel lets guests in; otherwise show how to join.
+pageSettings(channel)
+  .then((settings) => {
+    page = settings;
+    applyBranding(settings.branding, { logo: $('channel-logo') });
+    // A token the customer signed with the channel key also plays a members-only channel.
+    if (settings.private && !playback.token && session.claims && /^ck_/.test(tokenKid(session.token))) playback.setToken(session.token);
+  })
   .catch(() => {})
-  .finally(() => { if (token || guestsAllowed) room.connect(); else showIdentity(); });
+  .finally(() => {
+    session.scheduleRenewal();
+    if (token || page.guestsAllowed) room.connect(); else showIdentity();
+  });
+
+function tokenKid(jwt) {
+  try { return JSON.parse(atob(jwt.split('.')[0].replace(/-/g, '+').replace(/_/g, '/'))).kid ?? ''; } catch { return ''; }
+}
 
 // --- the player --------------------------------------------------------------------------------------------------
 
@@ -143,6 +175,7 @@ player.addEventListener('state', ({ detail }) => {
   if (detail.state === 'behind') syncNotice.textContent = detail.message;
   if (detail.state !== 'buffering') syncNotice.hidden = detail.state !== 'behind';
 });
+playback.onChange(() => player.restartFeed('playback token'));
 player.addEventListener('muted', () => { $('mute-toggle').textContent = 'Unmute'; });
 player.start();
 

@@ -1,0 +1,292 @@
+"""Joining, embedding and members-only playback in headless Chromium (docs/embedding.md).
+
+usage: audience.py SERVER_URL ADMIN_KEY ARTIFACTS_DIR   (the server runs with --demo: the `demo` channel is on air)
+
+1. Join flow (1280x800 and 390x844): the watch page asks a name, joins at once; a staff-like name is refused; the
+   identity survives a reload and a second tab (one sub), and a poll voted in both tabs counts one ballot.
+2. Embed on a page served from another origin (a second local HTTP server): the SDK's <liveloop-player> plays,
+   postMessage events arrive (ready, identity, poll, results), methods work (join, vote), branding is applied inside the
+   iframe; a page from an origin the channel does not allow gets no frame and no events.
+3. Members-only: without a playback token the watch page says so and nothing plays; with `#pt=` it plays.
+Prints one JSON line last: {"ok": bool, "failedStep": …, "error": …, "checks": {…}}.
+"""
+import base64
+import http.server
+import json
+import os
+import sys
+import threading
+import time
+import urllib.request
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+
+class CheckFailed(Exception):
+    pass
+
+
+SERVER, ADMIN, ARTIFACTS = sys.argv[1].rstrip('/'), sys.argv[2], sys.argv[3]
+CHANNEL = 'demo'
+checks = {}
+
+
+def api(method, path, body=None, token=ADMIN):
+    request = urllib.request.Request(SERVER + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={'Content-Type': 'application/json', **({'Authorization': f'Bearer {token}'} if token else {})})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b'null')
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b'null')
+
+
+def message(payload):
+    status, body = api('POST', f'/api/v1/channels/{CHANNEL}/messages', {'v': 1, 'id': 'x', **payload})
+    if status != 200:
+        raise CheckFailed(f"{payload['type']}: HTTP {status} {body}")
+    return body
+
+
+def browser(width=1280, height=800):
+    options = Options()
+    for argument in ('--headless=new', '--no-sandbox', '--autoplay-policy=no-user-gesture-required', '--disable-dev-shm-usage',
+                     f'--window-size={width},{height}', '--mute-audio', '--disable-background-timer-throttling',
+                     '--disable-renderer-backgrounding'):
+        options.add_argument(argument)
+    options.binary_location = os.environ.get('CHROMIUM', '/usr/bin/chromium')
+    driver = webdriver.Chrome(service=Service(os.environ.get('CHROMEDRIVER', '/usr/bin/chromedriver')), options=options)
+    driver.set_script_timeout(20)
+    viewport(driver, width, height)
+    return driver
+
+
+def viewport(driver, width, height):
+    mobile = width < 600
+    driver.execute_cdp_cmd('Emulation.setDeviceMetricsOverride', {'width': width, 'height': height,
+                                                                  'deviceScaleFactor': 2 if mobile else 1, 'mobile': mobile})
+
+
+def wait(driver, what, condition, timeout=15):
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
+    except TimeoutException:
+        raise CheckFailed(f'timed out after {timeout} s waiting for {what}') from None
+
+
+def shot(driver, name):
+    driver.save_screenshot(os.path.join(ARTIFACTS, name))
+
+
+def claims(token):
+    part = token.split('.')[1]
+    return json.loads(base64.urlsafe_b64decode(part + '=' * (-len(part) % 4)))
+
+
+def stored_token(driver):
+    return driver.execute_script(f"return localStorage.getItem('liveloop.token.{CHANNEL}') || ''")
+
+
+def video_plays(driver, frame=None):
+    return driver.execute_script("const v = document.querySelector('video'); return !!v && v.currentTime > 0.5 && !v.paused")
+
+
+def open_poll(question):
+    created = message({'type': 'poll.create', 'question': question, 'options': ['Red', 'Blue']})
+    poll_id = created['ref']
+    message({'type': 'poll.launch', 'pollID': poll_id})
+    return poll_id
+
+
+def ballots(poll_id):
+    message({'type': 'poll.close', 'pollID': poll_id})
+    status, snapshot = api('GET', f'/api/v1/channels/{CHANNEL}/room')
+    poll = next(p for p in snapshot['polls'] if p['pollID'] == poll_id)
+    return (poll.get('results') or poll.get('tally') or {}).get('ballots')
+
+
+# --- 1. joining ------------------------------------------------------------------------------------------------------
+
+def join_flow():
+    api('PUT', f'/api/v1/channels/{CHANNEL}/audience', {'join': 'open', 'private': False, 'allowedOrigins': [], 'staffNames': ['Hal']})
+    for width, height in ((1280, 800), (390, 844)):
+        driver = browser(width, height)
+        try:
+            driver.get(f'{SERVER}/watch/{CHANNEL}')
+            form = wait(driver, 'the join form', lambda d: d.find_element(By.ID, 'join-form').is_displayed() and d.find_element(By.ID, 'join-form'))
+            driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", form)
+            shot(driver, f'join-form-{width}x{height}.png')
+            name = driver.find_element(By.ID, 'join-name')
+            name.send_keys('H0st')
+            form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+            wait(driver, 'the impersonation refusal', lambda d: 'staff' in d.find_element(By.CSS_SELECTOR, '.join-status').text)
+            name.clear()
+            name.send_keys(f'Ada {width}')
+            form.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+            wait(driver, 'joined as Ada', lambda d: f'Chatting as Ada {width}' in d.find_element(By.ID, 'identity').text)
+            wait(driver, 'the chat box', lambda d: d.find_element(By.ID, 'chat-input').is_displayed())
+            shot(driver, f'joined-{width}x{height}.png')
+            sub = claims(stored_token(driver))['sub']
+            if width != 1280:
+                continue
+            # Reload and a second tab: the same viewer.
+            driver.refresh()
+            wait(driver, 'the same identity after a reload', lambda d: 'Chatting as Ada 1280' in d.find_element(By.ID, 'identity').text)
+            first = driver.current_window_handle
+            driver.switch_to.new_window('tab')
+            driver.get(f'{SERVER}/watch/{CHANNEL}')
+            wait(driver, 'the same identity in a second tab', lambda d: 'Chatting as Ada 1280' in d.find_element(By.ID, 'identity').text)
+            if claims(stored_token(driver))['sub'] != sub:
+                raise CheckFailed('the second tab has another sub')
+            # One ballot between the two tabs.
+            poll_id = open_poll('Which colour?')
+            tabs = [first, driver.current_window_handle]
+            for handle in tabs:
+                driver.switch_to.window(handle)
+                button = wait(driver, 'the poll card', lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, '#overlay button') if 'Red' in b.text and b.is_enabled()), None), timeout=20)
+                button.click()
+                time.sleep(1.0)
+            counted = ballots(poll_id)
+            if counted != 1:
+                raise CheckFailed(f'two tabs of one viewer cast {counted} ballots')
+            checks['join'] = {'sub': sub, 'ballotsFromTwoTabs': counted, 'refusedName': 'H0st'}
+        finally:
+            driver.quit()
+
+
+# --- 2. the embed on another origin ------------------------------------------------------------------------------------
+
+HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Shop</title><style>body{font-family:sans-serif;margin:0;padding:16px;background:#f3efe6}h1{margin:0 0 12px}
+.player{width:100%;max-width:900px}</style>
+<script type="module" src="SERVER/sdk/liveloop.js"></script></head><body><h1>The shop</h1>
+<liveloop-player id="live" class="player" channel="CHANNEL" muted autoplay show="poll,quiz,offers,reactions,chat"></liveloop-player>
+<script type="module">
+window.events = [];
+const player = document.getElementById('live');
+player.addEventListener('liveloop', (event) => window.events.push(event.detail));
+window.player = player;
+</script></body></html>"""
+
+
+def serve_host_page():
+    page = HOST_PAGE.replace('SERVER', SERVER).replace('CHANNEL', CHANNEL).encode()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header('Content-Type', 'text/html; charset=utf-8')
+            self.send_header('Content-Length', str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def names(driver):
+    return [e['name'] for e in driver.execute_script('return window.events')]
+
+
+def embed():
+    host = serve_host_page()
+    port = host.server_address[1]
+    origin = f'http://127.0.0.1:{port}'
+    status, _ = api('PUT', f'/api/v1/channels/{CHANNEL}/audience',
+                    {'join': 'open', 'allowedOrigins': [origin], 'branding': {'accent': '#ff3366'}})
+    if status != 200:
+        raise CheckFailed(f'audience PUT: {status}')
+    try:
+        for width, height in ((1280, 800), (390, 844)):
+            driver = browser(width, height)
+            try:
+                driver.get(f'{origin}/')
+                wait(driver, 'the ready event from the embed', lambda d: 'ready' in names(d), timeout=20)
+                frame = driver.execute_script("return document.getElementById('live').shadowRoot.querySelector('iframe')")
+                driver.switch_to.frame(frame)
+                wait(driver, 'video playing inside the embed', video_plays, timeout=25)
+                accent = driver.execute_script("return getComputedStyle(document.documentElement).getPropertyValue('--accent').trim()")
+                if accent != '#ff3366':
+                    raise CheckFailed(f'branding not applied in the embed: --accent is {accent!r}')
+                driver.switch_to.default_content()
+                shot(driver, f'embed-{width}x{height}.png')
+                if width != 1280:
+                    continue
+                joined = driver.execute_async_script("const done = arguments[0]; window.player.join('Bea').then(done, (e) => done({error: e}))")
+                if not joined or 'error' in joined:
+                    raise CheckFailed(f'join over postMessage: {joined}')
+                wait(driver, 'the identity event', lambda d: any(e['name'] == 'identity' and (e['data'] or {}).get('name') == 'Bea' for e in d.execute_script('return window.events')))
+                poll_id = open_poll('Embed poll?')
+                wait(driver, 'the poll event on the host page', lambda d: any(e['name'] == 'poll' and e['data'].get('pollID') == poll_id for e in d.execute_script('return window.events')), timeout=20)
+                voted = driver.execute_async_script(f"const done = arguments[0]; window.player.vote('{poll_id}', 1).then(done, (e) => done({{error: e}}))")
+                if not voted or 'error' in voted:
+                    raise CheckFailed(f'vote over postMessage: {voted}')
+                message({'type': 'poll.close', 'pollID': poll_id})
+                message({'type': 'poll.reveal', 'pollID': poll_id})
+                wait(driver, 'the results event on the host page', lambda d: 'results' in names(d), timeout=20)
+                checks['embed'] = {'origin': origin, 'events': sorted(set(names(driver))), 'accent': accent}
+                shot(driver, f'embed-results-{width}x{height}.png')
+            finally:
+                driver.quit()
+        # A page on an origin the channel does not list: not framed, so no events.
+        driver = browser()
+        try:
+            driver.get(f'http://localhost:{port}/')
+            time.sleep(6)
+            if names(driver):
+                raise CheckFailed(f'a page from an origin not allowed got events: {names(driver)}')
+            checks['embedRefusedOrigin'] = f'http://localhost:{port}'
+        finally:
+            driver.quit()
+    finally:
+        host.shutdown()
+
+
+# --- 3. members-only ---------------------------------------------------------------------------------------------------
+
+def members_only():
+    api('PUT', f'/api/v1/channels/{CHANNEL}/audience', {'private': True, 'allowedOrigins': []})
+    driver = browser()
+    try:
+        driver.get(f'{SERVER}/watch/{CHANNEL}')
+        wait(driver, 'the members-only notice', lambda d: 'for members' in d.find_element(By.ID, 'player-status').text, timeout=20)
+        if video_plays(driver):
+            raise CheckFailed('a private channel played without a token')
+        shot(driver, 'private-locked-1280x800.png')
+        status, minted = api('POST', f'/api/v1/channels/{CHANNEL}/playback-tokens', {'ttlSeconds': 600})
+        if status != 200:
+            raise CheckFailed(f'playback token: {status}')
+        driver.get(f"{SERVER}/watch/{CHANNEL}#pt={minted['token']}")
+        wait(driver, 'the private channel playing with a token', video_plays, timeout=25)
+        if 'pt=' in driver.current_url:
+            raise CheckFailed('the playback token stayed in the address bar')
+        shot(driver, 'private-playing-1280x800.png')
+        checks['membersOnly'] = {'lockedWithout': True, 'playsWith': True}
+    finally:
+        driver.quit()
+        api('PUT', f'/api/v1/channels/{CHANNEL}/audience', {'private': False})
+
+
+def main():
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    step = 'start'
+    try:
+        for step, run in (('join', join_flow), ('embed', embed), ('membersOnly', members_only)):
+            run()
+        print(json.dumps({'ok': True, 'checks': checks}))
+    except Exception as error:  # noqa: BLE001 - one summary line whatever failed
+        print(json.dumps({'ok': False, 'failedStep': step, 'error': f'{type(error).__name__}: {error}', 'checks': checks}))
+        sys.exit(1)
+
+
+if __name__ == '__main__':
+    main()
