@@ -36,6 +36,8 @@ public struct WHEPOffer: Sendable, Equatable {
         public var proto: String
         public var formats: [String]
         public var mid: String?
+        /// The `a=rtpmap` value of the first format, if any (`111 opus/48000/2`).
+        public var firstRTPMap: String?
     }
 
     public var iceUfrag: String
@@ -80,8 +82,10 @@ public struct WHEPOffer: Sendable, Equatable {
         }
         sections = media.map { entry in
             let fields = entry.line.split(separator: " ").map(String.init)
+            let formats = Array(fields.dropFirst(3))
+            let map = formats.first.flatMap { format in entry.attributes.first { $0.0 == "rtpmap" && $0.1.hasPrefix("\(format) ") }?.1 }
             return Section(kind: fields.first ?? "", proto: fields.count > 2 ? fields[2] : "",
-                           formats: Array(fields.dropFirst(3)), mid: entry.attributes.first { $0.0 == "mid" }?.1)
+                           formats: formats, mid: entry.attributes.first { $0.0 == "mid" }?.1, firstRTPMap: map)
         }
         guard let videoIndex = sections.firstIndex(where: { $0.kind == "video" }) else { throw .noVideo }
         self.videoIndex = videoIndex
@@ -130,7 +134,7 @@ public struct WHEPOffer: Sendable, Equatable {
 
 /// The SDP answer of an ICE-lite, send-only server (RFC 8829 §5.3, RFC 8445 §2.5): our ICE credentials, our
 /// certificate fingerprint and `a=setup:passive` (we are the DTLS server), the host candidates, and in the video
-/// section the one H.264 payload type with NACK, PLI and FIR feedback. Other sections are rejected with port 0.
+/// section the one H.264 payload type with NACK, PLI and FIR feedback. Other sections get no media.
 public struct WHEPAnswer: Sendable {
     public var offer: WHEPOffer
     public var iceUfrag: String
@@ -154,26 +158,35 @@ public struct WHEPAnswer: Sendable {
         self.sessionID = sessionID
     }
 
+    /// Audio and further video sections are answered `inactive` inside the bundle (one transport for all, which every
+    /// stack accepts); anything else (a data channel) is rejected with port 0. Each carries the transport attributes,
+    /// which some stacks (aiortc) want in every section.
     public var text: String {
-        let video = offer.sections[offer.videoIndex]
+        let media = offer.sections.enumerated().filter { $0.element.kind == "audio" || $0.element.kind == "video" }
+        let bundled = media.compactMap(\.element.mid)
         var lines = ["v=0", "o=- \(sessionID) 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=ice-lite"]
-        if let mid = video.mid { lines.append("a=group:BUNDLE \(mid)") }
+        if !bundled.isEmpty { lines.append("a=group:BUNDLE \(bundled.joined(separator: " "))") }
         lines.append("a=msid-semantic: WMS liveloop")
+        let transport = [
+            "a=ice-ufrag:\(iceUfrag)", "a=ice-pwd:\(icePassword)", "a=ice-options:ice2",
+            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive",
+        ]
         for (index, section) in offer.sections.enumerated() {
             guard index == offer.videoIndex else {
                 let format = section.formats.first ?? "0"
-                lines += ["m=\(section.kind) 0 \(section.proto) \(format)", "c=IN IP4 0.0.0.0"]
+                let carried = section.kind == "audio" || section.kind == "video"
+                lines += ["m=\(section.kind) \(carried ? 9 : 0) \(section.proto) \(format)", "c=IN IP4 0.0.0.0"] + transport
                 if let mid = section.mid { lines.append("a=mid:\(mid)") }
                 lines.append("a=inactive")
+                if carried {
+                    lines.append("a=rtcp-mux")
+                    if let map = section.firstRTPMap { lines.append("a=rtpmap:\(map)") }
+                }
                 continue
             }
             let type = offer.payloadType
-            lines += [
-                "m=video 9 UDP/TLS/RTP/SAVPF \(type)", "c=IN IP4 0.0.0.0",
-                "a=ice-ufrag:\(iceUfrag)", "a=ice-pwd:\(icePassword)", "a=ice-options:ice2",
-                "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive",
-            ]
-            if let mid = video.mid { lines.append("a=mid:\(mid)") }
+            lines += ["m=video 9 UDP/TLS/RTP/SAVPF \(type)", "c=IN IP4 0.0.0.0"] + transport
+            if let mid = section.mid { lines.append("a=mid:\(mid)") }
             lines += [
                 "a=sendonly", "a=rtcp-mux", "a=rtcp-rsize",
                 "a=rtpmap:\(type) H264/90000",

@@ -29,7 +29,7 @@ struct WHEPTests {
         #expect(result["status"] as? Int == 201, "\(result)")
         #expect(result["contentType"] as? String == "application/sdp")
         #expect((result["location"] as? String)?.hasPrefix("/live/show/whep/") == true)
-        #expect(result["audioRejected"] as? Bool == true)
+        #expect(result["audioInactive"] as? Bool == true)
         #expect(result["frames"] as? Int == 90, "\(result)")
         #expect(result["sizes"] as? [String] == ["640x360"])
         #expect(result["garbageAnswered"] as? Int == 0)

@@ -32,12 +32,13 @@ struct SDPTests {
         #expect(try WHEPOffer(parsing: Self.offer(), profile: nil).payloadType == 102)
     }
 
-    @Test("the answer is ICE-lite, passive, send-only H.264 with feedback and a host candidate; audio is rejected")
+    @Test("the answer is ICE-lite, passive, send-only H.264 with feedback and a host candidate; audio is inactive")
     func answer() throws {
         let offer = try WHEPOffer(parsing: Self.offer())
         let text = WHEPAnswer(offer: offer, iceUfrag: "srvr", icePassword: "pppppppppppppppppppppp", fingerprint: "CD:EF",
                               candidates: [("192.0.2.7", 8189)], ssrc: 77, cname: "c", sessionID: 5).text
-        for line in ["a=ice-lite", "a=group:BUNDLE 1", "m=audio 0 UDP/TLS/RTP/SAVPF 111", "m=video 9 UDP/TLS/RTP/SAVPF 102",
+        for line in ["a=ice-lite", "a=group:BUNDLE 0 1", "m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=inactive", "a=rtpmap:111 opus/48000/2",
+                     "m=video 9 UDP/TLS/RTP/SAVPF 102",
                      "a=setup:passive", "a=sendonly", "a=rtcp-mux", "a=rtcp-fb:102 nack pli", "a=ssrc:77 cname:c",
                      "a=fingerprint:sha-256 CD:EF", "a=ice-ufrag:srvr"] {
             #expect(text.contains(line + "\r\n"), "missing \(line)")

@@ -106,7 +106,8 @@ async def play(base, channel, port, wanted, timeout):
         result["body"] = answer
         await pc.close()
         return result
-    result["audioRejected"] = "m=audio 0 " in answer
+    audio = answer.split("m=audio", 1)[1].split("m=", 1)[0] if "m=audio" in answer else ""
+    result["audioInactive"] = "a=inactive" in audio
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     garbage_sent = False
     deadline = time.monotonic() + timeout
