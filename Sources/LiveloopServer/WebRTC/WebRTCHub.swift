@@ -35,6 +35,8 @@ final class WebRTCHub: @unchecked Sendable {
         var gop: [Unit] = []
         var gopBytes = 0
         var sessions: Set<String> = []
+        /// Said once per broadcast: browsers' WebRTC decoders expect no B-frames.
+        var warnedAboutBFrames = false
     }
 
     static let gopLimits = (units: 600, bytes: 16 << 20)
@@ -211,6 +213,11 @@ final class WebRTCHub: @unchecked Sendable {
             feeds[subscriber.channel] = feed
         case let .frame(frame, _):
             guard frame.track == .video, let video = feed.video else { return }
+            if frame.pts != frame.dts, !feed.warnedAboutBFrames {
+                feed.warnedAboutBFrames = true
+                logger.notice("the stream has B-frames: browsers' WebRTC decoders show few of them; publish with bframes=0 for WebRTC viewers",
+                              metadata: ["channel": "\(subscriber.channel)"])
+            }
             let sample = Array(frame.data.readableBytesView)
             let units = H264Packetizer.nalUnits(in: sample, lengthSize: video.nalUnitLengthSize)
             let sets = frame.isKeyframe ? video.sequenceParameterSets + video.pictureParameterSets : []
