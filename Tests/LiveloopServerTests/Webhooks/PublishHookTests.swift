@@ -1,10 +1,9 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import LiveMedia
 import LiveloopClient
 import LiveloopServer
+import NIOCore
+import NIOPosix
 import Testing
 
 /// `--publish-hook`: a real ffmpeg publish is let in or turned away by what a local hook answers.
@@ -48,18 +47,10 @@ struct PublishHookTests {
     @Test("a hook that does not answer in time refuses the publish (the documented default)",
           .enabled(if: Tools.haveFFmpeg, "needs ffmpeg"))
     func silentHookDenies() async throws {
-        // Accepts connections (the kernel's backlog) and never answers.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && listen(fd, 8) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try #require(bound)
-        let port = Int(UInt16(bigEndian: address.sin_port))
+        // Accepts connections and never answers (a listener whose connections have no handler).
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "127.0.0.1", port: 0).get()
+        defer { listener.close(promise: nil) }
+        let port = try #require(listener.localAddress?.port)
         let server = try await Self.server(hook: "http://127.0.0.1:\(port)/hook", timeout: .seconds(1))
         defer { Task { await server.stop() } }
         let key = try server.createChannel("cam")
