@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+internal import Glibc
 #elseif canImport(Darwin)
-import Darwin
+internal import Darwin
 #endif
 
 /// The OpenSSL 3 functions DTLS-SRTP needs, bound at run time with `dlopen`/`dlsym` from the system's `libssl.so.3`

@@ -50,6 +50,13 @@ public struct WHEPOffer: Sendable, Equatable {
     public var payloadType: UInt8
     /// The `a=fmtp` parameters offered with that payload type.
     public var formatParameters: String
+    /// The first audio section that may receive and offers Opus (RFC 7587), with Opus's payload type: where audio can go.
+    public var audio: AudioSection?
+
+    public struct AudioSection: Sendable, Equatable {
+        public var index: Int
+        public var payloadType: UInt8
+    }
 
     public static let maximumBytes = 32 * 1024
 
@@ -123,6 +130,18 @@ public struct WHEPOffer: Sendable, Equatable {
         }
         payloadType = chosen.0
         formatParameters = chosen.1
+        audio = nil
+        for (index, entry) in media.enumerated() where sections[index].kind == "audio" && sections[index].proto == "UDP/TLS/RTP/SAVPF" {
+            let direction = entry.attributes.first { ["sendrecv", "recvonly", "sendonly", "inactive"].contains($0.0) }?.0 ?? "sendrecv"
+            guard direction == "sendrecv" || direction == "recvonly" else { continue }
+            let opus = sections[index].formats.compactMap(UInt8.init).first { type in
+                entry.attributes.contains { $0.0 == "rtpmap" && $0.1.lowercased().hasPrefix("\(type) opus/48000") }
+            }
+            if let opus {
+                audio = AudioSection(index: index, payloadType: opus)
+                break
+            }
+        }
     }
 
     /// RFC 8839 §5.4: ice-char is ALPHA / DIGIT / "+" / "/", ufrag 4–256 characters, password 22–256.
@@ -145,9 +164,13 @@ public struct WHEPAnswer: Sendable {
     public var ssrc: UInt32
     public var cname: String
     public var sessionID: UInt64
+    /// The SSRC of the Opus stream sent in the offer's audio section; nil answers that section `inactive`.
+    public var audioSSRC: UInt32?
 
     public init(offer: WHEPOffer, iceUfrag: String, icePassword: String, fingerprint: String,
-                candidates: [(address: String, port: Int)], ssrc: UInt32, cname: String, sessionID: UInt64) {
+                candidates: [(address: String, port: Int)], ssrc: UInt32, cname: String, sessionID: UInt64,
+                audioSSRC: UInt32? = nil) {
+        self.audioSSRC = audioSSRC
         self.offer = offer
         self.iceUfrag = iceUfrag
         self.icePassword = icePassword
@@ -172,6 +195,16 @@ public struct WHEPAnswer: Sendable {
             "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive",
         ]
         for (index, section) in offer.sections.enumerated() {
+            if let audio = offer.audio, index == audio.index, let audioSSRC {
+                let type = audio.payloadType
+                lines += ["m=audio 9 \(section.proto) \(type)", "c=IN IP4 0.0.0.0"] + transport
+                if let mid = section.mid { lines.append("a=mid:\(mid)") }
+                lines += [
+                    "a=sendonly", "a=rtcp-mux", "a=rtpmap:\(type) opus/48000/2", "a=fmtp:\(type) minptime=10;useinbandfec=1",
+                    "a=msid:liveloop audio", "a=ssrc:\(audioSSRC) cname:\(cname)", "a=ssrc:\(audioSSRC) msid:liveloop audio",
+                ]
+                continue
+            }
             guard index == offer.videoIndex else {
                 let format = section.formats.first ?? "0"
                 let carried = section.kind == "audio" || section.kind == "video"

@@ -50,6 +50,14 @@ public final class WHEPSession {
     public let ssrc: UInt32
     public let payloadType: UInt8
     public let cname: String
+    /// The Opus stream's SSRC and payload type, when the offer took audio and the server sends it.
+    public let audioSSRC: UInt32?
+    public let audioPayloadType: UInt8?
+    /// As ``timestampOffset``, for the audio clock (48 kHz).
+    public let audioTimestampOffset: UInt32 = .random(in: 0...UInt32.max)
+    private var audioIndex = UInt64(UInt16.random(in: 0...0x7FFF))
+    public private(set) var audioPacketsSent: UInt32 = 0
+    private var audioOctetsSent: UInt32 = 0
     public private(set) var state: State = .waitingForICE
     public private(set) var peer: SocketAddress?
     public private(set) var packetsSent: UInt32 = 0
@@ -75,7 +83,9 @@ public final class WHEPSession {
 
     public init(id: String, channel: String, offer: WHEPOffer, localUfrag: String, localPassword: String,
                 dtls: DTLSEndpoint, ssrc: UInt32, cname: String, timestampOffset: UInt32 = .random(in: 0...UInt32.max),
-                now: NIODeadline) {
+                audioSSRC: UInt32? = nil, now: NIODeadline) {
+        self.audioSSRC = offer.audio == nil ? nil : audioSSRC
+        audioPayloadType = self.audioSSRC == nil ? nil : offer.audio?.payloadType
         self.id = id
         self.channel = channel
         self.localUfrag = localUfrag
@@ -218,6 +228,19 @@ public final class WHEPSession {
         return packets
     }
 
+    /// Protects one Opus packet (20 ms) whose first sample is at `mediaTime` (90 kHz) on the broadcast's timeline.
+    public func sendAudio(_ payload: [UInt8], mediaTime: Int64) -> [UInt8]? {
+        guard state == .connected, let outbound, let audioSSRC, let audioPayloadType else { return nil }
+        let timestamp = UInt32(truncatingIfNeeded: mediaTime * 48_000 / 90_000) &+ audioTimestampOffset
+        let header = RTPHeader(payloadType: audioPayloadType, sequenceNumber: UInt16(truncatingIfNeeded: audioIndex),
+                               timestamp: timestamp, ssrc: audioSSRC, marker: false)
+        let packet = outbound.protectRTP(header.packet(payload: payload), headerLength: RTPHeader.length, index: audioIndex)
+        audioIndex += 1
+        audioPacketsSent &+= 1
+        audioOctetsSent &+= UInt32(payload.count)
+        return packet
+    }
+
     // MARK: Time
 
     /// DTLS retransmissions, the setup and consent deadlines, and a sender report every ``reportInterval``. `clock`
@@ -239,9 +262,19 @@ public final class WHEPSession {
             rtpTimestamp: UInt32(truncatingIfNeeded: clock.mediaTime) &+ timestampOffset,
             packets: packetsSent, octets: octetsSent, cname: cname
         )
-        let protected = outbound.protectRTCP(report, index: rtcpIndex)
-        rtcpIndex = (rtcpIndex + 1) & 0x7FFF_FFFF
-        return [.send(protected, to: peer)]
+        var reports = [report]
+        if let audioSSRC, audioPacketsSent > 0 {
+            reports.append(RTCP.senderReport(
+                ssrc: audioSSRC, ntp: RTCP.ntpTimestamp(clock.wallClock),
+                rtpTimestamp: UInt32(truncatingIfNeeded: clock.mediaTime * 48_000 / 90_000) &+ audioTimestampOffset,
+                packets: audioPacketsSent, octets: audioOctetsSent, cname: cname
+            ))
+        }
+        return reports.map { report in
+            let protected = outbound.protectRTCP(report, index: rtcpIndex)
+            rtcpIndex = (rtcpIndex + 1) & 0x7FFF_FFFF
+            return .send(protected, to: peer)
+        }
     }
 
     /// Ends the session (DELETE, the broadcast ended, the server stops).

@@ -15,7 +15,7 @@ struct WHEPTests {
         return try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], "stdout: \(stdout) stderr: \(stderr)")
     }
 
-    @Test("an aiortc viewer of an ffmpeg RTMP stream decodes its frames at its size; garbage from strangers changes nothing; DELETE ends it",
+    @Test("an aiortc viewer of an ffmpeg RTMP stream decodes its video at its size and its audio as Opus; garbage from strangers changes nothing; DELETE ends it",
           .enabled(if: Tools.haveFFmpeg, "needs ffmpeg"))
     func plays() async throws {
         let server = try await TestServer.start()
@@ -26,10 +26,14 @@ struct WHEPTests {
         #expect(await eventually { (try? await server.get("/live/show/media.m3u8"))?.status == 200 })
         let port = try #require(server.server.webrtc.boundPort)
         let result = try await Self.run(["play", "http://127.0.0.1:\(server.httpPort)", "show", "\(port)", "90", "25"])
+        print("WHEP aiortc viewer: \(result)")
         #expect(result["status"] as? Int == 201, "\(result)")
         #expect(result["contentType"] as? String == "application/sdp")
         #expect((result["location"] as? String)?.hasPrefix("/live/show/whep/") == true)
-        #expect(result["audioInactive"] as? Bool == true)
+        // AAC from ffmpeg's RTMP stream, as Opus through the server's own ffmpeg: 20 ms frames, decoded at 48 kHz.
+        #expect(result["audioOpus"] as? Bool == true, "\(result)")
+        #expect((result["audioFrames"] as? Int ?? 0) >= 50, "\(result)")
+        #expect(result["audioRates"] as? [Int] == [48000])
         #expect(result["frames"] as? Int == 90, "\(result)")
         #expect(result["sizes"] as? [String] == ["640x360"])
         #expect(result["garbageAnswered"] as? Int == 0)

@@ -9,7 +9,7 @@ struct WebRTCBrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("browser/webrtc.py").path
 
-    @Test("?mode=webrtc plays over WebRTC (video advances, getStats counts decoded frames); a refused viewer falls back to the WebSocket",
+    @Test("?mode=webrtc plays over WebRTC (video advances, getStats counts decoded frames and Opus packets); a refused viewer falls back to the WebSocket",
           .enabled(if: BrowserTests.haveBrowser && WebRTCNode.isAvailable, "needs chromium, chromedriver, selenium and OpenSSL 3"))
     func playsAndFallsBack() async throws {
         let server = try await TestServer.start(webrtcMaxViewers: 1)
@@ -27,6 +27,7 @@ struct WebRTCBrowserTests {
         let webrtc = summary["webrtc"] as? [String: Any]
         #expect((webrtc?["framesDecoded"] as? Int ?? 0) >= 60)
         #expect(webrtc?["size"] as? String == "640x360")
+        #expect((webrtc?["audioPacketsReceived"] as? Int ?? 0) >= 50, "Opus reaches Chromium")
         #expect((summary["fallback"] as? [String: Any])?["mode"] as? String == "ws")
     }
 }

@@ -46,6 +46,21 @@ struct SDPTests {
         #expect(text.contains(" 192.0.2.7 8189 typ host\r\n"))
     }
 
+    @Test("with an SSRC for audio, the offer's Opus section is answered send-only Opus in the bundle")
+    func audioAnswer() throws {
+        let offer = try WHEPOffer(parsing: Self.offer())
+        #expect(offer.audio == WHEPOffer.AudioSection(index: 0, payloadType: 111))
+        let text = WHEPAnswer(offer: offer, iceUfrag: "srvr", icePassword: "pppppppppppppppppppppp", fingerprint: "CD:EF",
+                              candidates: [("192.0.2.7", 8189)], ssrc: 77, cname: "c", sessionID: 5, audioSSRC: 88).text
+        let audio = try #require(text.components(separatedBy: "m=video").first)
+        for line in ["m=audio 9 UDP/TLS/RTP/SAVPF 111", "a=sendonly", "a=rtpmap:111 opus/48000/2", "a=ssrc:88 cname:c", "a=mid:0"] {
+            #expect(audio.contains(line + "\r\n"), "missing \(line)")
+        }
+        #expect(!audio.contains("a=inactive"))
+        let noOpus = try WHEPOffer(parsing: Self.offer().replacingOccurrences(of: "opus/48000/2", with: "PCMU/8000"))
+        #expect(noOpus.audio == nil)
+    }
+
     @Test("offers the server cannot answer are refused with the reason", arguments: [
         ("hello", SDPError.notSDP),
         (offer(setup: "passive"), .unsupportedSetup("passive")),

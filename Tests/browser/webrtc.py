@@ -50,11 +50,14 @@ def main():
         advanced = after["currentTime"] - before["currentTime"]
         decoded = (after["webrtc"] or {}).get("framesDecoded", 0)
         summary["webrtc"] = {"advancedSeconds": round(advanced, 2), "framesDecoded": decoded,
-                             "size": f"{after['width']}x{after['height']}", "packetsLost": (after["webrtc"] or {}).get("packetsLost")}
+                             "size": f"{after['width']}x{after['height']}", "packetsLost": (after["webrtc"] or {}).get("packetsLost"),
+                             "audioPacketsReceived": (after["webrtc"] or {}).get("audioPacketsReceived", 0)}
         if advanced < 2:
             raise run.CheckFailed(f"the WebRTC video advanced {advanced:.2f} s in 3 s")
         if decoded < 60:
             raise run.CheckFailed(f"getStats shows {decoded} frames decoded")
+        if summary["webrtc"]["audioPacketsReceived"] < 50:
+            raise run.CheckFailed(f"getStats shows {summary['webrtc']['audioPacketsReceived']} Opus packets received")
         latencies = []
         for _ in range(8):
             latency = sample(first)["latency"]

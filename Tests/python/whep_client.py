@@ -79,6 +79,7 @@ def send_garbage(port, answer):
 async def play(base, channel, port, wanted, timeout):
     pc, sdp = await offer_sdp()
     frames = []
+    audio = []
     first_frame_at = None
     done = asyncio.Event()
     started = time.monotonic()
@@ -96,8 +97,18 @@ async def play(base, channel, port, wanted, timeout):
             finally:
                 done.set()
 
+        async def consume_audio():
+            try:
+                while True:
+                    frame = await track.recv()
+                    audio.append((frame.sample_rate, frame.samples, frame.pts))
+            except Exception:
+                pass
+
         if track.kind == "video":
             asyncio.ensure_future(consume())
+        else:
+            asyncio.ensure_future(consume_audio())
 
     status, headers, answer = await asyncio.get_running_loop().run_in_executor(
         None, request, "POST", f"{base}/live/{channel}/whep", sdp)
@@ -106,8 +117,9 @@ async def play(base, channel, port, wanted, timeout):
         result["body"] = answer
         await pc.close()
         return result
-    audio = answer.split("m=audio", 1)[1].split("m=", 1)[0] if "m=audio" in answer else ""
-    result["audioInactive"] = "a=inactive" in audio
+    audio_section = answer.split("m=audio", 1)[1].split("m=", 1)[0] if "m=audio" in answer else ""
+    result["audioInactive"] = "a=inactive" in audio_section
+    result["audioOpus"] = "opus/48000/2" in audio_section and "a=sendonly" in audio_section
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     garbage_sent = False
     deadline = time.monotonic() + timeout
@@ -118,6 +130,8 @@ async def play(base, channel, port, wanted, timeout):
             result["framesBeforeGarbage"] = len(frames)
         await asyncio.sleep(0.05)
     result["frames"] = len(frames)
+    result["audioFrames"] = len(audio)
+    result["audioRates"] = sorted({rate for rate, _, _ in audio})
     result["sizes"] = sorted({f"{w}x{h}" for w, h in frames})
     result["firstFrameSeconds"] = None if first_frame_at is None else round(first_frame_at - started, 3)
     stats = await pc.getStats()

@@ -30,6 +30,9 @@ final class WebRTCHub: @unchecked Sendable {
         let broadcast: Broadcast
         let subscriberID: BroadcastSubscriberID
         var video: AVCDecoderConfiguration?
+        var audio: AudioSpecificConfig?
+        /// AAC → Opus while a viewer takes audio.
+        var transcoder: OpusTranscoder?
         var clock: StreamClock?
         /// From the last keyframe on: a viewer whose DTLS completes starts here (bounded by ``gopLimits``).
         var gop: [Unit] = []
@@ -71,7 +74,10 @@ final class WebRTCHub: @unchecked Sendable {
         tickTask?.cancel()
         tickTask = nil
         for id in Array(sessions.keys) { close(id, reason: "the server is stopping") }
-        for feed in feeds.values { feed.broadcast.detach(feed.subscriberID) }
+        for feed in feeds.values {
+            feed.transcoder?.stop()
+            feed.broadcast.detach(feed.subscriberID)
+        }
         feeds.removeAll()
         flush()
         channel = nil
@@ -100,6 +106,7 @@ final class WebRTCHub: @unchecked Sendable {
         byUfrag[entry.session.localUfrag] = nil
         if let peer = entry.session.peer, byAddress[peer] == id { byAddress[peer] = nil }
         feeds[entry.session.channel]?.sessions.remove(id)
+        stopTranscoderIfUnused(entry.session.channel)
         entry.release()
         logger.info("WHEP session closed", metadata: ["channel": "\(entry.session.channel)", "session": "\(id)", "reason": "\(reason)",
                                                       "packets": "\(entry.session.packetsSent)", "retransmitted": "\(entry.session.retransmitted)"])
@@ -140,6 +147,11 @@ final class WebRTCHub: @unchecked Sendable {
             case .connected:
                 logger.info("WHEP session connected", metadata: ["channel": "\(session.channel)", "session": "\(session.id)"])
                 guard let feed = feeds[session.channel] else { continue }
+                if session.audioSSRC != nil, feed.audio != nil, feed.transcoder == nil,
+                   let transcoder = OpusTranscoder(channel: session.channel, hub: self, logger: logger) {
+                    feeds[session.channel]?.transcoder = transcoder
+                    transcoder.start()
+                }
                 for unit in feed.gop {
                     send(unit, to: session)
                 }
@@ -205,13 +217,18 @@ final class WebRTCHub: @unchecked Sendable {
     func deliver(_ delivery: BroadcastDelivery, from subscriber: WebRTCFeed) {
         guard var feed = feeds[subscriber.channel], feed.subscriber === subscriber else { return }
         switch delivery {
-        case let .configure(video, _, clock):
+        case let .configure(video, audio, clock):
             feed.video = video
+            feed.audio = audio
             feed.clock = clock
             feed.gop = []
             feed.gopBytes = 0
             feeds[subscriber.channel] = feed
         case let .frame(frame, _):
+            if frame.track == .audio, let audio = feed.audio {
+                feed.transcoder?.write(frame, configuration: audio)
+                return
+            }
             guard frame.track == .video, let video = feed.video else { return }
             if frame.pts != frame.dts, !feed.warnedAboutBFrames {
                 feed.warnedAboutBFrames = true
@@ -243,13 +260,34 @@ final class WebRTCHub: @unchecked Sendable {
             return
         case .end:
             for id in feed.sessions { close(id, reason: "the broadcast ended") }
+            feed.transcoder?.stop()
+            feeds[subscriber.channel]?.transcoder = nil
             flush()
         }
+    }
+
+    /// Opus from the channel's transcoder, to each viewer that takes audio.
+    func deliverOpus(_ payload: [UInt8], mediaTime: Int64, channel: String) {
+        guard let feed = feeds[channel] else { return }
+        for id in feed.sessions {
+            guard let session = sessions[id]?.session, let peer = session.peer,
+                  let packet = session.sendAudio(payload, mediaTime: mediaTime) else { continue }
+            write(packet, to: peer)
+        }
+        flush()
+    }
+
+    private func stopTranscoderIfUnused(_ channel: String) {
+        guard let feed = feeds[channel], let transcoder = feed.transcoder else { return }
+        guard !feed.sessions.contains(where: { sessions[$0]?.session.audioSSRC != nil }) else { return }
+        transcoder.stop()
+        feeds[channel]?.transcoder = nil
     }
 
     func feedDetached(_ subscriber: WebRTCFeed) {
         guard let feed = feeds[subscriber.channel], feed.subscriber === subscriber else { return }
         for id in feed.sessions { close(id, reason: "the broadcast ended") }
+        feeds[subscriber.channel]?.transcoder?.stop()
         feeds[subscriber.channel] = nil
         flush()
     }

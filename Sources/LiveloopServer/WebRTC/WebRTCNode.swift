@@ -115,6 +115,10 @@ public final class WebRTCNode: Sendable {
         let password = Self.randomToken(24, alphabet: Self.iceCharacters)
         let ssrc = UInt32.random(in: 1...UInt32.max)
         let timestampOffset = UInt32.random(in: 0...UInt32.max)
+        // Audio when the viewer takes Opus, the broadcast has AAC, and ffmpeg is here to transcode it.
+        let hasAudio = broadcast.rendition?.codecs.contains("mp4a") == true
+        let audioSSRC: UInt32? = offer.audio != nil && hasAudio && OpusTranscoder.findFFmpeg() != nil
+            ? UInt32.random(in: 1...UInt32.max) : nil
         let cname = Self.randomToken(16, alphabet: Self.iceCharacters)
         let releaseAll: @Sendable () -> Void = { [self] in
             viewers.subtract(1, ordering: .relaxed)
@@ -124,7 +128,8 @@ public final class WebRTCNode: Sendable {
         let created = try? await hub.loop.submit { () throws -> Bool in
             let endpoint = try DTLSEndpoint(context: dtls, peerFingerprint: offer.fingerprint)
             let session = WHEPSession(id: id, channel: channel, offer: offer, localUfrag: ufrag, localPassword: password,
-                                      dtls: endpoint, ssrc: ssrc, cname: cname, timestampOffset: timestampOffset, now: .now())
+                                      dtls: endpoint, ssrc: ssrc, cname: cname, timestampOffset: timestampOffset,
+                                      audioSSRC: audioSSRC, now: .now())
             hub.add(session, broadcast: broadcast, release: releaseAll)
             return true
         }.get()
@@ -134,7 +139,7 @@ public final class WebRTCNode: Sendable {
         }
         let answer = WHEPAnswer(offer: offer, iceUfrag: ufrag, icePassword: password, fingerprint: dtls.fingerprint,
                                 candidates: addresses.map { ($0, port) }, ssrc: ssrc, cname: cname,
-                                sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+                                sessionID: UInt64.random(in: 1...UInt64(Int64.max)), audioSSRC: audioSSRC)
         return Created(id: id, answer: answer.text, timestampOffset: timestampOffset)
     }
 

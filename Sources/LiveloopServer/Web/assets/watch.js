@@ -2,8 +2,8 @@
 // that carry a cue reach the widgets when this viewer's playhead reaches them (cues.js); the page reports its latency
 // to the server (`sync`) and holds the channel's shared target latency from the room's hello.
 // URL options: `?token=JWT` (kept in localStorage, then removed from the address bar), `?latency=0.8` (target seconds
-// behind live, instead of the channel's), `?mode=hls` (LL-HLS instead of the WebSocket), `?mode=webrtc` (WebRTC, WHEP; video
-// only, falling back to the WebSocket), `?debug=1` (the playback
+// behind live, instead of the channel's), `?mode=hls` (LL-HLS instead of the WebSocket), `?mode=webrtc` (WebRTC, WHEP,
+// falling back to the WebSocket), `?debug=1` (the playback
 // details panel; the `d` key toggles it too).
 
 import { LivePlayer } from './player.js';

@@ -1,7 +1,7 @@
 // WebRTC playback for the live player (`?mode=webrtc`): one RTCPeerConnection that receives the channel's video,
 // signalled with WHEP (POST the offer to /live/CHANNEL/whep, the answer comes back, DELETE the session's Location to
 // end it). The server is ICE-lite with host candidates in its answer, so the offer goes out at once, without
-// waiting for our own candidates. Video only: the server sends no audio on this path yet (docs/webrtc.md).
+// waiting for our own candidates. Audio comes as Opus (the server transcodes the broadcast's AAC) when it has any.
 //
 // Where the frame on screen sits on the stream clock: the answer's `Liveloop-RTP-Clock` header gives the RTP
 // timestamp offset and the stream clock's anchor, and requestVideoFrameCallback gives each shown frame's RTP
@@ -28,7 +28,7 @@ export class WebRTCSession {
     this.location = null;
     this.clock = null;        // {offset, mediaTime, wallClock} from the answer's header
     this.lastFrame = null;    // {rtpTimestamp, at: performance.now()} of the last frame shown
-    this.stats = { framesDecoded: 0, packetsLost: 0, nackCount: 0 };
+    this.stats = { framesDecoded: 0, packetsLost: 0, nackCount: 0, audioPacketsReceived: 0 };
     this.closed = false;
   }
 
@@ -40,6 +40,7 @@ export class WebRTCSession {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     this.pc = pc;
     pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.addTransceiver('audio', { direction: 'recvonly' });
     const stream = new MediaStream();
     pc.addEventListener('track', (event) => {
       stream.addTrack(event.track);
@@ -110,7 +111,9 @@ export class WebRTCSession {
     const report = await this.pc.getStats().catch(() => null);
     report?.forEach((entry) => {
       if (entry.type === 'inbound-rtp' && entry.kind === 'video') {
-        this.stats = { framesDecoded: entry.framesDecoded ?? 0, packetsLost: entry.packetsLost ?? 0, nackCount: entry.nackCount ?? 0 };
+        Object.assign(this.stats, { framesDecoded: entry.framesDecoded ?? 0, packetsLost: entry.packetsLost ?? 0, nackCount: entry.nackCount ?? 0 });
+      } else if (entry.type === 'inbound-rtp' && entry.kind === 'audio') {
+        this.stats.audioPacketsReceived = entry.packetsReceived ?? 0;
       }
     });
     return this.stats;
