@@ -277,11 +277,20 @@ public final class WHEPSession {
         }
     }
 
-    /// Ends the session (DELETE, the broadcast ended, the server stops).
+    /// Ends the session (DELETE, the broadcast ended, the server stops, a deadline): a connected viewer is told with
+    /// an RTCP BYE (RFC 3550 §6.6) for each of our streams, so it stops at once instead of waiting out a timeout.
     public func close(_ reason: String) -> [Action] {
         guard !isClosed else { return [] }
+        var actions: [Action] = []
+        if state == .connected, let outbound, let peer {
+            let sources = [ssrc] + (audioSSRC.map { [$0] } ?? [])
+            var bye: [UInt8] = [0x80 | UInt8(sources.count), RTCP.goodbye, 0, UInt8(sources.count)]
+            for source in sources { appendBigEndian(source, to: &bye) }
+            actions.append(.send(outbound.protectRTCP(bye, index: rtcpIndex), to: peer))
+            rtcpIndex = (rtcpIndex + 1) & 0x7FFF_FFFF
+        }
         state = .closed(reason)
-        return [.close(reason)]
+        return actions + [.close(reason)]
     }
 
     private func once(_ kind: String, _ line: String) -> [Action] {

@@ -181,14 +181,17 @@ struct WHEPConnectedSessionTests {
         let (silent, _) = try Self.connected(now: now)
         #expect(silent.tick(now: now + .seconds(20), clock: nil).isEmpty)
         let dropped = silent.tick(now: now + WHEPSession.consentTimeout + .seconds(1), clock: nil)
-        guard case .close = dropped.first else {
-            Issue.record("expected a close, got \(dropped)")
+        guard case .close = dropped.last, case let .send(bytes, _) = dropped.first else {
+            Issue.record("expected a BYE and a close, got \(dropped)")
             return
         }
+        // The viewer is told: an RTCP BYE for our stream, under the server's keys.
+        var reader = SRTPContext(masterKey: Self.keys.serverKey, masterSalt: Self.keys.serverSalt)
+        #expect(RTCP.parse(try reader.unprotectRTCP(bytes), mediaSSRC: 1234) == [.bye])
         let (leaving, peer) = try Self.connected(now: now)
         let bye: [UInt8] = [0x81, 203, 0, 1, 0, 0, 0, 9]
         let actions = leaving.receive(datagram: Self.viewerOut.protectRTCP(bye, index: 1), from: peer, now: now)
-        guard case .close = actions.first else {
+        guard case .close = actions.last else {
             Issue.record("expected a close, got \(actions)")
             return
         }

@@ -102,7 +102,7 @@ final class WebRTCHub: @unchecked Sendable {
 
     private func close(_ id: String, reason: String) {
         guard let entry = sessions.removeValue(forKey: id) else { return }
-        _ = entry.session.close(reason)
+        for case let .send(bytes, to) in entry.session.close(reason) { write(bytes, to: to) }
         byUfrag[entry.session.localUfrag] = nil
         if let peer = entry.session.peer, byAddress[peer] == id { byAddress[peer] = nil }
         feeds[entry.session.channel]?.sessions.remove(id)
