@@ -57,6 +57,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "WebRTC",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "LiveMedia",
             dependencies: [
                 "MediaFormats",
@@ -86,7 +95,7 @@ let package = Package(
         .target(
             name: "LiveloopServer",
             dependencies: [
-                "MediaFormats", "RTMP", "SRT", "LiveMedia", "Interaction", "Storage",
+                "MediaFormats", "RTMP", "SRT", "WebRTC", "LiveMedia", "Interaction", "Storage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -141,6 +150,7 @@ let package = Package(
         ),
         .testTarget(name: "MediaFormatsTests", dependencies: ["MediaFormats"], resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(name: "SRTTests", dependencies: ["SRT", "MediaFormats"], swiftSettings: strict),
+        .testTarget(name: "WebRTCTests", dependencies: ["WebRTC", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strict),
         .testTarget(name: "RTMPTests", dependencies: ["RTMP", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "LiveMediaTests", dependencies: ["LiveMedia", "MediaFormats"], swiftSettings: strict),
         .testTarget(name: "InteractionTests", dependencies: ["Interaction"], swiftSettings: strict),

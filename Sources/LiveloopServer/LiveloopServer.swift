@@ -11,7 +11,7 @@ import ServiceLifecycle
 import Storage
 import UnixSignals
 
-/// The whole server: HTTP (API, LL-HLS, health, metrics), RTMP and SRT ingest in one ServiceGroup; with TLS, HTTPS
+/// The whole server: HTTP (API, LL-HLS, WHEP, health, metrics), WebRTC playback, RTMP and SRT ingest in one ServiceGroup; with TLS, HTTPS
 /// and WSS on the HTTP port, RTMPS beside RTMP, and the certificate reloaded on SIGHUP.
 public struct LiveloopServer: Sendable {
     public let configuration: ServerConfiguration
@@ -38,6 +38,8 @@ public struct LiveloopServer: Sendable {
     /// Open connections on the HTTP port, in total and per client address.
     public let httpConnections: ConnectionLedger
     let thumbnails = Thumbnails()
+    /// WHEP playback: sessions on the shared UDP port, fed from each broadcast.
+    public let webrtc: WebRTCNode
     /// The certificate HTTPS, WSS and RTMPS connections get; nil when the server speaks plain HTTP and RTMP only.
     public let tls: TLSCredentials?
     /// ffmpeg processes the thumbnail route has started (one per channel at a time, a few in all).
@@ -78,6 +80,11 @@ public struct LiveloopServer: Sendable {
         tokens = try await TokenAuthority(store: store)
         audience = AudienceDirectory(store: store)
         registry.observe { recorder.observe($0) }
+        let webrtc = WebRTCNode(configuration: configuration.webrtc, host: configuration.host, logger: logger)
+        self.webrtc = webrtc
+        registry.observe { [registry] event in
+            if case let .started(channel, _) = event, let broadcast = registry.broadcast(channel) { webrtc.prepare(broadcast) }
+        }
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
@@ -133,6 +140,7 @@ public struct LiveloopServer: Sendable {
         VODRoutes(recordings: recordings, store: store).register(on: router)
         AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: authenticator)
             .register(on: router)
+        WHEPRoutes(registry: registry, node: webrtc, viewers: tenantViewers).register(on: router)
         JoinAPI(store: store, tokens: tokens, audience: audience).register(on: router)
         AudienceAPI(store: store, audience: audience, rooms: rooms, authenticator: authenticator).register(on: router)
         let statics = StaticRoutes()
@@ -182,7 +190,8 @@ public struct LiveloopServer: Sendable {
         // and the webhook dispatcher last, so the `stream.ended` of the broadcasts the ingests end is queued.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // Recordings stop after the ingests: they finish the recordings of the broadcasts the ingests end.
-            .init(service: webhooks), .init(service: app), .init(service: recordings), .init(service: ingest), .init(service: srt),
+            .init(service: webhooks), .init(service: app), .init(service: WebRTCService(node: webrtc, logger: logger)),
+            .init(service: recordings), .init(service: ingest), .init(service: srt),
         ]
         if let tls { services.append(.init(service: CertificateReloadService(credentials: tls, logger: logger))) }
         services.append(.init(service: DrainService(rooms: rooms, drain: configuration.drainTime,

@@ -33,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     /// RTMP connection caps (in total, per client address) and deadlines (setup: handshake to accepted publish; idle:
     /// time without a whole message).
     public var rtmp = RTMPConnectionLimits()
+    /// WHEP playback: the shared UDP port, the addresses its host candidates name, the viewer cap.
+    public var webrtc = WebRTCConfiguration()
     /// Webhooks (retries, caps, the private-address rule) and the publish hook.
     public var webhooks = WebhookConfiguration()
     /// Days a recording is kept after it ended (docs/recording.md); 0 keeps recordings until they are deleted.

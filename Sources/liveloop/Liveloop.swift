@@ -48,6 +48,7 @@ enum EnvironmentOptions {
                   "--slow-client-timeout", "--first-message-timeout", "--send-buffer-bytes", "--config", "--drain",
                   "--rtmp-max-connections", "--rtmp-max-connections-per-address", "--rtmp-setup-timeout", "--rtmp-idle-timeout",
                   "--srt-port", "--srt-passphrase", "--srt-latency", "--max-srt-connections",
+                  "--webrtc-port", "--webrtc-advertise-address", "--webrtc-max-viewers",
                   "--tls-cert", "--tls-key", "--rtmps-port",
                   "--webhook-max-attempts", "--webhook-retry-base", "--webhook-timeout", "--webhook-concurrency", "--max-webhooks",
                   "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout", "--recording-retention-days"],

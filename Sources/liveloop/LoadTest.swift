@@ -89,7 +89,8 @@ struct LoadTestTarget: Sendable {
 
     var pid: Int32? { process?.processIdentifier }
 
-    static func prepare(url: String?, dataDirectory: String?, channel: String, demo: Bool = false) async throws -> LoadTestTarget {
+    static func prepare(url: String?, dataDirectory: String?, channel: String, demo: Bool = false,
+                        serveArguments: [String] = []) async throws -> LoadTestTarget {
         let directory = dataDirectory ?? (NSTemporaryDirectory() + "liveloop-loadtest-" + UUID().uuidString)
         let secret: Data
         do {
@@ -109,7 +110,7 @@ struct LoadTestTarget: Sendable {
             "--data", directory, "--log-level", "warning",
             // The viewers come from a few loopback addresses, as they would through a load balancer.
             "--max-connections-per-address", "0",
-        ] + (demo ? ["--demo"] : []), log: log)
+        ] + (demo ? ["--demo"] : []) + serveArguments, log: log)
         let target = LoadTestTarget(baseURL: "http://127.0.0.1:\(httpPort)", channel: channel, secret: secret, process: process,
                                     temporaryDirectory: directory, serverLog: log)
         let deadline = ContinuousClock.now + .seconds(30)

@@ -2,13 +2,14 @@ import ArgumentParser
 import Foundation
 import LiveMedia
 import LiveloopServer
+import NIOCore
 import Logging
 import RTMP
 import SRT
 import Storage
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the server: HTTP (API, LL-HLS, health, metrics), RTMP and SRT ingest.")
+    static let configuration = CommandConfiguration(abstract: "Run the server: HTTP (API, LL-HLS, WHEP, health, metrics), WebRTC playback, RTMP and SRT ingest.")
 
     @Option(help: "Address to listen on (LIVELOOP_HOST).")
     var host = "0.0.0.0"
@@ -30,6 +31,12 @@ struct Serve: AsyncParsableCommand {
     var srtLatency = 120
     @Option(help: "Most SRT publishers connected at once; more are refused at the handshake (LIVELOOP_MAX_SRT_CONNECTIONS).")
     var maxSrtConnections = 16
+    @Option(help: "WebRTC (WHEP playback) port, UDP: STUN, DTLS and SRTP of every viewer share it (LIVELOOP_WEBRTC_PORT). Needs OpenSSL 3 (libssl3) at run time.")
+    var webrtcPort = 8189
+    @Option(help: "IP addresses (comma-separated) WHEP answers give viewers as host candidates: the public or NAT address that forwards --webrtc-port (LIVELOOP_WEBRTC_ADVERTISE_ADDRESS); by default the listen address, or with 0.0.0.0 every IPv4 address of this machine.")
+    var webrtcAdvertiseAddress: String?
+    @Option(help: "Most WebRTC viewers on this node; one more is answered 503 server_full (LIVELOOP_WEBRTC_MAX_VIEWERS).")
+    var webrtcMaxViewers = 1000
     @Option(name: .customLong("data"), help: "Data directory: the SQLite database (LIVELOOP_DATA).")
     var dataDirectory = "./liveloop-data"
     @Option(help: "Host name in the RTMP URLs the server prints (LIVELOOP_PUBLIC_HOST); this machine's name by default.")
@@ -99,7 +106,11 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort), (0...65535).contains(srtPort),
-              (0...65535).contains(rtmpsPort) else { throw ValidationError("ports must be 0–65535") }
+              (0...65535).contains(rtmpsPort), (0...65535).contains(webrtcPort) else { throw ValidationError("ports must be 0–65535") }
+        guard (1...100_000).contains(webrtcMaxViewers) else { throw ValidationError("--webrtc-max-viewers must be 1–100000") }
+        for address in webrtcAddresses where (try? SocketAddress(ipAddress: address, port: 0)) == nil {
+            throw ValidationError("--webrtc-advertise-address: \(address) is not an IP address")
+        }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together: give both or neither") }
         if tlsCert != nil, rtmpsPort != 0, rtmpsPort == rtmpPort {
             throw ValidationError("--rtmps-port must differ from --rtmp-port")
@@ -152,6 +163,10 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    private var webrtcAddresses: [String] {
+        (webrtcAdvertiseAddress ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let format = LogFormat(rawValue: logFormat) ?? .text
@@ -179,6 +194,9 @@ struct Serve: AsyncParsableCommand {
         configuration.srt.passphrase = srtPassphrase
         configuration.srt.latencyMilliseconds = srtLatency
         configuration.srt.maxConnections = maxSrtConnections
+        configuration.webrtc.port = webrtcPort
+        configuration.webrtc.advertiseAddresses = webrtcAddresses
+        configuration.webrtc.maxViewers = webrtcMaxViewers
         configuration.dataDirectory = dataDirectory
         configuration.publicHost = publicHost
         configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
@@ -241,7 +259,7 @@ struct Serve: AsyncParsableCommand {
         let webHost = (server.tls != nil ? publicHost : nil) ?? (host == "0.0.0.0" ? "localhost" : host)
         let web = "\(server.tls == nil ? "http" : "https")://\(webHost):\(httpPort)"
         let rtmps = server.rtmpsURL.map { "  RTMPS on \($0)" } ?? ""
-        print("Liveloop: \(server.tls == nil ? "HTTP" : "HTTPS") on \(web)  RTMP on \(server.rtmpURL)\(rtmps)  SRT on udp port \(srtPort)")
+        print("Liveloop: \(server.tls == nil ? "HTTP" : "HTTPS") on \(web)  RTMP on \(server.rtmpURL)\(rtmps)  SRT on udp port \(srtPort)  WebRTC on udp port \(webrtcPort)")
         if demo { print("Demo channel: \(web)/watch/demo  (LL-HLS: /live/demo/index.m3u8)") }
         // Shown once: make sure it reaches a redirected stdout (a log file) before the server runs for days.
         fflush(nil)

@@ -77,6 +77,7 @@ struct OpenAPITests {
             ("/live/{channel}/index.m3u8", "get"), ("/live/{channel}/media.m3u8", "get"),
             ("/live/{channel}/init{version}.mp4", "get"), ("/live/{channel}/seg{msn}.m4s", "get"),
             ("/live/{channel}/part{msn}.{part}.m4s", "get"), ("/live/{channel}/thumbnail.jpg", "get"),
+            ("/live/{channel}/whep", "post"), ("/live/{channel}/whep/{session}", "delete"), ("/live/{channel}/whep/{session}", "patch"),
             ("/api/v1/webhooks", "get"), ("/api/v1/webhooks", "post"), ("/api/v1/webhooks/{id}", "get"),
             ("/api/v1/webhooks/{id}", "delete"), ("/api/v1/webhooks/{id}/deliveries", "get"), ("/api/v1/webhooks/{id}/ping", "post"),
             ("/api/v1/channels/{channel}/page", "get"), ("/api/v1/channels/{channel}/join", "post"),

@@ -67,7 +67,9 @@ def main() -> int:
         ]
         for operation in EXCLUDED_OPERATIONS:
             arguments += ["--exclude-operation-id", operation]
-        code = ("import sys; from schemathesis.cli import schemathesis as cli; "
+        # WHEP bodies are SDP text: sent as schemathesis sends text/plain.
+        code = ("import sys, schemathesis; from schemathesis.cli import schemathesis as cli; "
+                "schemathesis.serializer.alias(['application/sdp', 'application/trickle-ice-sdpfrag'], 'text/plain'); "
                 "sys.argv = ['schemathesis'] + sys.argv[1:]; cli()")
         result = subprocess.run([sys.executable, "-c", code] + arguments, cwd=work,
                                 env={**os.environ, "NO_COLOR": "1", "COLUMNS": "160"})

@@ -22,7 +22,7 @@ final class TestServer: Sendable {
                       httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero,
                       rtmp: RTMPConnectionLimits = RTMPConnectionLimits(), logger customLogger: Logger? = nil,
                       srtPassphrase: String? = nil, tls: TLSFiles? = nil,
-                      webhooks: WebhookConfiguration = .testing) async throws -> TestServer {
+                      webhooks: WebhookConfiguration = .testing, webrtcMaxViewers: Int = 1000) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.httpLimits = httpLimits
@@ -35,6 +35,10 @@ final class TestServer: Sendable {
         // Any free port, so servers in parallel tests never collide on 9000; `srtPort` says which (nil without libsrt).
         configuration.srtPort = 0
         configuration.srt.passphrase = srtPassphrase
+        // WHEP on any free UDP port, announced on loopback (`server.webrtc.boundPort` says which).
+        configuration.webrtc.port = 0
+        configuration.webrtc.advertiseAddresses = ["127.0.0.1"]
+        configuration.webrtc.maxViewers = webrtcMaxViewers
         configuration.dataDirectory = dataDirectory ?? NSTemporaryDirectory() + "liveloop-test-" + UUID().uuidString
         configuration.publicHost = "127.0.0.1"
         configuration.reconnectGrace = grace

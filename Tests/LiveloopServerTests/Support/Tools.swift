@@ -15,13 +15,13 @@ enum Tools {
 
     /// Starts ffmpeg publishing a generated H.264 High (B-frames) + AAC stream over RTMP at real-time pace.
     static func publish(to url: String, frames: Int, size: String = "640x360", rate: Int = 30, gop: Int = 30, tone: Int = 440,
-                        preset: String = "veryfast") throws -> Process {
+                        preset: String = "veryfast", bFrames: Int = 2) throws -> Process {
         try run("ffmpeg", [
             "-hide_banner", "-loglevel", "error", "-re",
             "-f", "lavfi", "-i", "testsrc2=size=\(size):rate=\(rate)",
             "-f", "lavfi", "-i", "sine=frequency=\(tone):sample_rate=48000",
             "-frames:v", "\(frames)", "-shortest",
-            "-c:v", "libx264", "-preset", preset, "-profile:v", "high", "-bf", "2", "-g", "\(gop)", "-keyint_min", "\(gop)",
+            "-c:v", "libx264", "-preset", preset, "-profile:v", "high", "-bf", "\(bFrames)", "-g", "\(gop)", "-keyint_min", "\(gop)",
             "-sc_threshold", "0", "-pix_fmt", "yuv420p",
             "-c:a", "aac", "-b:a", "64k", "-f", "flv", url,
         ])

@@ -1,7 +1,9 @@
 // The live player: one muxed MSE SourceBuffer fed by fMP4 over a WebSocket (`/live/CHANNEL/ws`, sub-second) or by
 // LL-HLS (`llhls.js`, for `?mode=hls` and audiences behind a CDN), held at a target latency by steering playbackRate
 // (±5 %) and seeking when more than a second off (a quarter second right after a stall or a tab switch). Native HLS
-// (`video.src`) only where MediaSource is missing (iOS Safari).
+// (`video.src`) only where MediaSource is missing (iOS Safari). `?mode=webrtc` plays over WebRTC (webrtc.js, WHEP) and
+// falls back to the WebSocket (or, without MediaSource, to LL-HLS) when the browser has no WebRTC, the server refuses
+// the session, or no frame arrives within a few seconds.
 //
 // Latency is measured against the stream clock — from the WebSocket's init frame, or from EXT-X-PROGRAM-DATE-TIME:
 //   wallClock(t) = clock.wallClock + (t × timescale − clock.mediaTime) / timescale × 1000
@@ -18,9 +20,10 @@ import { LatencyTarget } from './latencytarget.js';
 import { LLHLSLoader } from './llhls.js';
 import { VideoSocket } from './videosocket.js';
 import { withPlayback } from './playback.js';
+import { WebRTCSession } from './webrtc.js';
 
 const VIDEO_TRACK = 1;
-const DEFAULT_TARGET = { ws: 0.5, hls: 1.5 };
+const DEFAULT_TARGET = { ws: 0.5, hls: 1.5, webrtc: 0.3 };
 const SEEK_THRESHOLD = 1.0;      // seconds off target before we seek instead of steering the rate
 const RESYNC_THRESHOLD = 0.25;   // … right after a stall or a tab switch, when waiting for ±5 % would take too long
 const RESYNC_FOR = 4000;         // ms after such an event during which the tighter threshold applies
@@ -44,7 +47,9 @@ export class LivePlayer extends EventTarget {
     this.serverNow = options.serverNow ?? (() => Date.now());
     const MS = window.MediaSource || window.ManagedMediaSource;
     this.MediaSourceType = MS;
-    this.mode = options.mode === 'hls' || !MS ? 'hls' : 'ws';
+    this.mode = options.mode === 'webrtc' && WebRTCSession.supported ? 'webrtc' : options.mode === 'hls' || !MS ? 'hls' : 'ws';
+    this.rtc = null;             // the WebRTCSession while the webrtc path plays
+    this.fallbackReason = null;  // why the webrtc path gave way, once it did
     this.native = !MS;
     this.target = new LatencyTarget(options.targetLatency ?? DEFAULT_TARGET[this.mode]);
     this.targetSet = options.targetLatency != null;
@@ -94,6 +99,7 @@ export class LivePlayer extends EventTarget {
     this.video.addEventListener('waiting', () => this.onWaiting());
     this.video.addEventListener('playing', () => { this.endStall(); this.setState('playing'); });
     this.timer = setInterval(() => this.tick(false), 250);
+    if (this.mode === 'webrtc') { this.startWebRTC(); return; }
     if (this.native) { this.startNativeHLS(); return; }
     this.openMediaSource();
     const serverNow = () => this.serverNow();
@@ -124,6 +130,7 @@ export class LivePlayer extends EventTarget {
 
   /** The program date (server-clock Unix ms) of the frame on screen, or null before there is one. */
   playheadDate() {
+    if (this.rtc) return this.rtc.playheadDate();
     if (this.native) {
       const start = this.video.getStartDate?.()?.getTime?.();
       return Number.isFinite(start) && start > 0 ? start + this.video.currentTime * 1000 : null;
@@ -170,6 +177,8 @@ export class LivePlayer extends EventTarget {
       get codecs() { return player.codecs; },
       get playlistCues() { return player.playlistCues.map((c) => ({ ...c })); },
       get counters() { return { ...player.stats, ...(player.feed?.stats ?? {}) }; },
+      get webrtc() { return player.rtc ? { ...player.rtc.stats } : null; },
+      get fallbackReason() { return player.fallbackReason; },
       wallClockAt: (t) => player.wallClockAt(t),
     };
   }
@@ -388,6 +397,7 @@ export class LivePlayer extends EventTarget {
     if (now - this.lastTickAt > 2000 && document.visibilityState === 'visible') becameVisible = true;
     this.lastTickAt = now;
     if (becameVisible) this.resyncUntil = now + RESYNC_FOR;
+    if (this.rtc) { this.tickWebRTC(now); return; }
     if (this.native) { this.tickNativeHLS(); return; }
     const video = this.video;
     const ranges = video.buffered;
@@ -453,6 +463,40 @@ export class LivePlayer extends EventTarget {
     let rate = 1;
     if (Math.abs(error) > DEADBAND) rate = 1 + Math.max(-MAX_RATE_DELTA, Math.min(MAX_RATE_DELTA, error * RATE_GAIN));
     if (Math.abs(video.playbackRate - rate) > 0.001) video.playbackRate = rate;
+  }
+
+  // --- WebRTC ------------------------------------------------------------------------------------------------
+
+  startWebRTC() {
+    this.setState('connecting', 'Connecting to the stream…');
+    const rtc = new WebRTCSession({ channel: this.channel, video: this.video, serverNow: () => this.serverNow() });
+    this.rtc = rtc;
+    rtc.onfailed = (error) => { if (this.rtc === rtc) this.fallBack(error); };
+    rtc.start().then(() => { if (this.rtc === rtc) this.setState('playing'); }, (error) => { if (this.rtc === rtc) this.fallBack(error); });
+    addEventListener('pagehide', () => rtc.stop());
+  }
+
+  /** WebRTC did not work here: the WebSocket-fMP4 path (LL-HLS without MediaSource) takes over. */
+  fallBack(error) {
+    this.rtc?.stop();
+    this.rtc = null;
+    this.stats.fallbacks = (this.stats.fallbacks ?? 0) + 1;
+    this.fallbackReason = String(error?.message ?? error);
+    this.video.srcObject = null;
+    this.mode = this.native ? 'hls' : 'ws';
+    if (!this.targetSet) this.target.setBase(DEFAULT_TARGET[this.mode]);
+    if (this.native) { this.startNativeHLS(); return; }
+    this.openMediaSource();
+    this.startFeed(new VideoSocket({ channel: this.channel }));
+  }
+
+  /** The browser's jitter buffer holds the latency on this path: we only start playback and watch for progress. */
+  tickWebRTC(now) {
+    const video = this.video;
+    if (this.wantsPlay && video.paused && video.readyState >= 2) this.play();
+    if (video.currentTime !== this.lastProgress.time) this.lastProgress = { time: video.currentTime, at: now };
+    if (video.readyState >= 2 && !video.paused && this.state !== 'playing') this.setState('playing');
+    this.rtc.refreshStats();
   }
 
   // --- native HLS (no MediaSource) ------------------------------------------------------------------------------

@@ -4,7 +4,8 @@
 // Joining (session.js): on an open channel the viewer picks a name and gets a token at once; on a signed one the
 // customer's site hands it over in `#token=…`; `#pt=…` carries a members-only channel's playback token.
 // URL options: `?token=JWT` (kept in localStorage, then removed from the address bar), `?latency=0.8` (target seconds
-// behind live, instead of the channel's), `?mode=hls` (LL-HLS instead of the WebSocket), `?debug=1` (the playback
+// behind live, instead of the channel's), `?mode=hls` (LL-HLS instead of the WebSocket), `?mode=webrtc` (WebRTC, WHEP,
+// falling back to the WebSocket), `?debug=1` (the playback
 // details panel; the `d` key toggles it too).
 
 import { LivePlayer } from './player.js';

@@ -1,0 +1,294 @@
+import Foundation
+import LiveMedia
+import Logging
+import MediaFormats
+import NIOCore
+internal import WebRTC
+
+/// Every WHEP session and feed of this node, on one event loop with the UDP socket they share: it demultiplexes
+/// datagrams (STUN by the USERNAME's ufrag, everything else by the source address a valid binding bound), packetizes
+/// each broadcast's video once and has each session protect and send it, and runs the sessions' timers.
+///
+/// `@unchecked Sendable`: all state is touched on `loop` only (every entry point is called there; the feeds and the
+/// node hop onto it), so no lock is needed.
+final class WebRTCHub: @unchecked Sendable {
+    struct Entry {
+        let session: WHEPSession
+        let release: @Sendable () -> Void
+    }
+
+    /// One access unit, packetized once for every viewer of the broadcast.
+    struct Unit {
+        var payloads: [H264Packetizer.Payload]
+        var mediaTime: Int64
+        var isKeyframe: Bool
+        var bytes: Int
+    }
+
+    struct Feed {
+        let subscriber: WebRTCFeed
+        let broadcast: Broadcast
+        let subscriberID: BroadcastSubscriberID
+        var video: AVCDecoderConfiguration?
+        var audio: AudioSpecificConfig?
+        /// AAC → Opus while a viewer takes audio.
+        var transcoder: OpusTranscoder?
+        var clock: StreamClock?
+        /// From the last keyframe on: a viewer whose DTLS completes starts here (bounded by ``gopLimits``).
+        var gop: [Unit] = []
+        var gopBytes = 0
+        var sessions: Set<String> = []
+        /// Said once per broadcast: browsers' WebRTC decoders expect no B-frames.
+        var warnedAboutBFrames = false
+    }
+
+    static let gopLimits = (units: 600, bytes: 16 << 20)
+    static let tickInterval: TimeAmount = .milliseconds(200)
+
+    let loop: any EventLoop
+    private let logger: Logger
+    private var channel: (any Channel)?
+    private var sessions: [String: Entry] = [:]
+    private var byUfrag: [String: String] = [:]
+    private var byAddress: [SocketAddress: String] = [:]
+    private var feeds: [String: Feed] = [:]
+    private var needsFlush = false
+    private var tickTask: RepeatedTask?
+    private var strayLogged = false
+    /// Datagrams dropped because no session owns their address or ufrag (spoofed, late, or garbage).
+    private(set) var strayDatagrams = 0
+
+    init(loop: any EventLoop, logger: Logger) {
+        self.loop = loop
+        self.logger = logger
+    }
+
+    var sessionCount: Int { sessions.count }
+
+    func started(on channel: any Channel) {
+        self.channel = channel
+        tickTask = loop.scheduleRepeatedTask(initialDelay: Self.tickInterval, delay: Self.tickInterval) { [self] _ in tick() }
+    }
+
+    func stop() {
+        tickTask?.cancel()
+        tickTask = nil
+        for id in Array(sessions.keys) { close(id, reason: "the server is stopping") }
+        for feed in feeds.values {
+            feed.transcoder?.stop()
+            feed.broadcast.detach(feed.subscriberID)
+        }
+        feeds.removeAll()
+        flush()
+        channel = nil
+    }
+
+    // MARK: Sessions
+
+    func add(_ session: WHEPSession, broadcast: Broadcast, release: @escaping @Sendable () -> Void) {
+        sessions[session.id] = Entry(session: session, release: release)
+        byUfrag[session.localUfrag] = session.id
+        ensureFeed(broadcast)
+        feeds[session.channel]?.sessions.insert(session.id)
+    }
+
+    /// DELETE: false when there is no such session on that channel.
+    func remove(id: String, channel: String) -> Bool {
+        guard let entry = sessions[id], entry.session.channel == channel else { return false }
+        close(id, reason: "the viewer ended it (DELETE)")
+        flush()
+        return true
+    }
+
+    private func close(_ id: String, reason: String) {
+        guard let entry = sessions.removeValue(forKey: id) else { return }
+        for case let .send(bytes, to) in entry.session.close(reason) { write(bytes, to: to) }
+        byUfrag[entry.session.localUfrag] = nil
+        if let peer = entry.session.peer, byAddress[peer] == id { byAddress[peer] = nil }
+        feeds[entry.session.channel]?.sessions.remove(id)
+        stopTranscoderIfUnused(entry.session.channel)
+        entry.release()
+        logger.info("WHEP session closed", metadata: ["channel": "\(entry.session.channel)", "session": "\(id)", "reason": "\(reason)",
+                                                      "packets": "\(entry.session.packetsSent)", "retransmitted": "\(entry.session.retransmitted)"])
+    }
+
+    // MARK: Datagrams
+
+    func receive(_ bytes: [UInt8], from address: SocketAddress) {
+        let now = NIODeadline.now()
+        if STUNMessage.looksLikeSTUN(bytes) {
+            guard let message = try? STUNMessage(parsing: bytes), let username = message.username,
+                  let colon = username.firstIndex(of: ":"), let id = byUfrag[String(username[..<colon])],
+                  let entry = sessions[id] else { return stray(address) }
+            perform(entry.session.receive(stun: message, from: address, now: now), for: entry.session)
+        } else {
+            guard let id = byAddress[address], let entry = sessions[id] else { return stray(address) }
+            perform(entry.session.receive(datagram: bytes, from: address, now: now), for: entry.session)
+        }
+        flush()
+    }
+
+    private func stray(_ address: SocketAddress) {
+        strayDatagrams += 1
+        guard !strayLogged else { return }
+        strayLogged = true
+        logger.notice("WebRTC: ignoring datagrams that belong to no session (unknown ufrag or address; logged once)",
+                      metadata: ["from": "\(address)"])
+    }
+
+    private func perform(_ actions: [WHEPSession.Action], for session: WHEPSession) {
+        for action in actions {
+            switch action {
+            case let .send(bytes, to):
+                write(bytes, to: to)
+            case let .bind(address):
+                for (known, id) in byAddress where id == session.id { byAddress[known] = nil }
+                byAddress[address] = session.id
+            case .connected:
+                logger.info("WHEP session connected", metadata: ["channel": "\(session.channel)", "session": "\(session.id)"])
+                guard let feed = feeds[session.channel] else { continue }
+                if session.audioSSRC != nil, feed.audio != nil, feed.transcoder == nil,
+                   let transcoder = OpusTranscoder(channel: session.channel, hub: self, logger: logger) {
+                    feeds[session.channel]?.transcoder = transcoder
+                    transcoder.start()
+                }
+                for unit in feed.gop {
+                    send(unit, to: session)
+                }
+            case .keyframeRequested:
+                // RTMP and SRT publishers cannot be asked for one; the next keyframe comes with the encoder's GOP.
+                continue
+            case let .log(line):
+                logger.notice("WebRTC: \(line)", metadata: ["channel": "\(session.channel)", "session": "\(session.id)"])
+            case let .close(reason):
+                close(session.id, reason: reason)
+            }
+        }
+    }
+
+    private func send(_ unit: Unit, to session: WHEPSession) {
+        guard let peer = session.peer else { return }
+        for packet in session.send(unit.payloads, mediaTime: unit.mediaTime, isKeyframe: unit.isKeyframe) {
+            write(packet, to: peer)
+        }
+    }
+
+    private func write(_ bytes: [UInt8], to address: SocketAddress) {
+        guard let channel else { return }
+        let buffer = channel.allocator.buffer(bytes: bytes)
+        channel.write(AddressedEnvelope(remoteAddress: address, data: buffer), promise: nil)
+        needsFlush = true
+    }
+
+    private func flush() {
+        guard needsFlush, let channel else { return }
+        needsFlush = false
+        channel.flush()
+    }
+
+    // MARK: Time
+
+    private func tick() {
+        let now = NIODeadline.now()
+        let wall = Date()
+        for entry in Array(sessions.values) {
+            let clock = feeds[entry.session.channel]?.clock.map { (wallClock: wall, mediaTime: $0.mediaTime(at: wall)) }
+            perform(entry.session.tick(now: now, clock: clock), for: entry.session)
+        }
+        flush()
+    }
+
+    // MARK: Feeds
+
+    func ensureFeed(_ broadcast: Broadcast) {
+        let id = ObjectIdentifier(broadcast)
+        if let feed = feeds[broadcast.channel], feed.subscriber.broadcastID == id { return }
+        if let old = feeds.removeValue(forKey: broadcast.channel) {
+            // An earlier broadcast on the channel: its viewers watched something that is over.
+            for session in old.sessions { close(session, reason: "the broadcast ended") }
+            old.broadcast.detach(old.subscriberID)
+        }
+        let subscriber = WebRTCFeed(channel: broadcast.channel, broadcastID: id, hub: self)
+        // `attach` may hand the feed its configuration at once: that only queues a task on this loop, run later.
+        let subscriberID = broadcast.attach(subscriber)
+        feeds[broadcast.channel] = Feed(subscriber: subscriber, broadcast: broadcast, subscriberID: subscriberID)
+    }
+
+    func deliver(_ delivery: BroadcastDelivery, from subscriber: WebRTCFeed) {
+        guard var feed = feeds[subscriber.channel], feed.subscriber === subscriber else { return }
+        switch delivery {
+        case let .configure(video, audio, clock):
+            feed.video = video
+            feed.audio = audio
+            feed.clock = clock
+            feed.gop = []
+            feed.gopBytes = 0
+            feeds[subscriber.channel] = feed
+        case let .frame(frame, _):
+            if frame.track == .audio, let audio = feed.audio {
+                feed.transcoder?.write(frame, configuration: audio)
+                return
+            }
+            guard frame.track == .video, let video = feed.video else { return }
+            if frame.pts != frame.dts, !feed.warnedAboutBFrames {
+                feed.warnedAboutBFrames = true
+                logger.notice("the stream has B-frames: browsers' WebRTC decoders show few of them; publish with bframes=0 for WebRTC viewers",
+                              metadata: ["channel": "\(subscriber.channel)"])
+            }
+            let sample = Array(frame.data.readableBytesView)
+            let units = H264Packetizer.nalUnits(in: sample, lengthSize: video.nalUnitLengthSize)
+            let sets = frame.isKeyframe ? video.sequenceParameterSets + video.pictureParameterSets : []
+            let unit = Unit(payloads: H264Packetizer.payloads(nalUnits: units, parameterSets: sets, maximumPayload: WHEPSession.maximumPayload),
+                            mediaTime: frame.pts, isKeyframe: frame.isKeyframe, bytes: sample.count)
+            if frame.isKeyframe {
+                feed.gop = [unit]
+                feed.gopBytes = unit.bytes
+            } else if !feed.gop.isEmpty, feed.gop.count < Self.gopLimits.units, feed.gopBytes + unit.bytes <= Self.gopLimits.bytes {
+                feed.gop.append(unit)
+                feed.gopBytes += unit.bytes
+            } else {
+                feed.gop = []
+                feed.gopBytes = 0
+            }
+            feeds[subscriber.channel] = feed
+            for id in feed.sessions {
+                guard let entry = sessions[id] else { continue }
+                send(unit, to: entry.session)
+            }
+            flush()
+        case .interrupt:
+            return
+        case .end:
+            for id in feed.sessions { close(id, reason: "the broadcast ended") }
+            feed.transcoder?.stop()
+            feeds[subscriber.channel]?.transcoder = nil
+            flush()
+        }
+    }
+
+    /// Opus from the channel's transcoder, to each viewer that takes audio.
+    func deliverOpus(_ payload: [UInt8], mediaTime: Int64, channel: String) {
+        guard let feed = feeds[channel] else { return }
+        for id in feed.sessions {
+            guard let session = sessions[id]?.session, let peer = session.peer,
+                  let packet = session.sendAudio(payload, mediaTime: mediaTime) else { continue }
+            write(packet, to: peer)
+        }
+        flush()
+    }
+
+    private func stopTranscoderIfUnused(_ channel: String) {
+        guard let feed = feeds[channel], let transcoder = feed.transcoder else { return }
+        guard !feed.sessions.contains(where: { sessions[$0]?.session.audioSSRC != nil }) else { return }
+        transcoder.stop()
+        feeds[channel]?.transcoder = nil
+    }
+
+    func feedDetached(_ subscriber: WebRTCFeed) {
+        guard let feed = feeds[subscriber.channel], feed.subscriber === subscriber else { return }
+        for id in feed.sessions { close(id, reason: "the broadcast ended") }
+        feeds[subscriber.channel]?.transcoder?.stop()
+        feeds[subscriber.channel] = nil
+        flush()
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import HTTPTypes
+import LiveMedia
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+internal import WebRTC
+
+/// WHEP playback on this node: the DTLS identity, the UDP socket every session shares (bound by
+/// ``WebRTCService``), and the hub of sessions on that socket's event loop. HTTP handlers create and end sessions
+/// here; the broadcast registry prepares a feed for each broadcast, so a viewer starts at its last keyframe.
+///
+/// Without OpenSSL 3 on the system, or before the socket is bound, every WHEP request is answered 503
+/// `webrtc_unavailable`; everything else runs.
+public final class WebRTCNode: Sendable {
+    public let configuration: WebRTCConfiguration
+    let dtls: DTLSContext?
+    let hub: WebRTCHub
+    private let logger: Logger
+    private let listening: String
+    private let state = Mutex<(channel: (any Channel)?, port: Int?, addresses: [String])>((nil, nil, []))
+    private let viewers = Atomic<Int>(0)
+
+    /// Why WebRTC is off, when it is.
+    public let unavailableReason: String?
+
+    init(configuration: WebRTCConfiguration, host: String, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+        listening = host
+        hub = WebRTCHub(loop: MultiThreadedEventLoopGroup.singleton.next(), logger: logger)
+        do {
+            dtls = try DTLSContext()
+            unavailableReason = nil
+        } catch {
+            dtls = nil
+            unavailableReason = "\(error)"
+        }
+    }
+
+    /// Whether this system has what WebRTC needs (OpenSSL 3).
+    public static var isAvailable: Bool { LibSSL.shared != nil }
+
+    /// The UDP port bound, once bound.
+    public var boundPort: Int? { state.withLock { $0.port } }
+    /// Sessions open now, connected or not.
+    public var viewerCount: Int { viewers.load(ordering: .relaxed) }
+
+    // MARK: Socket
+
+    func start() async throws {
+        let hub = hub
+        let channel = try await DatagramBootstrap(group: hub.loop)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 2048))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(WebRTCDatagramHandler(hub: hub))
+                }
+            }
+            .bind(host: listening, port: configuration.port)
+            .get()
+        let port = channel.localAddress?.port ?? configuration.port
+        let addresses = configuration.advertiseAddresses.isEmpty
+            ? WebRTCConfiguration.defaultAddresses(listening: listening) : configuration.advertiseAddresses
+        try await hub.loop.submit { hub.started(on: channel) }.get()
+        state.withLock { $0 = (channel, port, addresses) }
+        logger.info("WebRTC (WHEP) listening", metadata: ["udp_port": "\(port)", "candidates": "\(addresses.joined(separator: ","))"])
+    }
+
+    func stop() async {
+        let channel = state.withLock { state -> (any Channel)? in
+            defer { state.channel = nil }
+            return state.channel
+        }
+        let hub = hub
+        try? await hub.loop.submit { hub.stop() }.get()
+        try? await channel?.close()
+    }
+
+    // MARK: Sessions
+
+    public struct Created: Sendable {
+        public var id: String
+        public var answer: String
+        /// RTP timestamp − offset (mod 2^32) = presentation time on the broadcast's media timeline (90 kHz).
+        public var timestampOffset: UInt32
+    }
+
+    /// Answers a WHEP offer for a live broadcast: a new session whose ICE and DTLS must complete within
+    /// ``WHEPSession/setupTimeout``. `release` runs once when the session ends, however it ends.
+    func createSession(channel: String, broadcast: Broadcast, offer text: String,
+                       release: @escaping @Sendable () -> Void) async throws(APIError) -> Created {
+        guard let dtls, let (port, addresses) = state.withLock({ state in state.port.map { ($0, state.addresses) } }) else {
+            release()
+            throw APIError(.serviceUnavailable, code: "webrtc_unavailable",
+                           message: "WebRTC playback is not available on this server: \(unavailableReason ?? "starting")")
+        }
+        let profile = broadcast.rendition.flatMap { Self.profile(codecs: $0.codecs) }
+        let offer: WHEPOffer
+        do {
+            offer = try WHEPOffer(parsing: text, profile: profile)
+        } catch {
+            release()
+            throw APIError(.badRequest, code: "bad_sdp", message: error.description)
+        }
+        guard reserveViewer() else {
+            release()
+            throw APIError(.serviceUnavailable, code: "server_full",
+                           message: "this node holds its most WebRTC viewers (\(configuration.maxViewers)); try another node or LL-HLS")
+        }
+        let id = Self.randomToken(32, alphabet: Self.hex)
+        let ufrag = Self.randomToken(8, alphabet: Self.iceCharacters)
+        let password = Self.randomToken(24, alphabet: Self.iceCharacters)
+        let ssrc = UInt32.random(in: 1...UInt32.max)
+        let timestampOffset = UInt32.random(in: 0...UInt32.max)
+        // Audio when the viewer takes Opus, the broadcast has AAC, and ffmpeg is here to transcode it.
+        let hasAudio = broadcast.rendition?.codecs.contains("mp4a") == true
+        let audioSSRC: UInt32? = offer.audio != nil && hasAudio && OpusTranscoder.findFFmpeg() != nil
+            ? UInt32.random(in: 1...UInt32.max) : nil
+        let cname = Self.randomToken(16, alphabet: Self.iceCharacters)
+        let releaseAll: @Sendable () -> Void = { [self] in
+            viewers.subtract(1, ordering: .relaxed)
+            release()
+        }
+        let hub = hub
+        let created = try? await hub.loop.submit { () throws -> Bool in
+            let endpoint = try DTLSEndpoint(context: dtls, peerFingerprint: offer.fingerprint)
+            let session = WHEPSession(id: id, channel: channel, offer: offer, localUfrag: ufrag, localPassword: password,
+                                      dtls: endpoint, ssrc: ssrc, cname: cname, timestampOffset: timestampOffset,
+                                      audioSSRC: audioSSRC, now: .now())
+            hub.add(session, broadcast: broadcast, release: releaseAll)
+            return true
+        }.get()
+        guard created == true else {
+            releaseAll()
+            throw APIError(.internalServerError, code: "dtls_failed", message: "the DTLS session could not be set up")
+        }
+        let answer = WHEPAnswer(offer: offer, iceUfrag: ufrag, icePassword: password, fingerprint: dtls.fingerprint,
+                                candidates: addresses.map { ($0, port) }, ssrc: ssrc, cname: cname,
+                                sessionID: UInt64.random(in: 1...UInt64(Int64.max)), audioSSRC: audioSSRC)
+        return Created(id: id, answer: answer.text, timestampOffset: timestampOffset)
+    }
+
+    /// Ends a session (WHEP DELETE); false when `channel` has no session `id`.
+    func endSession(channel: String, id: String) async -> Bool {
+        let hub = hub
+        return (try? await hub.loop.submit { hub.remove(id: id, channel: channel) }.get()) ?? false
+    }
+
+    /// Attaches the feed of a broadcast that just started, so that its GOP is cached before the first viewer.
+    func prepare(_ broadcast: Broadcast) {
+        guard dtls != nil else { return }
+        let hub = hub
+        hub.loop.execute { hub.ensureFeed(broadcast) }
+    }
+
+    private func reserveViewer() -> Bool {
+        var current = viewers.load(ordering: .relaxed)
+        while current < configuration.maxViewers {
+            let (exchanged, original) = viewers.compareExchange(expected: current, desired: current + 1, ordering: .relaxed)
+            if exchanged { return true }
+            current = original
+        }
+        return false
+    }
+
+    // MARK: Helpers
+
+    static let hex = Array("0123456789abcdef")
+    static let iceCharacters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+    static func randomToken(_ count: Int, alphabet: [Character]) -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String((0..<count).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
+    }
+
+    /// `profile_idc` from an RFC 6381 codecs string (`avc1.64001f,mp4a.40.2` → 0x64).
+    static func profile(codecs: String) -> UInt8? {
+        guard let range = codecs.range(of: "avc1.") else { return nil }
+        return UInt8(codecs[range.upperBound...].prefix(2), radix: 16)
+    }
+}
+
+/// The UDP socket's only handler: every datagram to the hub, on the socket's event loop.
+final class WebRTCDatagramHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    let hub: WebRTCHub
+
+    init(hub: WebRTCHub) { self.hub = hub }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        hub.receive(Array(envelope.data.readableBytesView), from: envelope.remoteAddress)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // ICMP port-unreachable from a viewer that left surfaces here: the socket stays open for everyone else.
+    }
+}

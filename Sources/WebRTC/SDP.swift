@@ -1,0 +1,247 @@
+import Foundation
+
+/// Why an SDP offer cannot be answered; each becomes a 400 with this message.
+public enum SDPError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notSDP
+    case tooLarge(limit: Int)
+    case noVideo
+    case missingICECredentials
+    case badICECredentials
+    case missingFingerprint
+    case unsupportedSetup(String)
+    case unsupportedTransport(String)
+    case noH264
+
+    public var description: String {
+        switch self {
+        case .notSDP: "the body is not an SDP offer (it must start with v=0)"
+        case let .tooLarge(limit): "the SDP offer is larger than \(limit) bytes"
+        case .noVideo: "the offer has no video m-section to receive on"
+        case .missingICECredentials: "the offer has no a=ice-ufrag and a=ice-pwd"
+        case .badICECredentials: "a=ice-ufrag or a=ice-pwd has characters or a length RFC 8839 §5.4 does not allow"
+        case .missingFingerprint: "the offer has no a=fingerprint:sha-256"
+        case let .unsupportedSetup(value): "a=setup:\(value) is not supported: the server is the DTLS server (offer actpass or active)"
+        case let .unsupportedTransport(proto): "the video m-section uses \(proto); only UDP/TLS/RTP/SAVPF is supported"
+        case .noH264: "the offer has no H.264 with packetization-mode=1 (RFC 6184), the only video codec served"
+        }
+    }
+}
+
+/// A WHEP viewer's SDP offer (RFC 8866, JSEP RFC 8829), read for what an ICE-lite, send-only server answers: the
+/// peer's ICE credentials and certificate fingerprint, the video m-section and the H.264 payload type to send with,
+/// and every other m-section, which the answer rejects (port 0).
+public struct WHEPOffer: Sendable, Equatable {
+    public struct Section: Sendable, Equatable {
+        public var kind: String
+        public var proto: String
+        public var formats: [String]
+        public var mid: String?
+        /// The `a=rtpmap` value of the first format, if any (`111 opus/48000/2`).
+        public var firstRTPMap: String?
+    }
+
+    public var iceUfrag: String
+    public var icePassword: String
+    /// The peer's `sha-256` certificate fingerprint (`AA:BB:…`, upper case).
+    public var fingerprint: String
+    public var sections: [Section]
+    /// Index in `sections` of the video section we send on.
+    public var videoIndex: Int
+    public var payloadType: UInt8
+    /// The `a=fmtp` parameters offered with that payload type.
+    public var formatParameters: String
+    /// The first audio section that may receive and offers Opus (RFC 7587), with Opus's payload type: where audio can go.
+    public var audio: AudioSection?
+
+    public struct AudioSection: Sendable, Equatable {
+        public var index: Int
+        public var payloadType: UInt8
+    }
+
+    public static let maximumBytes = 32 * 1024
+
+    /// Reads an offer. `profile` (the stream's `profile_idc`) picks, among several H.264 payload types, one whose
+    /// `profile-level-id` names that profile.
+    public init(parsing text: String, profile: UInt8? = nil) throws(SDPError) {
+        guard text.utf8.count <= Self.maximumBytes else { throw .tooLarge(limit: Self.maximumBytes) }
+        let lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline).map(String.init)
+        guard lines.first == "v=0" else { throw .notSDP }
+        var session: [(String, String)] = []
+        var media: [(line: String, attributes: [(String, String)])] = []
+        for line in lines {
+            guard line.count >= 2, line.dropFirst().first == "=" else { throw .notSDP }
+            let value = String(line.dropFirst(2))
+            switch line.first {
+            case "m": media.append((value, []))
+            case "a":
+                let attribute: (String, String)
+                if let colon = value.firstIndex(of: ":") {
+                    attribute = (String(value[..<colon]), String(value[value.index(after: colon)...]))
+                } else {
+                    attribute = (value, "")
+                }
+                if media.isEmpty { session.append(attribute) } else { media[media.count - 1].attributes.append(attribute) }
+            default: continue
+            }
+        }
+        func first(_ name: String, _ attributes: [(String, String)]) -> String? {
+            attributes.first { $0.0 == name }?.1 ?? session.first { $0.0 == name }?.1
+        }
+        sections = media.map { entry in
+            let fields = entry.line.split(separator: " ").map(String.init)
+            let formats = Array(fields.dropFirst(3))
+            let map = formats.first.flatMap { format in entry.attributes.first { $0.0 == "rtpmap" && $0.1.hasPrefix("\(format) ") }?.1 }
+            return Section(kind: fields.first ?? "", proto: fields.count > 2 ? fields[2] : "",
+                           formats: formats, mid: entry.attributes.first { $0.0 == "mid" }?.1, firstRTPMap: map)
+        }
+        guard let videoIndex = sections.firstIndex(where: { $0.kind == "video" }) else { throw .noVideo }
+        self.videoIndex = videoIndex
+        let attributes = media[videoIndex].attributes
+        guard sections[videoIndex].proto == "UDP/TLS/RTP/SAVPF" else { throw .unsupportedTransport(sections[videoIndex].proto) }
+        guard let ufrag = first("ice-ufrag", attributes), let password = first("ice-pwd", attributes) else {
+            throw .missingICECredentials
+        }
+        guard Self.isICEString(ufrag, minimum: 4), Self.isICEString(password, minimum: 22) else { throw .badICECredentials }
+        iceUfrag = ufrag
+        icePassword = password
+        let fingerprints = (attributes + session).filter { $0.0 == "fingerprint" }.map(\.1)
+        guard let sha256 = fingerprints.first(where: { $0.lowercased().hasPrefix("sha-256 ") }) else { throw .missingFingerprint }
+        fingerprint = String(sha256.dropFirst("sha-256 ".count)).trimmingSpaces.uppercased()
+        guard fingerprint.split(separator: ":").count == 32 else { throw .missingFingerprint }
+        let setup = first("setup", attributes) ?? "actpass"
+        guard setup == "actpass" || setup == "active" else { throw .unsupportedSetup(setup) }
+        // H.264 payload types with packetization-mode=1, in the offer's order of preference.
+        var candidates: [(UInt8, String)] = []
+        for format in sections[videoIndex].formats {
+            guard let type = UInt8(format), type < 128 else { continue }
+            let map = attributes.first { $0.0 == "rtpmap" && $0.1.hasPrefix("\(type) ") }?.1 ?? ""
+            guard map.dropFirst("\(type) ".count).uppercased().hasPrefix("H264/90000") else { continue }
+            let parameters = attributes.first { $0.0 == "fmtp" && $0.1.hasPrefix("\(type) ") }
+                .map { String($0.1.dropFirst("\(type) ".count)) } ?? ""
+            guard parameters.contains("packetization-mode=1") else { continue }
+            candidates.append((type, parameters))
+        }
+        func offeredProfile(_ parameters: String) -> UInt8? {
+            guard let range = parameters.range(of: "profile-level-id=") else { return nil }
+            return UInt8(parameters[range.upperBound...].prefix(2), radix: 16)
+        }
+        guard let chosen = candidates.first(where: { profile != nil && offeredProfile($0.1) == profile }) ?? candidates.first else {
+            throw .noH264
+        }
+        payloadType = chosen.0
+        formatParameters = chosen.1
+        audio = nil
+        for (index, entry) in media.enumerated() where sections[index].kind == "audio" && sections[index].proto == "UDP/TLS/RTP/SAVPF" {
+            let direction = entry.attributes.first { ["sendrecv", "recvonly", "sendonly", "inactive"].contains($0.0) }?.0 ?? "sendrecv"
+            guard direction == "sendrecv" || direction == "recvonly" else { continue }
+            let opus = sections[index].formats.compactMap(UInt8.init).first { type in
+                entry.attributes.contains { $0.0 == "rtpmap" && $0.1.lowercased().hasPrefix("\(type) opus/48000") }
+            }
+            if let opus {
+                audio = AudioSection(index: index, payloadType: opus)
+                break
+            }
+        }
+    }
+
+    /// RFC 8839 §5.4: ice-char is ALPHA / DIGIT / "+" / "/", ufrag 4–256 characters, password 22–256.
+    static func isICEString(_ value: String, minimum: Int) -> Bool {
+        (minimum...256).contains(value.utf8.count)
+            && value.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2B || $0 == 0x2F }
+    }
+}
+
+/// The SDP answer of an ICE-lite, send-only server (RFC 8829 §5.3, RFC 8445 §2.5): our ICE credentials, our
+/// certificate fingerprint and `a=setup:passive` (we are the DTLS server), the host candidates, and in the video
+/// section the one H.264 payload type with NACK, PLI and FIR feedback. Other sections get no media.
+public struct WHEPAnswer: Sendable {
+    public var offer: WHEPOffer
+    public var iceUfrag: String
+    public var icePassword: String
+    public var fingerprint: String
+    /// Host candidates: an IP literal and the UDP port.
+    public var candidates: [(address: String, port: Int)]
+    public var ssrc: UInt32
+    public var cname: String
+    public var sessionID: UInt64
+    /// The SSRC of the Opus stream sent in the offer's audio section; nil answers that section `inactive`.
+    public var audioSSRC: UInt32?
+
+    public init(offer: WHEPOffer, iceUfrag: String, icePassword: String, fingerprint: String,
+                candidates: [(address: String, port: Int)], ssrc: UInt32, cname: String, sessionID: UInt64,
+                audioSSRC: UInt32? = nil) {
+        self.audioSSRC = audioSSRC
+        self.offer = offer
+        self.iceUfrag = iceUfrag
+        self.icePassword = icePassword
+        self.fingerprint = fingerprint
+        self.candidates = candidates
+        self.ssrc = ssrc
+        self.cname = cname
+        self.sessionID = sessionID
+    }
+
+    /// Audio and further video sections are answered `inactive` inside the bundle (one transport for all, which every
+    /// stack accepts); anything else (a data channel) is rejected with port 0. Each carries the transport attributes,
+    /// which some stacks (aiortc) want in every section.
+    public var text: String {
+        let media = offer.sections.enumerated().filter { $0.element.kind == "audio" || $0.element.kind == "video" }
+        let bundled = media.compactMap(\.element.mid)
+        var lines = ["v=0", "o=- \(sessionID) 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=ice-lite"]
+        if !bundled.isEmpty { lines.append("a=group:BUNDLE \(bundled.joined(separator: " "))") }
+        lines.append("a=msid-semantic: WMS liveloop")
+        let transport = [
+            "a=ice-ufrag:\(iceUfrag)", "a=ice-pwd:\(icePassword)", "a=ice-options:ice2",
+            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive",
+        ]
+        for (index, section) in offer.sections.enumerated() {
+            if let audio = offer.audio, index == audio.index, let audioSSRC {
+                let type = audio.payloadType
+                lines += ["m=audio 9 \(section.proto) \(type)", "c=IN IP4 0.0.0.0"] + transport
+                if let mid = section.mid { lines.append("a=mid:\(mid)") }
+                lines += [
+                    "a=sendonly", "a=rtcp-mux", "a=rtpmap:\(type) opus/48000/2", "a=fmtp:\(type) minptime=10;useinbandfec=1",
+                    "a=msid:liveloop audio", "a=ssrc:\(audioSSRC) cname:\(cname)", "a=ssrc:\(audioSSRC) msid:liveloop audio",
+                ]
+                continue
+            }
+            guard index == offer.videoIndex else {
+                let format = section.formats.first ?? "0"
+                let carried = section.kind == "audio" || section.kind == "video"
+                lines += ["m=\(section.kind) \(carried ? 9 : 0) \(section.proto) \(format)", "c=IN IP4 0.0.0.0"] + transport
+                if let mid = section.mid { lines.append("a=mid:\(mid)") }
+                lines.append("a=inactive")
+                if carried {
+                    lines.append("a=rtcp-mux")
+                    if let map = section.firstRTPMap { lines.append("a=rtpmap:\(map)") }
+                }
+                continue
+            }
+            let type = offer.payloadType
+            lines += ["m=video 9 UDP/TLS/RTP/SAVPF \(type)", "c=IN IP4 0.0.0.0"] + transport
+            if let mid = section.mid { lines.append("a=mid:\(mid)") }
+            lines += [
+                "a=sendonly", "a=rtcp-mux", "a=rtcp-rsize",
+                "a=rtpmap:\(type) H264/90000",
+                "a=fmtp:\(type) \(offer.formatParameters)",
+                "a=rtcp-fb:\(type) nack", "a=rtcp-fb:\(type) nack pli", "a=rtcp-fb:\(type) ccm fir",
+                "a=msid:liveloop video",
+                "a=ssrc:\(ssrc) cname:\(cname)", "a=ssrc:\(ssrc) msid:liveloop video",
+            ]
+            for (number, candidate) in candidates.enumerated() {
+                let family = candidate.address.contains(":") ? 1 : 2
+                // RFC 8445 §5.1.2: host type preference 126, one component.
+                let priority = (126 << 24) | ((65_535 - number * 256 - family) << 8) | 255
+                lines.append("a=candidate:\(number + 1) 1 udp \(priority) \(candidate.address) \(candidate.port) typ host")
+            }
+            lines.append("a=end-of-candidates")
+        }
+        return lines.joined(separator: "\r\n") + "\r\n"
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

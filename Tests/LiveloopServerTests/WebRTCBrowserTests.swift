@@ -1,0 +1,33 @@
+import Foundation
+import LiveloopServer
+import Storage
+import Testing
+
+/// The watch page's `?mode=webrtc` in Debian's headless Chromium (Tests/browser/webrtc.py), on an ffmpeg RTMP stream.
+@Suite("browser: WebRTC playback", .serialized)
+struct WebRTCBrowserTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("browser/webrtc.py").path
+
+    @Test("?mode=webrtc plays over WebRTC (video advances, getStats counts decoded frames and Opus packets); a refused viewer falls back to the WebSocket",
+          .enabled(if: BrowserTests.haveBrowser && WebRTCNode.isAvailable, "needs chromium, chromedriver, selenium and OpenSSL 3"))
+    func playsAndFallsBack() async throws {
+        let server = try await TestServer.start(webrtcMaxViewers: 1)
+        defer { Task { await server.stop() } }
+        let key = try server.createChannel("show")
+        let ffmpeg = try Tools.publish(to: server.rtmpURL(key: key), frames: 30 * 120, preset: "ultrafast", bFrames: 0)
+        defer { ffmpeg.terminate() }
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let (status, out, err) = try await Tools.output("python3", [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey],
+                                                       environment: ["LIVELOOP_TEST_CHANNEL": "show"])
+        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
+        print("browser webrtc: \(summaryLine)")
+        #expect(status == 0, "webrtc.py: \(summaryLine)\n\(err.suffix(2000))")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any])
+        let webrtc = summary["webrtc"] as? [String: Any]
+        #expect((webrtc?["framesDecoded"] as? Int ?? 0) >= 60)
+        #expect(webrtc?["size"] as? String == "640x360")
+        #expect((webrtc?["audioPacketsReceived"] as? Int ?? 0) >= 50, "Opus reaches Chromium")
+        #expect((summary["fallback"] as? [String: Any])?["mode"] as? String == "ws")
+    }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""The watch page's WebRTC mode in headless Chromium (docs/webrtc.md).
+
+    python3 Tests/browser/webrtc.py SERVER_URL ADMIN_KEY
+
+The server must have a live channel and room for exactly one WebRTC viewer (`--webrtc-max-viewers 1`). A first page
+opens `/watch/CHANNEL?mode=webrtc`: it must play over WebRTC — the video element advances, `getStats` counts decoded
+frames, and the playhead's latency comes from the RTP clock. A second page asks for WebRTC too, is refused
+(`server_full`), and must fall back to the WebSocket path and play. Prints one JSON summary line last; exits non-zero
+on a failed check.
+"""
+
+import json
+import sys
+import time
+
+import run  # the team's helpers: http, browser, wait, js, mint_token, javascript_errors, CheckFailed
+
+STATE = """
+const p = window.liveloopPlayer, v = document.getElementById('video');
+return p ? {mode: p.mode, state: p.state, latency: p.latency, webrtc: p.webrtc, fallbackReason: p.fallbackReason,
+            currentTime: v.currentTime, paused: v.paused, readyState: v.readyState,
+            width: v.videoWidth, height: v.videoHeight} : null;
+"""
+
+
+def sample(driver):
+    return run.js(driver, STATE)
+
+
+def main():
+    server, admin_key = sys.argv[1].rstrip("/"), sys.argv[2]
+    summary = {"ok": False}
+    drivers = []
+    try:
+        channel = run.wait_for_live_channel(server)
+        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-1", "rtc-1")
+        first = run.browser()
+        drivers.append(first)
+        first.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+        started = time.monotonic()
+        run.wait(first, "the WebRTC viewer to play", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
+                 and s["state"] == "playing" and s["currentTime"] > 0, timeout=20)
+        summary["secondsToPlay"] = round(time.monotonic() - started, 2)
+        before = sample(first)
+        time.sleep(3)
+        after = sample(first)
+        if after["mode"] != "webrtc":
+            raise run.CheckFailed(f"the first viewer left WebRTC: {after}")
+        advanced = after["currentTime"] - before["currentTime"]
+        decoded = (after["webrtc"] or {}).get("framesDecoded", 0)
+        summary["webrtc"] = {"advancedSeconds": round(advanced, 2), "framesDecoded": decoded,
+                             "size": f"{after['width']}x{after['height']}", "packetsLost": (after["webrtc"] or {}).get("packetsLost"),
+                             "audioPacketsReceived": (after["webrtc"] or {}).get("audioPacketsReceived", 0)}
+        if advanced < 2:
+            raise run.CheckFailed(f"the WebRTC video advanced {advanced:.2f} s in 3 s")
+        if decoded < 60:
+            raise run.CheckFailed(f"getStats shows {decoded} frames decoded")
+        if summary["webrtc"]["audioPacketsReceived"] < 50:
+            raise run.CheckFailed(f"getStats shows {summary['webrtc']['audioPacketsReceived']} Opus packets received")
+        latencies = []
+        for _ in range(8):
+            latency = sample(first)["latency"]
+            if latency is not None:
+                latencies.append(latency)
+            time.sleep(0.25)
+        if not latencies:
+            raise run.CheckFailed("no latency from the RTP clock (Liveloop-RTP-Clock and requestVideoFrameCallback)")
+        latencies.sort()
+        summary["webrtc"]["latencyMedianSeconds"] = round(latencies[len(latencies) // 2], 3)
+
+        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-2", "rtc-2")
+        second = run.browser()
+        drivers.append(second)
+        second.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+        run.wait(second, "the refused viewer to fall back and play", lambda d: (s := sample(d)) and s["mode"] == "ws"
+                 and s["state"] in ("playing", "behind") and s["currentTime"] > 0, timeout=25)
+        fallback = sample(second)
+        summary["fallback"] = {"mode": fallback["mode"], "reason": fallback["fallbackReason"]}
+        if "WebRTC viewers" not in (fallback["fallbackReason"] or ""):
+            raise run.CheckFailed(f"the fallback does not name the refusal: {fallback}")
+        errors = [e for d in drivers for e in run.javascript_errors(d)]
+        if errors:
+            raise run.CheckFailed(f"JavaScript errors: {errors}")
+        summary["ok"] = True
+    except run.CheckFailed as failure:
+        summary["error"] = str(failure)
+    finally:
+        for driver in drivers:
+            driver.quit()
+    print(json.dumps(summary))
+    return 0 if summary["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
