@@ -26,6 +26,8 @@ public struct LiveloopServer: Sendable {
     let broadcastRecorder: BroadcastRecorder
     /// Channels' rendition ladders and recording switches, with the observers that act on a change.
     public let video: ChannelVideo
+    /// Each live channel's supervised ffmpeg making its renditions (docs/video.md).
+    public let transcoders: Transcoders
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
@@ -53,6 +55,7 @@ public struct LiveloopServer: Sendable {
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
         video = ChannelVideo(store: store)
+        transcoders = Transcoders(registry: registry, video: video, logger: logger)
         let webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         self.webhooks = webhooks
         registry.observe { webhooks.broadcast($0) }
