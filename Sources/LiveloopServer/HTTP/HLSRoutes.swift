@@ -18,11 +18,13 @@ struct HLSRoutes {
         group.get("index.m3u8") { request, context in try multivariant(request, context) }
         group.get("media.m3u8") { request, context in try await mediaPlaylist(request, context) }
         group.get(":file") { request, context in try await media(request, context) }
-        group.get(":rendition/:file") { request, context in
-            let name = context.parameters.get("rendition") ?? ""
+        // `:file` is the rendition here: the router wants one parameter name per position.
+        group.get(":file/:name") { request, context in
+            let name = context.parameters.get("file") ?? ""
             guard try broadcast(context).hasRendition(name) else { throw APIError.notFound("no rendition \"\(name)\"") }
-            if context.parameters.get("file") == "media.m3u8" { return try await mediaPlaylist(request, context, rendition: name) }
-            return try await media(request, context, rendition: name)
+            let file = context.parameters.get("name") ?? ""
+            if file == "media.m3u8" { return try await mediaPlaylist(request, context, rendition: name) }
+            return try await media(request, context, rendition: name, file: file)
         }
     }
 
@@ -79,9 +81,9 @@ struct HLSRoutes {
         }
     }
 
-    private func media(_ request: Request, _ context: LiveloopRequestContext, rendition: String? = nil) async throws -> Response {
+    private func media(_ request: Request, _ context: LiveloopRequestContext, rendition: String? = nil, file: String? = nil) async throws -> Response {
         let broadcast = try broadcast(context)
-        let file = context.parameters.get("file") ?? ""
+        let file = file ?? context.parameters.get("file") ?? ""
         guard let resource = HLSNames.parse(file) else { throw APIError.notFound("no such file: \(file)") }
         metrics.hlsRequests.increment()
         switch resource {

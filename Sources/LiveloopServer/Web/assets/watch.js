@@ -18,6 +18,7 @@ import { mountReactions } from './reactions.js';
 import { mountGifts } from './gifts.js';
 import { mountOffers } from './offers.js';
 import { mountStreamInfo } from './streaminfo.js';
+import { mountQuality } from './quality.js';
 
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
@@ -143,6 +144,7 @@ player.addEventListener('state', ({ detail }) => {
   if (detail.state === 'behind') syncNotice.textContent = detail.message;
   if (detail.state !== 'buffering') syncNotice.hidden = detail.state !== 'behind';
 });
+mountQuality(player, $('quality'));
 player.addEventListener('muted', () => { $('mute-toggle').textContent = 'Unmute'; });
 player.start();
 
