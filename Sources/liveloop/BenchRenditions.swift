@@ -4,6 +4,7 @@ import LiveMedia
 import LiveloopServer
 import Logging
 import ServiceLifecycle
+import Storage
 
 /// `liveloop bench renditions`: the CPU each rung of the ladder costs on this machine.
 struct BenchRenditions: AsyncParsableCommand {
@@ -66,7 +67,8 @@ struct BenchRenditions: AsyncParsableCommand {
 
         let presets = try RenditionPreset.ladder(ladder).get().map(\.name)
         var rows: [Row] = []
-        for rungs in [[]] + presets.map { [$0] } + (presets.count > 1 ? [presets] : []) {
+        let ladders: [[String]] = [[]] + presets.map { [$0] } + (presets.count > 1 ? [presets] : [])
+        for rungs in ladders {
             log("measuring \(rungs.isEmpty ? "the source alone" : rungs.joined(separator: ","))…")
             try server.video.apply(.init(renditions: rungs), channel: "bench")
             let publisher = Process()

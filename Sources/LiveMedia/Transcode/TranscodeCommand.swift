@@ -25,8 +25,9 @@ public struct TranscodeCommand: Sendable, Equatable {
     public var arguments: [String] {
         var arguments = [
             "-hide_banner", "-nostdin", "-loglevel", "error",
-            // Start at once: the FLV header names the tracks and the sequence headers come first.
-            "-fflags", "+nobuffer", "-probesize", "32768", "-analyzeduration", "0",
+            // Start at once: the FLV header names the tracks and the sequence headers come first. (Not `nobuffer`:
+            // it drops what probing read, the first GOP.)
+            "-probesize", "32768", "-analyzeduration", "0",
             "-copyts", "-f", "flv", "-i", "pipe:0",
         ]
         let split = presets.indices.map { "[s\($0)]" }.joined()

@@ -124,14 +124,18 @@ public final class TranscodedRendition: Sendable {
         return out
     }
 
-    /// The source segment whose first frame is shown when this keyframe is (within half a frame), with the source's segments for the gap
-    /// slots; nil when none does.
+    /// Within this of a source segment's first frame (90 kHz, 10 ms), a keyframe starts the same segment: the
+    /// transcoder keeps timestamps to the millisecond, and frames are tens of milliseconds apart.
+    static let alignmentTolerance: Int64 = 900
+
+    /// The source segment whose first frame is shown when this keyframe is, with the source's segments for the gap
+    /// slots; nil when none is.
     private func sourceSegment(at frame: MediaFrame) -> (msn: Int, slots: [Segment])? {
         source.read { packager -> (msn: Int, slots: [Segment])? in
-            let tolerance = max(packager.muxer?.estimatedFrameDuration ?? 3000, 900) / 2
             var candidates = Array(packager.segments)
             if let open = packager.openSegment { candidates.append(open) }
-            guard let match = candidates.last(where: { abs($0.presentationStart - frame.pts) <= tolerance }) else { return nil }
+            guard let match = candidates.min(by: { abs($0.presentationStart - frame.pts) < abs($1.presentationStart - frame.pts) }),
+                  abs(match.presentationStart - frame.pts) <= Self.alignmentTolerance else { return nil }
             // Only what the gap segments need: numbers, times and durations.
             let slots = candidates.map { segment -> Segment in
                 var slot = segment
