@@ -40,12 +40,16 @@ public final class Broadcast: Sendable {
 
     private let hub: Mutex<Hub>
     private let hls: HLSRendition
+    /// The transcoded renditions, highest first (see ``setRenditions(_:)``).
+    private let ladder = Mutex<[TranscodedRendition]>([])
+    private let startedAt: Date
     private let logger: Logger
 
     public init(channel: String, configuration: HLSConfiguration, startedAt: Date, logger: Logger) {
         self.channel = channel
         self.configuration = configuration
         self.logger = logger
+        self.startedAt = startedAt
         let hls = HLSRendition(configuration: configuration, startedAt: startedAt)
         self.hls = hls
         var hub = Hub(core: BroadcastCore(startedAt: startedAt, jumpThreshold: configuration.timestampJumpThreshold))
@@ -67,11 +71,13 @@ public final class Broadcast: Sendable {
     /// The publisher's connection closed. Returns the publisher generation, which `end(ifGeneration:)` checks so a
     /// grace timer never ends a broadcast whose publisher came back.
     public func publisherDisconnected() -> Int {
-        hub.withLock { hub in
+        let generation = hub.withLock { hub in
             let (generation, actions) = hub.core.publisherLost()
             perform(actions, in: &hub)
             return generation
         }
+        for rendition in renditions { rendition.interrupt(restarted: false) }
+        return generation
     }
 
     /// A publisher took the channel again within the grace period: the playlist goes on after a discontinuity.
@@ -82,11 +88,13 @@ public final class Broadcast: Sendable {
     /// Ends the broadcast (`EXT-X-ENDLIST`) unless a publisher came back since `generation`.
     @discardableResult
     public func end(ifGeneration generation: Int? = nil) -> Bool {
-        hub.withLock { hub in
+        let ended = hub.withLock { hub in
             guard let actions = hub.core.end(ifGeneration: generation) else { return false }
             perform(actions, in: &hub)
             return true
         }
+        if ended { for rendition in renditions { rendition.end() } }
+        return ended
     }
 
     // MARK: Subscribers
@@ -146,6 +154,42 @@ public final class Broadcast: Sendable {
         hls.subscribeLive(bufferLimit: bufferLimit)
     }
 
+    /// The same for one rendition (nil: the source); nil when the broadcast has no such rendition.
+    public func subscribeLive(rendition: String?, bufferLimit: Int = 512) -> AsyncStream<LiveFragment>? {
+        packaged(rendition)?.subscribeLive(bufferLimit: bufferLimit)
+    }
+
+    // MARK: Renditions
+
+    /// Makes the transcoded renditions these presets (highest first): a rendition already there with the same name
+    /// stays (its playlist goes on), one no longer listed ends. Returns them in ladder order.
+    @discardableResult
+    public func setRenditions(_ presets: [RenditionPreset]) -> [TranscodedRendition] {
+        let (kept, removed) = ladder.withLock { ladder -> ([TranscodedRendition], [TranscodedRendition]) in
+            let kept = presets.map { preset in
+                ladder.first { $0.preset.name == preset.name }
+                    ?? TranscodedRendition(preset: preset, source: hls, configuration: configuration, startedAt: startedAt)
+            }
+            let removed = ladder.filter { old in !kept.contains { $0 === old } }
+            ladder = kept
+            return (kept, removed)
+        }
+        for rendition in removed { rendition.end() }
+        if hasEnded { for rendition in kept { rendition.end() } }
+        return kept
+    }
+
+    /// The transcoded renditions, highest first.
+    public var renditions: [TranscodedRendition] { ladder.withLock { $0 } }
+
+    /// The packaged rendition by name: the source for nil, a transcoded one by its preset's name.
+    func packaged(_ rendition: String?) -> HLSRendition? {
+        guard let rendition else { return hls }
+        return ladder.withLock { $0.first { $0.preset.name == rendition }?.hls }
+    }
+
+    public func hasRendition(_ name: String?) -> Bool { packaged(name) != nil }
+
     // MARK: Reading
 
     public var isLive: Bool { hub.withLock { $0.core.publisherConnected } }
@@ -153,8 +197,10 @@ public final class Broadcast: Sendable {
     public var stats: IngestStats { hub.withLock { $0.core.stats } }
     public var streamClock: StreamClock? { hls.read(\.clock) }
 
-    /// What the multivariant playlist says about the one rendition we have.
+    /// What the multivariant playlist says about one rendition (`name` nil: the source).
     public struct RenditionInfo: Sendable {
+        public var name: String?
+        public var averageBandwidth: Int
         public var codecs: String
         public var width: Int
         public var height: Int
@@ -164,12 +210,32 @@ public final class Broadcast: Sendable {
     }
 
     public var rendition: RenditionInfo? {
-        guard let muxer = hls.read(\.muxer) ?? nil else { return nil }
-        let stats = stats
+        Self.info(name: nil, muxer: hls.read(\.muxer) ?? nil, stats: stats, nominal: nil)
+    }
+
+    /// Every rendition that has media: the source first, then the transcoded ones highest first.
+    public var variants: [RenditionInfo] {
+        let source = rendition
+        let frameRate = source?.frameRate
+        let transcoded = renditions.compactMap { rendition -> RenditionInfo? in
+            var info = Self.info(name: rendition.preset.name, muxer: rendition.hls.read(\.muxer) ?? nil, stats: rendition.stats,
+                                 nominal: rendition.preset.videoBitrate + rendition.preset.audioBitrate)
+            // The transcoder passes the source's frame timing through.
+            if info?.frameRate == nil { info?.frameRate = frameRate }
+            return info
+        }
+        return (source.map { [$0] } ?? []) + transcoded
+    }
+
+    private static func info(name: String?, muxer: CMAFMuxer?, stats: IngestStats, nominal: Int?) -> RenditionInfo? {
+        guard let muxer else { return nil }
         let frameRate = stats.frameRate ?? (try? muxer.video?.parsedSPS().frameRate) ?? nil
+        // Before a measurement, a transcoded rendition declares what its encoder aims at.
+        let measured = stats.bitrate ?? nominal ?? 100_000
         return RenditionInfo(
+            name: name, averageBandwidth: max(measured, 50_000),
             codecs: muxer.codecs, width: muxer.width, height: muxer.height, frameRate: frameRate,
-            bandwidth: max(stats.peakBitrate, 100_000), hasVideo: muxer.video != nil
+            bandwidth: max(stats.peakBitrate, nominal ?? 0, measured, 100_000), hasVideo: muxer.video != nil
         )
     }
 
@@ -191,21 +257,23 @@ public final class Broadcast: Sendable {
         } ?? nil
     }
 
-    public func initSegment(version: Int) -> ByteBuffer? {
-        hls.read { $0.initSegments[version] } ?? nil
+    public func initSegment(version: Int, rendition: String? = nil) -> ByteBuffer? {
+        packaged(rendition)?.read { $0.initSegments[version] } ?? nil
     }
 
-    public func segment(msn: Int) -> [ByteBuffer]? {
-        hls.read { $0.segmentParts(msn: msn) } ?? nil
+    public func segment(msn: Int, rendition: String? = nil) -> [ByteBuffer]? {
+        packaged(rendition)?.read { $0.segmentParts(msn: msn) } ?? nil
     }
 
     /// A part, whole if complete, streamed if it is the one being written.
-    public func part(msn: Int, index: Int) -> PartResponse {
-        hls.part(msn: msn, index: index)
+    public func part(msn: Int, index: Int, rendition: String? = nil) -> PartResponse {
+        packaged(rendition)?.part(msn: msn, index: index) ?? .notFound
     }
 
     /// The media playlist, after waiting (blocking playlist reload, RFC 8216bis §6.2.5.2) until it holds `msn`/`part`.
-    public func playlist(_ request: PlaylistRequest) async throws(PlaylistError) -> String {
+    /// Each playlist carries an `EXT-X-RENDITION-REPORT` for every other rendition (RFC 8216bis §4.4.5.4).
+    public func playlist(_ request: PlaylistRequest, rendition: String? = nil) async throws(PlaylistError) -> String {
+        guard let hls = packaged(rendition) else { throw .notReady }
         if let msn = request.msn {
             // Never longer than three configured target durations (RFC 8216bis §6.2.5.2 asks a client to wait that long).
             switch await hls.wait(msn: msn, part: request.part, timeout: Double(3 * configuration.targetDuration)) {
@@ -215,8 +283,21 @@ public final class Broadcast: Sendable {
             case .notReady: throw .notReady
             }
         }
-        guard let text = hls.read({ $0.renderMediaPlaylist(skip: request.skip) }) else { throw .notReady }
+        let reports = renditionReports(from: rendition)
+        guard let text = hls.read({ $0.renderMediaPlaylist(skip: request.skip, reports: reports) }) else { throw .notReady }
         return text
+    }
+
+    /// Where every other rendition stands, with URIs relative to `rendition`'s playlist (the source's is
+    /// `media.m3u8`, a transcoded one's `NAME/media.m3u8`).
+    private func renditionReports(from rendition: String?) -> [RenditionReport] {
+        let prefix = rendition == nil ? "" : "../"
+        var reports: [RenditionReport] = []
+        if rendition != nil, let report = hls.read({ $0.report(uri: prefix + "media.m3u8") }) { reports.append(report) }
+        for other in renditions where other.preset.name != rendition {
+            if let report = other.hls.read({ $0.report(uri: "\(prefix)\(other.preset.name)/media.m3u8") }) { reports.append(report) }
+        }
+        return reports
     }
 }
 

@@ -30,6 +30,8 @@ public struct LiveloopServer: Sendable {
     public let video: ChannelVideo
     /// The recorders of channels with `record` on, and the recordings on disk (also a service: retention, shutdown).
     public let recordings: Recordings
+    /// Each live channel's supervised ffmpeg making its renditions (docs/video.md).
+    public let transcoders: Transcoders
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
     let webSocketBudget: ConnectionBudget
@@ -59,6 +61,7 @@ public struct LiveloopServer: Sendable {
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
         video = ChannelVideo(store: store)
+        transcoders = Transcoders(registry: registry, video: video, logger: logger)
         let webhooks = WebhookDispatcher(store: store, configuration: configuration.webhooks, logger: logger)
         self.webhooks = webhooks
         registry.observe { webhooks.broadcast($0) }

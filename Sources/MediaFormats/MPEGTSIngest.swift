@@ -4,7 +4,8 @@ import NIOCore
 /// raw AAC frames, with a configuration event before the first frame and again whenever the SPS/PPS or the ADTS
 /// fields change. A pure state machine: bytes in, events out.
 ///
-/// Timestamps are moved so the first decode time is 0 (RTMP starts there too), and AAC frames after the first in a
+/// Timestamps are moved so the first decode time is 0 (RTMP starts there too) unless `rebasing` is off (a transcoder's
+/// output, stamped on the broadcast's timeline already), and AAC frames after the first in a
 /// PES are stamped `1024 / rate` apart (§1.A.2.2 puts one PTS on the PES).
 /// Until every stream the PMT announced has its configuration, events are held (at most `maximumHeldEvents`) and
 /// then released configurations first, so the first init segment carries both tracks: in a transport stream the
@@ -21,8 +22,9 @@ public struct MPEGTSIngest: Sendable {
     public private(set) var problems: [String] = []
     public private(set) var droppedCount = 0
 
-    public init(maximumPESBytes: Int = 4 << 20) {
+    public init(maximumPESBytes: Int = 4 << 20, rebasing: Bool = true) {
         demuxer = MPEGTSDemuxer(maximumPESBytes: maximumPESBytes)
+        if !rebasing { origin = 0 }
     }
 
     /// Feeds transport stream bytes. Throws only when the input is not TS at all (`lostSync`).

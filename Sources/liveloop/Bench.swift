@@ -6,7 +6,7 @@ import NIOPosix
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print a table to paste into a note.",
-        subcommands: [BenchLatency.self, BenchSync.self, BenchWebRTC.self]
+        subcommands: [BenchLatency.self, BenchSync.self, BenchRenditions.self, BenchWebRTC.self]
     )
 }
 

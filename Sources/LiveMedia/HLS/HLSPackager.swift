@@ -93,6 +93,38 @@ public struct HLSPackager: Sendable {
         return events
     }
 
+    /// Numbers the next segment to start `msn`, so a rendition made from the source keeps the source's sequence numbers
+    /// (a segment ↔ the same media time in every rendition). Sequence numbers skipped on the way become
+    /// `EXT-X-GAP` segments with the source's times (`slots`, the source's segments; those not found get a target
+    /// duration). Does nothing while a segment is open or when `msn` is not ahead; false then.
+    @discardableResult
+    public mutating func numberNextSegment(_ msn: Int, slots: [Segment] = []) -> Bool {
+        guard openSegment == nil, msn >= nextSequenceNumber else { return false }
+        if !segments.isEmpty {
+            for skipped in nextSequenceNumber..<msn {
+                let slot = slots.first { $0.sequenceNumber == skipped }
+                let start = slot?.startTime ?? (segments.last.map { $0.startTime + Int64(($0.duration ?? 0) * Double(StreamClock.timescale)) } ?? 0)
+                var gap = Segment(
+                    sequenceNumber: skipped, discontinuity: false, initVersion: initVersion,
+                    programDateTime: clock.wallClock(atMediaTime: start), startTime: start,
+                    duration: slot?.duration ?? Double(targetDuration), parts: []
+                )
+                gap.gap = true
+                appendCompleted(gap)
+            }
+        }
+        nextSequenceNumber = msn
+        return true
+    }
+
+    /// The last complete part (`EXT-X-RENDITION-REPORT`'s LAST-MSN and LAST-PART, RFC 8216bis §4.4.5.4); nil before
+    /// one exists.
+    public var lastPartPosition: (msn: Int, part: Int)? {
+        if let open = openSegment, open.parts.count > 1 { return (open.sequenceNumber, open.parts.count - 2) }
+        guard let last = segments.last(where: { !$0.parts.isEmpty }) else { return nil }
+        return (last.sequenceNumber, last.parts.count - 1)
+    }
+
     /// The publisher went away: close what is open; whatever comes next follows an `EXT-X-DISCONTINUITY`.
     @discardableResult
     public mutating func interrupt() -> [PackagerEvent] {
@@ -172,7 +204,7 @@ public struct HLSPackager: Sendable {
                 appendCompleted(segment)
                 events.append(.segmentCompleted(msn: segment.sequenceNumber))
                 if gap { pendingDiscontinuity = true }
-                startSegment(at: t, independent: isKeyframe)
+                startSegment(at: t, independent: isKeyframe, presentation: frame.pts)
             } else if openPartHasData, t - openPartStart + frameDuration > partTicks {
                 openSegment = nil
                 flushPendingAudio(into: &segment, events: &events)
@@ -184,7 +216,7 @@ public struct HLSPackager: Sendable {
         } else {
             guard isKeyframe else { return [] }
             pendingAudio.removeAll()
-            startSegment(at: t, independent: true)
+            startSegment(at: t, independent: true, presentation: frame.pts)
         }
 
         guard var chunkMuxer = self.muxer else { return events }
@@ -271,17 +303,18 @@ public struct HLSPackager: Sendable {
 
     /// The parts of a complete segment, which together are the segment's bytes.
     public func segmentParts(msn: Int) -> [ByteBuffer]? {
-        segments.first { $0.sequenceNumber == msn }.map { $0.parts.map(\.bytes) }
+        segments.first { $0.sequenceNumber == msn && !$0.gap }.map { $0.parts.map(\.bytes) }
     }
 
     // MARK: Internals
 
-    private mutating func startSegment(at t: Int64, independent: Bool) {
+    private mutating func startSegment(at t: Int64, independent: Bool, presentation: Int64) {
         var segment = Segment(
             sequenceNumber: nextSequenceNumber, discontinuity: pendingDiscontinuity && !segments.isEmpty,
             initVersion: initVersion, programDateTime: clock.wallClock(atMediaTime: t), startTime: t,
             duration: nil, parts: []
         )
+        segment.presentationStart = presentation
         nextSequenceNumber += 1
         pendingDiscontinuity = false
         openPart(at: t, independent: independent, in: &segment)

@@ -68,7 +68,28 @@ public enum HLSNames {
     }
 }
 
+/// `EXT-X-RENDITION-REPORT` (RFC 8216bis §4.4.5.4): where another rendition of the same content stands, so a client
+/// switching to it can ask a blocking reload of the right part at once.
+public struct RenditionReport: Sendable, Equatable {
+    /// Relative to the playlist that carries the report.
+    public var uri: String
+    public var lastMSN: Int?
+    public var lastPart: Int?
+
+    public init(uri: String, lastMSN: Int?, lastPart: Int?) {
+        self.uri = uri
+        self.lastMSN = lastMSN
+        self.lastPart = lastPart
+    }
+}
+
 extension HLSPackager {
+    /// This rendition's report, as another rendition's playlist carries it.
+    public func report(uri: String) -> RenditionReport {
+        let position = lastPartPosition
+        return RenditionReport(uri: uri, lastMSN: position?.msn, lastPart: position?.part)
+    }
+
     /// `CAN-SKIP-UNTIL`: six target durations, the specification's minimum.
     public var canSkipUntil: Double { Double(6 * targetDuration) }
 
@@ -78,7 +99,7 @@ extension HLSPackager {
     /// Each cue whose start is not older than the first listed segment is an `EXT-X-DATERANGE` (§4.4.5.1), written
     /// after the `EXT-X-PROGRAM-DATE-TIME` of the segment it starts in. `CAN-SKIP-DATERANGES` is not announced, so a
     /// delta update keeps every one: those of skipped segments follow `EXT-X-SKIP`.
-    public func renderMediaPlaylist(skip: Bool = false) -> String {
+    public func renderMediaPlaylist(skip: Bool = false, reports: [RenditionReport] = []) -> String {
         var lines: [String] = [
             "#EXTM3U",
             "#EXT-X-VERSION:9",
@@ -139,6 +160,7 @@ extension HLSPackager {
                 }
             }
             if let duration = segment.duration {
+                if segment.gap { lines.append("#EXT-X-GAP") }
                 lines.append("#EXTINF:\(format(duration, 5)),")
                 lines.append(HLSNames.segment(segment.sequenceNumber))
             }
@@ -147,6 +169,12 @@ extension HLSPackager {
             lines.append("#EXT-X-ENDLIST")
         } else if let (msn, part) = openPartPosition {
             lines.append("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"\(HLSNames.part(msn, part))\"")
+        }
+        for report in reports {
+            var line = "#EXT-X-RENDITION-REPORT:URI=\"\(report.uri)\""
+            if let msn = report.lastMSN { line += ",LAST-MSN=\(msn)" }
+            if let part = report.lastPart { line += ",LAST-PART=\(part)" }
+            lines.append(line)
         }
         return lines.joined(separator: "\n") + "\n"
     }

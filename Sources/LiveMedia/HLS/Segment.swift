@@ -24,6 +24,12 @@ public struct Segment: Sendable {
     /// Seconds; set when the segment is complete.
     public var duration: Double?
     public var parts: [Part]
+    /// `EXT-X-GAP` (RFC 8216bis §4.4.4.7): a slot with no media, kept so this rendition's sequence numbers stay those of
+    /// the source's segments at the same times (a transcoded rendition that restarted).
+    public var gap = false
+    /// Presentation time of the first frame, 90 kHz (after `startTime` when the stream has B-frames): where a
+    /// transcoded rendition without B-frames starts the same segment.
+    public var presentationStart: Int64 = 0
 
     public var isComplete: Bool { duration != nil }
 

@@ -180,6 +180,16 @@ final class HLSRendition: BroadcastSubscriber {
         state.withLock { state in state.packager.map(body) }
     }
 
+    /// Changes the packager in place (numbering a transcoded rendition's next segment); nil before it exists.
+    func update<T>(_ body: (inout HLSPackager) -> T) -> T? {
+        state.withLock { state in
+            guard var packager = state.packager else { return nil }
+            state.packager = nil
+            defer { state.packager = packager }
+            return body(&packager)
+        }
+    }
+
     func addCue(_ cue: MediaCue) -> Bool {
         state.withLock { $0.packager?.addCue(cue) ?? false }
     }

@@ -5,8 +5,10 @@ import LiveMedia
 import NIOCore
 import Prometheus
 
-/// The LL-HLS origin: `/live/CHANNEL/index.m3u8` (multivariant), `media.m3u8` (blocking reload, delta updates),
-/// `initN.mp4`, `segN.m4s`, `partN.I.m4s` (the open part streams as it is written). All from memory.
+/// The LL-HLS origin: `/live/CHANNEL/index.m3u8` (multivariant: the source and each transcoded rendition),
+/// `media.m3u8` (blocking reload, delta updates), `initN.mp4`, `segN.m4s`, `partN.I.m4s` (the open part streams as it
+/// is written) for the source, and the same names under `/live/CHANNEL/RENDITION/` for each rendition of the ladder
+/// (`720p/media.m3u8`). All from memory.
 struct HLSRoutes {
     let registry: BroadcastRegistry
     let metrics: ServerMetrics
@@ -16,6 +18,14 @@ struct HLSRoutes {
         group.get("index.m3u8") { request, context in try multivariant(request, context) }
         group.get("media.m3u8") { request, context in try await mediaPlaylist(request, context) }
         group.get(":file") { request, context in try await media(request, context) }
+        // `:file` is the rendition here: the router wants one parameter name per position.
+        group.get(":file/:name") { request, context in
+            let name = context.parameters.get("file") ?? ""
+            guard try broadcast(context).hasRendition(name) else { throw APIError.notFound("no rendition \"\(name)\"") }
+            let file = context.parameters.get("name") ?? ""
+            if file == "media.m3u8" { return try await mediaPlaylist(request, context, rendition: name) }
+            return try await media(request, context, rendition: name, file: file)
+        }
     }
 
     private func broadcast(_ context: LiveloopRequestContext) throws -> Broadcast {
@@ -28,21 +38,25 @@ struct HLSRoutes {
 
     private func multivariant(_ request: Request, _ context: LiveloopRequestContext) throws -> Response {
         let broadcast = try broadcast(context)
-        guard let rendition = broadcast.rendition else {
+        let variants = broadcast.variants
+        guard !variants.isEmpty else {
             throw APIError.notFound("channel \"\(broadcast.channel)\" has no media yet")
         }
-        var attributes = ["BANDWIDTH=\(rendition.bandwidth)", "CODECS=\"\(rendition.codecs)\""]
-        if rendition.hasVideo, rendition.width > 0 {
-            attributes.append("RESOLUTION=\(rendition.width)x\(rendition.height)")
+        var text = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+        for variant in variants {
+            var attributes = ["BANDWIDTH=\(variant.bandwidth)", "AVERAGE-BANDWIDTH=\(variant.averageBandwidth)", "CODECS=\"\(variant.codecs)\""]
+            if variant.hasVideo, variant.width > 0 {
+                attributes.append("RESOLUTION=\(variant.width)x\(variant.height)")
+            }
+            if let frameRate = variant.frameRate, variant.hasVideo {
+                attributes.append("FRAME-RATE=\(String(format: "%.3f", frameRate))")
+            }
+            text += "#EXT-X-STREAM-INF:\(attributes.joined(separator: ","))\n\(variant.name.map { "\($0)/" } ?? "")media.m3u8\n"
         }
-        if let frameRate = rendition.frameRate, rendition.hasVideo {
-            attributes.append("FRAME-RATE=\(String(format: "%.3f", frameRate))")
-        }
-        let text = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-STREAM-INF:\(attributes.joined(separator: ","))\nmedia.m3u8\n"
         return playlistResponse(text, maxAge: 1)
     }
 
-    private func mediaPlaylist(_ request: Request, _ context: LiveloopRequestContext) async throws -> Response {
+    private func mediaPlaylist(_ request: Request, _ context: LiveloopRequestContext, rendition: String? = nil) async throws -> Response {
         let broadcast = try broadcast(context)
         let query = Dictionary(request.uri.queryParameters.map { (String($0.key), String($0.value)) }, uniquingKeysWith: { a, _ in a })
         let playlistRequest: PlaylistRequest
@@ -55,7 +69,7 @@ struct HLSRoutes {
             metrics.viewers.touch(channel: broadcast.channel, client: address, now: Date())
         }
         do {
-            let text = try await broadcast.playlist(playlistRequest)
+            let text = try await broadcast.playlist(playlistRequest, rendition: rendition)
             // A blocking request names a future state: it can be cached for long; a plain reload must stay fresh.
             return playlistResponse(text, maxAge: playlistRequest.msn == nil ? 0 : 60)
         } catch .tooFarAhead {
@@ -67,21 +81,21 @@ struct HLSRoutes {
         }
     }
 
-    private func media(_ request: Request, _ context: LiveloopRequestContext) async throws -> Response {
+    private func media(_ request: Request, _ context: LiveloopRequestContext, rendition: String? = nil, file: String? = nil) async throws -> Response {
         let broadcast = try broadcast(context)
-        let file = context.parameters.get("file") ?? ""
+        let file = file ?? context.parameters.get("file") ?? ""
         guard let resource = HLSNames.parse(file) else { throw APIError.notFound("no such file: \(file)") }
         metrics.hlsRequests.increment()
         switch resource {
         case let .initSegment(version):
-            guard let bytes = broadcast.initSegment(version: version) else { throw APIError.notFound("no init segment \(version)") }
+            guard let bytes = broadcast.initSegment(version: version, rendition: rendition) else { throw APIError.notFound("no init segment \(version)") }
             return mediaResponse(.init(byteBuffer: bytes), contentType: "video/mp4", length: bytes.readableBytes)
         case let .segment(msn):
-            guard let parts = broadcast.segment(msn: msn) else { throw APIError.notFound("no segment \(msn)") }
+            guard let parts = broadcast.segment(msn: msn, rendition: rendition) else { throw APIError.notFound("no segment \(msn)") }
             let length = parts.reduce(0) { $0 + $1.readableBytes }
             return mediaResponse(.init(contentsOf: parts), contentType: "video/iso.segment", length: length)
         case let .part(msn, index):
-            switch broadcast.part(msn: msn, index: index) {
+            switch broadcast.part(msn: msn, index: index, rendition: rendition) {
             case let .complete(bytes):
                 return mediaResponse(.init(byteBuffer: bytes), contentType: "video/iso.segment", length: bytes.readableBytes)
             case let .streaming(stream):

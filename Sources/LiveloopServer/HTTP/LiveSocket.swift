@@ -12,7 +12,8 @@ import Prometheus
 /// it is packaged. `clock` is the broadcast's stream clock: the media time `M` (the video track's decode timeline, in
 /// `timescale` units) was ingested at `MS` (Unix milliseconds, server clock); it never moves during a broadcast, so
 /// `wallClock(t) = MS + (t − M) / timescale × 1000` for every fragment — the same mapping `EXT-X-PROGRAM-DATE-TIME`
-/// carries in the playlist. `target` (seconds) is the channel's sync target for this path. A viewer that cannot keep up is disconnected rather than buffered without bound.
+/// carries in the playlist. `target` (seconds) is the channel's sync target for this path. `?rendition=NAME` (`720p`) gives one of the channel's
+/// transcoded renditions instead of the source (404 if the channel has none by that name). A viewer that cannot keep up is disconnected rather than buffered without bound.
 struct LiveSocket {
     let registry: BroadcastRegistry
     let metrics: ServerMetrics
@@ -28,11 +29,16 @@ struct LiveSocket {
         let budget = budget
         let target = target
         let viewers = viewers
-        router.ws("live/:channel/ws") { _, context in
+        router.ws("live/:channel/ws") { request, context in
             guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
-            guard registry.broadcast(channel)?.hasEnded == false else {
+            guard let broadcast = registry.broadcast(channel), !broadcast.hasEnded else {
                 throw APIError.notFound("channel \"\(channel)\" is not live")
+            }
+            // `?rendition=NAME`: one of the channel's transcoded renditions instead of the source.
+            let rendition = request.uri.queryParameters["rendition"].map(String.init)
+            guard broadcast.hasRendition(rendition) else {
+                throw APIError.notFound("channel \"\(channel)\" has no rendition \"\(rendition ?? "")\"")
             }
             if let refusal = viewers.refusal(channel: channel) { throw refusal }
             return .upgrade([:])
@@ -48,8 +54,9 @@ struct LiveSocket {
                 return
             }
             defer { viewers.release(lease) }
-            guard let broadcast = registry.broadcast(channel) else { return }
-            let fragments = broadcast.subscribeLive()
+            let rendition = context.request.uri.queryParameters["rendition"].map(String.init)
+            guard let broadcast = registry.broadcast(channel),
+                  let fragments = broadcast.subscribeLive(rendition: rendition) else { return }
             metrics.videoSockets.opened(channel)
             defer { metrics.videoSockets.closed(channel) }
             await withTaskGroup(of: Void.self) { group in

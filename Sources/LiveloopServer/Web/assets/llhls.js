@@ -7,6 +7,12 @@
 // it), `cue` {id, startDate, attributes} for each new EXT-X-DATERANGE of class dev.liveloop.cue, `state` {state,
 // message}, `reset` (a new broadcast: start a fresh MediaSource).
 //
+// Adaptive bitrate: the multivariant playlist (`index.m3u8`) lists the source and each transcoded rendition
+// (`720p/media.m3u8`, …), whose segments start at the same times under the same numbers. `setQuality(name)` picks one
+// (`'auto'`: by measured throughput — each complete part fetched is a sample, and a part streamed at the live edge
+// counts only when it arrived later than its duration); a switch happens at the next segment boundary, where every
+// rendition starts with a keyframe, after the new rendition's init segment.
+//
 // The program date of media time t comes from EXT-X-PROGRAM-DATE-TIME: a segment's date is the ingest time of its
 // first video frame (decode time = its tfdt), so date(t) = PDT + (t − tfdt) × 1000 within that segment.
 
@@ -89,6 +95,24 @@ const ended = () => Object.assign(new Error('the broadcast has ended'), { offlin
 const before = (a, b) => a.msn < b.msn || (a.msn === b.msn && a.index < b.index);
 
 class Aborted extends Error {}
+/** Thrown at a segment boundary to go on in another rendition from `position`. */
+class Switch extends Error { constructor(position) { super('switch'); this.position = position; } }
+
+/** The variants of a multivariant playlist: {uri, prefix, name, bandwidth, height, codecs}, highest bandwidth first. */
+export function parseMultivariant(text) {
+  const variants = [];
+  const lines = text.split('\n').map((l) => l.trim());
+  lines.forEach((line, i) => {
+    if (!line.startsWith('#EXT-X-STREAM-INF:')) return;
+    const a = parseAttributes(line.slice(18));
+    const uri = lines.slice(i + 1).find((l) => l && !l.startsWith('#'));
+    if (!uri) return;
+    const prefix = uri.includes('/') ? uri.slice(0, uri.lastIndexOf('/') + 1) : '';
+    const height = Number((a.RESOLUTION ?? '').split('x')[1]) || 0;
+    variants.push({ uri, prefix, name: prefix ? prefix.slice(0, -1) : 'source', bandwidth: Number(a.BANDWIDTH) || 0, height, codecs: a.CODECS });
+  });
+  return variants.sort((x, y) => y.bandwidth - x.bandwidth);
+}
 
 import { withPlayback, lockedMessage } from './playback.js';
 
@@ -102,7 +126,31 @@ export class LLHLSLoader extends EventTarget {
     this.generation = 0;
     this.live = false;           // following the preload hint (caught up with the live edge)
     this.seenCues = new Set();
-    this.stats = { playlists: 0, parts: 0, errors: 0 };
+    this.stats = { playlists: 0, parts: 0, errors: 0, switches: 0 };
+    this.variants = [];
+    this.prefix = '';            // the rendition followed: '' (the source) or 'NAME/'
+    this.quality = 'auto';
+    this.throughput = null;      // bits per second, a moving average of the samples
+  }
+
+  /** 'auto' or a variant's name ('source', '720p', …): the switch happens at the next segment boundary. */
+  setQuality(name) { this.quality = name; }
+
+  /** The rendition to follow now: the chosen one, or in auto the highest whose bandwidth the throughput covers. */
+  wantedPrefix() {
+    if (!this.variants.length) return this.prefix;
+    if (this.quality !== 'auto') return this.variants.find((v) => v.name === this.quality)?.prefix ?? this.prefix;
+    if (this.throughput === null) return this.prefix;
+    const current = this.variants.find((v) => v.prefix === this.prefix);
+    // Up only with room to spare, down as soon as the current one is not covered.
+    const fits = (v) => v.bandwidth <= this.throughput * (current && v.bandwidth > current.bandwidth ? 0.6 : 0.85);
+    return (this.variants.find(fits) ?? this.variants.at(-1)).prefix;
+  }
+
+  sample(bytes, seconds) {
+    if (!(seconds > 0)) return;
+    const bps = (bytes * 8) / seconds;
+    this.throughput = this.throughput === null ? bps : this.throughput * 0.7 + bps * 0.3;
   }
 
   emit(type, detail) { this.dispatchEvent(new CustomEvent(type, { detail })); }
@@ -148,9 +196,21 @@ export class LLHLSLoader extends EventTarget {
 
   async playlist(signal, position) {
     const query = position ? `?_HLS_msn=${position.msn}&_HLS_part=${position.index}` : '';
-    const text = await this.get(`media.m3u8${query}`, signal, (this.targetDuration ?? 2) * 3000 + 2000, (r) => r.text())
+    const prefix = this.prefix;
+    const text = await this.get(`${prefix}media.m3u8${query}`, signal, (this.targetDuration ?? 2) * 3000 + 2000, (r) => r.text())
       .catch((error) => { throw Object.assign(error, { offline: error.status === 404 }); });
     const playlist = parseMediaPlaylist(text);
+    if (prefix) {
+      // URIs are relative to the rendition's playlist; ours are relative to the channel.
+      const seen = new Set();
+      for (const s of [...playlist.segments, playlist.hint?.segment].filter(Boolean)) {
+        if (seen.has(s)) continue;
+        seen.add(s);
+        if (s.map) s.map = prefix + s.map;
+        for (const p of s.parts) p.uri = prefix + p.uri;
+      }
+      if (playlist.hint) playlist.hint.uri = prefix + playlist.hint.uri;
+    }
     this.stats.playlists++;
     this.targetDuration = playlist.targetDuration;
     for (const range of playlist.dateRanges) {
@@ -165,12 +225,24 @@ export class LLHLSLoader extends EventTarget {
     const alive = () => { if (generation !== this.generation) throw new Aborted(); };
     this.attempt = 0;
     this.live = false;
+    let resume = null;
     while (generation === this.generation) {
       try {
-        await this.follow(signal, alive);
+        await this.follow(signal, alive, resume);
         return;
       } catch (error) {
         if (error instanceof Aborted || generation !== this.generation) return;
+        resume = null;
+        if (error instanceof Switch) {
+          // The new rendition from the next segment on: its chunks start after what the player holds.
+          this.prefix = this.wantedPrefix();
+          this.codecs = this.variants.find((v) => v.prefix === this.prefix)?.codecs ?? this.codecs;
+          this.lastDts = -Infinity;
+          this.stats.switches++;
+          this.emit('variant', { name: this.variants.find((v) => v.prefix === this.prefix)?.name ?? 'source' });
+          resume = error.position;
+          continue;
+        }
         this.live = false;
         this.stats.errors++;
         this.attempt++;
@@ -194,18 +266,25 @@ export class LLHLSLoader extends EventTarget {
     return playlist.hint ? { msn: playlist.hint.msn, index: playlist.hint.index } : null;
   }
 
-  async follow(signal, alive) {
-    let playlist = await this.playlist(signal);
+  async follow(signal, alive, resume) {
+    let playlist = await this.playlist(signal, resume);
     alive();
-    if (playlist.ended) throw ended();
+    if (playlist.ended && !resume) throw ended();
     // After an ENDLIST or an offline channel this is a new broadcast, on a new timeline: the player starts afresh.
     // After a network error it is the same one: chunks the player already has are skipped (`lastDts`).
-    if (this.ended) { this.emit('reset'); this.forget(); }
-    this.ended = false;
-    this.codecs = await this.codecsOfStream(signal);
-    let next = this.startPosition(playlist);
+    if (!resume) {
+      if (this.ended) { this.emit('reset'); this.forget(); }
+      this.ended = false;
+      this.codecs = await this.codecsOfStream(signal);
+    }
+    let next = resume ?? this.startPosition(playlist);
     for (;;) {
       alive();
+      // At a segment boundary (all of segment `next.msn` appended), another rendition may take over.
+      const current = next && playlist.segments.find((s) => s.msn === next.msn);
+      if (current?.uri && next.index >= current.parts.length && this.wantedPrefix() !== this.prefix) {
+        throw new Switch({ msn: next.msn + 1, index: 0 });
+      }
       const from = (position) => playlist.parts.filter((p) => !position || !before(p, position));
       let pending = from(next);
       // A hole between what we have and what the playlist still lists, or more to fetch than is worth playing (we
@@ -225,7 +304,7 @@ export class LLHLSLoader extends EventTarget {
       const lastSegment = playlist.segments.at(-1)?.msn ?? playlist.mediaSequence;
       const reload = playlist.ended ? null : this.playlist(signal, hint ?? (playlist.hint && next) ?? { msn: lastSegment + 1, index: 0 });
       reload?.catch(() => {});
-      const downloads = [...pending, ...(hint ? [hint] : [])].map((part) => this.download(part, signal, alive));
+      const downloads = [...pending, ...(hint ? [hint] : [])].map((part) => this.download(part, signal, alive, part === hint));
       for (const download of downloads) {
         const { part } = download;
         try {
@@ -259,7 +338,10 @@ export class LLHLSLoader extends EventTarget {
   /** CODECS from the multivariant playlist: MSE needs them before the first append. */
   async codecsOfStream(signal) {
     const text = await this.get('index.m3u8', signal, 5000, (r) => r.text());
-    const codecs = /CODECS="([^"]+)"/.exec(text)?.[1];
+    this.variants = parseMultivariant(text);
+    this.emit('variants', { variants: this.variants });
+    if (!this.variants.some((v) => v.prefix === this.prefix)) this.prefix = '';
+    const codecs = this.variants.find((v) => v.prefix === this.prefix)?.codecs ?? /CODECS="([^"]+)"/.exec(text)?.[1];
     if (!codecs) throw new Error('index.m3u8 names no CODECS');
     return codecs;
   }
@@ -275,9 +357,11 @@ export class LLHLSLoader extends EventTarget {
   }
 
   /** Starts fetching a part now; its chunks are held until `release()`, then handed on as they arrive. */
-  download(part, signal, alive) {
+  download(part, signal, alive, hinted = false) {
     const held = [];
     let released = false;
+    let bytes = 0;
+    const started = performance.now();
     const take = (chunk) => {
       alive();
       const video = parseFragmentSafe(chunk)?.find((t) => t.trackID === VIDEO_TRACK);
@@ -290,7 +374,14 @@ export class LLHLSLoader extends EventTarget {
       this.emit('media', { data: chunk });
     };
     const done = this.get(part.uri, signal, (this.targetDuration ?? 2) * 3000,
-      (response) => readBoxes(response.body, (chunk) => { if (released) take(chunk); else held.push(chunk); }));
+      (response) => readBoxes(response.body, (chunk) => { bytes += chunk.byteLength; if (released) take(chunk); else held.push(chunk); }))
+      .then(() => {
+        // Throughput: a listed part came as fast as the network allows; a hinted one at the encoder's pace, so it
+        // only says something when it came late.
+        const seconds = (performance.now() - started) / 1000;
+        const duration = part.duration || (this.targetDuration ?? 2) / 10;
+        if (!hinted || seconds > duration * 1.5) this.sample(bytes, seconds);
+      });
     done.catch(() => {});
     return { part, done, release: () => { released = true; held.splice(0).forEach(take); } };
   }

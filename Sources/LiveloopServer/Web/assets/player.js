@@ -175,6 +175,9 @@ export class LivePlayer extends EventTarget {
       get compositionOffset() { return player.cto; },
       get edgeDelay() { return player.edgeDelay; },
       get codecs() { return player.codecs; },
+      get variant() { return player.variant ?? 'source'; },
+      get quality() { return player.quality ?? 'auto'; },
+      get throughput() { return player.feed?.throughput ?? null; },
       get playlistCues() { return player.playlistCues.map((c) => ({ ...c })); },
       get counters() { return { ...player.stats, ...(player.feed?.stats ?? {}) }; },
       get webrtc() { return player.rtc ? { ...player.rtc.stats } : null; },
@@ -327,6 +330,9 @@ export class LivePlayer extends EventTarget {
     feed.addEventListener('target', ({ detail }) => { if (!this.targetSet && detail > 0) this.target.setBase(detail); });
     feed.addEventListener('reset', () => { this.clock = null; this.resetMediaSource(); });
     feed.addEventListener('state', ({ detail }) => this.setState(detail.state, detail.message));
+    // Adaptive bitrate (LL-HLS): the variants the feed found and the one it follows now.
+    feed.addEventListener('variants', ({ detail }) => this.dispatchEvent(new CustomEvent('variants', { detail })));
+    feed.addEventListener('variant', ({ detail }) => { this.variant = detail.name; this.dispatchEvent(new CustomEvent('variant', { detail })); });
     feed.addEventListener('cue', ({ detail }) => {
       // EXT-X-DATERANGE cues (LL-HLS): the same cues the room socket carries, for a page that has no socket.
       this.playlistCues.push(detail);
@@ -338,6 +344,9 @@ export class LivePlayer extends EventTarget {
   }
 
   // --- playback control ---------------------------------------------------------------------------------------
+
+  /** 'auto' or a rendition's name from the multivariant playlist ('source', '720p', …). */
+  setQuality(name) { this.quality = name; this.feed?.setQuality?.(name); }
 
   async play() {
     this.wantsPlay = true;

@@ -29,6 +29,14 @@ export class VideoSocket extends EventTarget {
     }, 1000);
   }
 
+  /** A rendition by name (`?rendition=`), or the source for 'auto' and 'source' (this path has no ABR of its own). */
+  setQuality(name) {
+    const rendition = name === 'auto' || name === 'source' ? null : name;
+    if (rendition === (this.rendition ?? null)) return;
+    this.rendition = rendition;
+    this.restart('quality');
+  }
+
   /** Starts again from the newest keyframe (the server re-sends the init segment). */
   restart(reason) {
     const socket = this.socket;
@@ -40,7 +48,8 @@ export class VideoSocket extends EventTarget {
   connect() {
     clearTimeout(this.retryTimer);
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const socket = new WebSocket(`${scheme}//${location.host}${withPlayback(`/live/${encodeURIComponent(this.channel)}/ws`)}`);
+    const query = this.rendition ? `?rendition=${encodeURIComponent(this.rendition)}` : '';
+    const socket = new WebSocket(`${scheme}//${location.host}${withPlayback(`/live/${encodeURIComponent(this.channel)}/ws${query}`)}`);
     socket.binaryType = 'arraybuffer';
     this.socket = socket;
     this.lastFrameAt = 0;

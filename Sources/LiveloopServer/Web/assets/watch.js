@@ -24,6 +24,7 @@ import { mountReactions } from './reactions.js';
 import { mountGifts } from './gifts.js';
 import { mountOffers } from './offers.js';
 import { mountStreamInfo } from './streaminfo.js';
+import { mountQuality } from './quality.js';
 
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
@@ -177,6 +178,7 @@ player.addEventListener('state', ({ detail }) => {
   if (detail.state !== 'buffering') syncNotice.hidden = detail.state !== 'behind';
 });
 playback.onChange(() => player.restartFeed('playback token'));
+mountQuality(player, $('quality'));
 player.addEventListener('muted', () => { $('mute-toggle').textContent = 'Unmute'; });
 player.start();
 
