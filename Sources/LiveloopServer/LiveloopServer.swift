@@ -23,6 +23,8 @@ public struct LiveloopServer: Sendable {
     public let tokens: TokenAuthority
     /// Webhook events in, signed deliveries out (also the service that sends them).
     public let webhooks: WebhookDispatcher
+    /// The relays pushing live channels to their destinations (also the service that stops them at shutdown).
+    public let multistream: Multistream
     let broadcastRecorder: BroadcastRecorder
     let metrics: ServerMetrics
     let connections = RTMPConnectionSet()
@@ -65,6 +67,9 @@ public struct LiveloopServer: Sendable {
                                            maxPerAddress: configuration.httpLimits.maxConnectionsPerAddress)
         tokens = try await TokenAuthority(store: store)
         registry.observe { recorder.observe($0) }
+        let multistream = try Multistream(store: store, registry: registry, configuration: configuration.multistream, logger: logger)
+        self.multistream = multistream
+        registry.observe { multistream.observe($0) }
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
@@ -115,6 +120,8 @@ public struct LiveloopServer: Sendable {
         WebhookAPI(webhooks: webhooks, store: store).register(on: router)
         AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: Authenticator(store: store, tokens: tokens))
             .register(on: router)
+        DestinationAPI(store: store, multistream: multistream, authenticator: Authenticator(store: store, tokens: tokens))
+            .register(on: router)
         StaticRoutes().register(on: router)
         return router
     }
@@ -158,7 +165,7 @@ public struct LiveloopServer: Sendable {
         // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests,
         // and the webhook dispatcher last, so the `stream.ended` of the broadcasts the ingests end is queued.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: webhooks), .init(service: app), .init(service: ingest), .init(service: srt),
+            .init(service: webhooks), .init(service: app), .init(service: multistream), .init(service: ingest), .init(service: srt),
         ]
         if let tls { services.append(.init(service: CertificateReloadService(credentials: tls, logger: logger))) }
         services.append(.init(service: DrainService(rooms: rooms, drain: configuration.drainTime,

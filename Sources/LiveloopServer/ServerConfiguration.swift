@@ -35,6 +35,8 @@ public struct ServerConfiguration: Sendable {
     public var rtmp = RTMPConnectionLimits()
     /// Webhooks (retries, caps, the private-address rule) and the publish hook.
     public var webhooks = WebhookConfiguration()
+    /// Multistream: destinations per channel, the private-address rule, reconnect backoff, queue limits.
+    public var multistream = MultistreamConfiguration()
 
     public init() {}
 }

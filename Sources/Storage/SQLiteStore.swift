@@ -72,6 +72,7 @@ public final class SQLiteStore: Sendable {
         registerTokens(&migrator)
         registerTenants(&migrator)
         registerWebhooks(&migrator)
+        registerDestinations(&migrator)
         return migrator
     }
 
