@@ -34,9 +34,20 @@ public actor Multistream: Service {
         self.logger = logger
         var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
         if let file = configuration.trustedCAFile {
-            tlsConfiguration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
+            do {
+                tlsConfiguration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(file))
+            } catch {
+                throw CAFileError(path: file, reason: "\(error)")
+            }
         }
         tls = try NIOSSLContext(configuration: tlsConfiguration)
+    }
+
+    /// `--destination-ca-file` could not be read as PEM certificates.
+    public struct CAFileError: Error, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "cannot read the destination CA file \(path): \(reason)" }
     }
 
     /// Follows the registry: a broadcast that starts or ends is reconciled.
