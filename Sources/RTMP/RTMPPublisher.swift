@@ -285,6 +285,17 @@ final class RTMPClientHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// A connection that never became active (refused: the channel closes before `channelActive`) still answers
+    /// whoever waits for it.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        guard !completed else { return }
+        completed = true
+        timeoutTask?.cancel()
+        timeoutTask = nil
+        stopReason.set(RTMPPublisherError.connectionClosed)
+        started.fail(RTMPPublisherError.connectionClosed)
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         finish(.failure(error), context: context)
         context.close(promise: nil)

@@ -79,6 +79,9 @@ struct OpenAPITests {
             ("/live/{channel}/part{msn}.{part}.m4s", "get"), ("/live/{channel}/thumbnail.jpg", "get"),
             ("/api/v1/webhooks", "get"), ("/api/v1/webhooks", "post"), ("/api/v1/webhooks/{id}", "get"),
             ("/api/v1/webhooks/{id}", "delete"), ("/api/v1/webhooks/{id}/deliveries", "get"), ("/api/v1/webhooks/{id}/ping", "post"),
+            ("/api/v1/channels/{channel}/destinations", "get"), ("/api/v1/channels/{channel}/destinations", "post"),
+            ("/api/v1/channels/{channel}/destinations/{id}", "get"), ("/api/v1/channels/{channel}/destinations/{id}", "patch"),
+            ("/api/v1/channels/{channel}/destinations/{id}", "delete"),
         ]
         for (path, method) in expected {
             #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path) is documented")

@@ -86,10 +86,10 @@ struct DestinationRulesTests {
         #expect(queue.takeAll().count == 3)
         taken = []
         #expect(queue.bytes == 0)
-        taken.append(queue.offer(Self.frame(3, keyframe: false)))
-        taken.append(queue.offer(Self.frame(4, keyframe: false)))
-        taken.append(queue.offer(Self.frame(5, keyframe: false)))
-        taken.append(queue.offer(Self.frame(6, keyframe: false)))  // a fourth delivery passes the count
+        taken.append(queue.offer(Self.frame(3, keyframe: false, size: 50)))
+        taken.append(queue.offer(Self.frame(4, keyframe: false, size: 50)))
+        taken.append(queue.offer(Self.frame(5, keyframe: false, size: 50)))
+        taken.append(queue.offer(Self.frame(6, keyframe: false, size: 50)))  // a fourth delivery passes the count
         taken.append(queue.offer(.end))
         #expect(taken == [true, true, true, false, true])
         #expect(queue.finished)

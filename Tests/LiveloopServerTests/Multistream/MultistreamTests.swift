@@ -74,7 +74,7 @@ struct MultistreamTests {
         _ = try await Self.add(a, admin, url: "rtmp://127.0.0.1:\(hung.port)/live", key: "nobody", name: "hung")
 
         let ffmpeg = try Tools.publish(to: a.rtmpURL(key: key), frames: 30 * 120)
-        defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
+        defer { if ffmpeg.isRunning { Foundation.kill(ffmpeg.processIdentifier, SIGKILL) } }
 
         // Both working destinations go live; the two bad ones keep retrying with their reason.
         var statuses: [String: [String: Any]] = [:]
@@ -126,7 +126,7 @@ struct MultistreamTests {
         #expect(second.videoFrames >= 40)
 
         // The publisher stops: A's broadcast ends, every push ends with it, and B's broadcast ends too.
-        ffmpeg.terminate()
+        Foundation.kill(ffmpeg.processIdentifier, SIGKILL)
         _ = await Tools.waitForExit(ffmpeg)
         let idle = try await eventually(timeout: .seconds(15)) {
             statuses = try await Self.statuses(a, admin)
@@ -175,7 +175,7 @@ struct MultistreamTests {
         let admin = try #require(try a.store.ensureAdminKey())
         _ = try await Self.add(a, admin, url: "rtmp://127.0.0.1:\(destination.port)/app/inner", key: "platform-key", name: "recorder")
         let ffmpeg = try Tools.publish(to: a.rtmpURL(key: key), frames: 30 * 60)
-        defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
+        defer { if ffmpeg.isRunning { Foundation.kill(ffmpeg.processIdentifier, SIGKILL) } }
 
         func frames(_ session: Int) -> Int {
             destination.sessions[safe: session]?.events.filter { if case .frame = $0 { true } else { false } }.count ?? 0
@@ -183,7 +183,7 @@ struct MultistreamTests {
         #expect(await eventually(timeout: .seconds(20)) { frames(0) > 90 })
         destination.dropConnections()
         #expect(await eventually(timeout: .seconds(20)) { frames(1) > 90 }, "the relay came back")
-        ffmpeg.terminate()
+        Foundation.kill(ffmpeg.processIdentifier, SIGKILL)
 
         let sessions = destination.sessions
         #expect(sessions.allSatisfy { $0.app == "app/inner" && $0.key == "platform-key" })
@@ -227,7 +227,7 @@ struct MultistreamTests {
         let rtmpsPort = try #require(b.rtmpsPort)
         _ = try await Self.add(a, admin, url: "rtmps://localhost:\(rtmpsPort)/live", key: mirrorKey, name: "tls")
         let ffmpeg = try Tools.publish(to: a.rtmpURL(key: key), frames: 30 * 30)
-        defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
+        defer { if ffmpeg.isRunning { Foundation.kill(ffmpeg.processIdentifier, SIGKILL) } }
         var statuses: [String: [String: Any]] = [:]
         let live = try await eventually(timeout: .seconds(20)) {
             statuses = try await Self.statuses(a, admin)
@@ -235,7 +235,7 @@ struct MultistreamTests {
         }
         #expect(live, "\(statuses)")
         #expect(await eventually(timeout: .seconds(15)) { (try? await b.get("/live/mirror/media.m3u8"))?.status == 200 })
-        ffmpeg.terminate()
+        Foundation.kill(ffmpeg.processIdentifier, SIGKILL)
     }
 
     @Test("an rtmps:// destination whose certificate is not trusted is refused and retried, with the reason",
@@ -257,7 +257,7 @@ struct MultistreamTests {
         let rtmpsPort = try #require(b.rtmpsPort)
         _ = try await Self.add(a, admin, url: "rtmps://localhost:\(rtmpsPort)/live", key: mirrorKey, name: "tls")
         let ffmpeg = try Tools.publish(to: a.rtmpURL(key: key), frames: 30 * 20)
-        defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
+        defer { if ffmpeg.isRunning { Foundation.kill(ffmpeg.processIdentifier, SIGKILL) } }
         var statuses: [String: [String: Any]] = [:]
         let refused = try await eventually(timeout: .seconds(20)) {
             statuses = try await Self.statuses(a, admin)
@@ -266,6 +266,6 @@ struct MultistreamTests {
         #expect(refused, "\(statuses)")
         #expect(Self.number(statuses, "tls", "connects") == 0)
         #expect((try? await b.get("/live/mirror/media.m3u8"))?.status != 200, "nothing reached B")
-        ffmpeg.terminate()
+        Foundation.kill(ffmpeg.processIdentifier, SIGKILL)
     }
 }

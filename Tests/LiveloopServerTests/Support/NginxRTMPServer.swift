@@ -55,11 +55,11 @@ final class NginxRTMPServer: @unchecked Sendable {
         guard ready else { throw Failure(log: log) }
     }
 
-    /// Stops nginx (SIGTERM) and waits for it to exit.
+    /// Kills nginx (SIGKILL: it dies mid-stream, as a crashed server does) and waits for it to exit.
     func stop() async {
         guard let process else { return }
         self.process = nil
-        process.terminate()
+        Foundation.kill(process.processIdentifier, SIGKILL)
         _ = await Tools.waitForExit(process, timeout: .seconds(10))
     }
 
