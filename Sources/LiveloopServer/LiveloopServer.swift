@@ -25,6 +25,8 @@ public struct LiveloopServer: Sendable {
     public let webhooks: WebhookDispatcher
     /// Each channel's audience settings and signing key: joining, members-only playback, embedding.
     public let audience: AudienceDirectory
+    /// The relays pushing live channels to their destinations (also the service that stops them at shutdown).
+    public let multistream: Multistream
     let broadcastRecorder: BroadcastRecorder
     /// Channels' rendition ladders and recording switches, with the observers that act on a change.
     public let video: ChannelVideo
@@ -88,6 +90,9 @@ public struct LiveloopServer: Sendable {
         registry.observe { [registry] event in
             if case let .started(channel, _) = event, let broadcast = registry.broadcast(channel) { webrtc.prepare(broadcast) }
         }
+        let multistream = try Multistream(store: store, registry: registry, configuration: configuration.multistream, logger: logger)
+        self.multistream = multistream
+        registry.observe { multistream.observe($0) }
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
@@ -146,6 +151,7 @@ public struct LiveloopServer: Sendable {
         WHEPRoutes(registry: registry, node: webrtc, viewers: tenantViewers).register(on: router)
         JoinAPI(store: store, tokens: tokens, audience: audience).register(on: router)
         AudienceAPI(store: store, audience: audience, rooms: rooms, authenticator: authenticator).register(on: router)
+        DestinationAPI(store: store, multistream: multistream, authenticator: authenticator).register(on: router)
         let statics = StaticRoutes()
         EmbedRoutes(files: statics.files, audience: audience).register(on: router)
         statics.register(on: router)
@@ -194,7 +200,7 @@ public struct LiveloopServer: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // Recordings stop after the ingests: they finish the recordings of the broadcasts the ingests end.
             .init(service: webhooks), .init(service: app), .init(service: WebRTCService(node: webrtc, logger: logger)),
-            .init(service: recordings), .init(service: ingest), .init(service: srt),
+            .init(service: multistream), .init(service: recordings), .init(service: ingest), .init(service: srt),
         ]
         if let tls { services.append(.init(service: CertificateReloadService(credentials: tls, logger: logger))) }
         services.append(.init(service: DrainService(rooms: rooms, drain: configuration.drainTime,

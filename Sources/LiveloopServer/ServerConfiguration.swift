@@ -41,6 +41,8 @@ public struct ServerConfiguration: Sendable {
     public var recordingRetentionDays = 30
     /// The recorders' queue bounds (frame bytes and items waiting for the disk, timeline lines per recording).
     public var recordingLimits = RecordingSubscriber.Limits()
+    /// Multistream: destinations per channel, the private-address rule, reconnect backoff, queue limits.
+    public var multistream = MultistreamConfiguration()
 
     public init() {}
 }

@@ -76,18 +76,39 @@ public final class RTMPPublisher: Sendable {
         host: String, port: Int, app: String, streamKey: String,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: TimeAmount = .seconds(10)
     ) async throws -> RTMPPublisher {
-        let session = ClientSession(app: app, streamKey: streamKey, tcURL: "rtmp://\(host):\(port)/\(app)")
+        try await connect(to: .host(host, port: port), app: app, streamKey: streamKey, tcURL: "rtmp://\(host):\(port)/\(app)",
+                          group: group, timeout: timeout)
+    }
+
+    /// Where to connect: a name to resolve, or an address already resolved (and vetted) by the caller.
+    public enum Endpoint: Sendable {
+        case host(String, port: Int)
+        case address(SocketAddress)
+    }
+
+    /// Connects to `endpoint`, publishes `streamKey` on `app`, and returns once the server started the stream.
+    /// `prepare` runs on the new channel's event loop before the RTMP handler is added: a caller adds a TLS handler
+    /// there for RTMPS (this target does not link a TLS library).
+    public static func connect(
+        to endpoint: Endpoint, app: String, streamKey: String, tcURL: String,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, timeout: TimeAmount = .seconds(10),
+        prepare: @escaping @Sendable (any Channel) throws -> Void = { _ in }
+    ) async throws -> RTMPPublisher {
+        let session = ClientSession(app: app, streamKey: streamKey, tcURL: tcURL)
         let stopReason = StopReason()
-        let (channel, started) = try await ClientBootstrap(group: group)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(timeout)
-            .connect(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let promise = channel.eventLoop.makePromise(of: RTMPClientHandler.Started.self)
-                    try channel.pipeline.syncOperations.addHandler(RTMPClientHandler(session: session, started: promise, stopReason: stopReason, timeout: timeout))
-                    return (channel, promise.futureResult)
-                }
+        let initializer: @Sendable (any Channel) -> EventLoopFuture<(any Channel, EventLoopFuture<RTMPClientHandler.Started>)> = { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try prepare(channel)
+                let promise = channel.eventLoop.makePromise(of: RTMPClientHandler.Started.self)
+                try channel.pipeline.syncOperations.addHandler(RTMPClientHandler(session: session, started: promise, stopReason: stopReason, timeout: timeout))
+                return (channel, promise.futureResult)
             }
+        }
+        let bootstrap = ClientBootstrap(group: group).channelOption(.socketOption(.tcp_nodelay), value: 1).connectTimeout(timeout)
+        let (channel, started) = switch endpoint {
+        case let .host(host, port): try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+        case let .address(address): try await bootstrap.connect(to: address, channelInitializer: initializer)
+        }
         do {
             let value = try await started.get()
             return RTMPPublisher(channel: channel, streamID: value.streamID, streamKey: streamKey, encoder: value.encoder, stopReason: stopReason)
@@ -262,6 +283,17 @@ final class RTMPClientHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         finish(.failure(RTMPPublisherError.connectionClosed), context: context)
         context.fireChannelInactive()
+    }
+
+    /// A connection that never became active (refused: the channel closes before `channelActive`) still answers
+    /// whoever waits for it.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        guard !completed else { return }
+        completed = true
+        timeoutTask?.cancel()
+        timeoutTask = nil
+        stopReason.set(RTMPPublisherError.connectionClosed)
+        started.fail(RTMPPublisherError.connectionClosed)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -75,6 +75,7 @@ public final class SQLiteStore: Sendable {
         registerChannelVideo(&migrator)
         registerCheckpoints(&migrator)
         registerAudience(&migrator)
+        registerDestinations(&migrator)
         return migrator
     }
 

@@ -51,14 +51,15 @@ enum EnvironmentOptions {
                   "--webrtc-port", "--webrtc-advertise-address", "--webrtc-max-viewers",
                   "--tls-cert", "--tls-key", "--rtmps-port",
                   "--webhook-max-attempts", "--webhook-retry-base", "--webhook-timeout", "--webhook-concurrency", "--max-webhooks",
-                  "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout", "--recording-retention-days"],
+                  "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout", "--recording-retention-days",
+                  "--max-destinations", "--destination-ca-file"],
         "channels": ["--data", "--public-host", "--rtmp-port"],
         "admin-key": ["--data"],
         "tenants": ["--data"],
         "token": ["--data"],
         "tokens": ["--data"],
     ]
-    static let flags: [String: [String]] = ["serve": ["--demo", "--webhook-allow-private"]]
+    static let flags: [String: [String]] = ["serve": ["--demo", "--webhook-allow-private", "--destination-allow-private"]]
 
     /// Adds what the `--config` file sets (see `ConfigFile`), for the subcommands that take one.
     static func applyConfigFile(to arguments: [String]) throws(ConfigFile.Failure) -> [String] {

@@ -99,6 +99,12 @@ struct Serve: AsyncParsableCommand {
     var publishHookTimeout = 5.0
     @Option(help: "Days a recording is kept after it ended; older ones are removed at start and every hour; 0 keeps them until deleted (LIVELOOP_RECORDING_RETENTION_DAYS).")
     var recordingRetentionDays = 30
+    @Option(help: "Most multistream destinations one channel may have (LIVELOOP_MAX_DESTINATIONS).")
+    var maxDestinations = 5
+    @Flag(help: "Let multistream destinations be loopback and private-network addresses too; off, such URLs are refused (SSRF) (LIVELOOP_DESTINATION_ALLOW_PRIVATE=1).")
+    var destinationAllowPrivate = false
+    @Option(help: "A PEM file of certificate authorities that rtmps:// destinations are checked against instead of the system's (LIVELOOP_DESTINATION_CA_FILE).")
+    var destinationCaFile: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (LIVELOOP_LOG_LEVEL).")
     var logLevel = "info"
     @Option(help: "Log lines on standard error: text, or json for one JSON object per line with ts, level, label, msg, metadata fields and source (LIVELOOP_LOG_FORMAT).")
@@ -150,6 +156,10 @@ struct Serve: AsyncParsableCommand {
         guard (1...64).contains(webhookConcurrency) else { throw ValidationError("--webhook-concurrency must be 1–64") }
         guard (0...36_500).contains(recordingRetentionDays) else { throw ValidationError("--recording-retention-days must be 0–36500") }
         guard (0...10_000).contains(maxWebhooks) else { throw ValidationError("--max-webhooks must be 0–10000") }
+        guard (0...50).contains(maxDestinations) else { throw ValidationError("--max-destinations must be 0–50") }
+        if let destinationCaFile, !FileManager.default.isReadableFile(atPath: destinationCaFile) {
+            throw ValidationError("--destination-ca-file \(destinationCaFile) cannot be read")
+        }
         if let publishHook {
             do { try WebhookURLPolicy(allowPrivateAddresses: true).check(publishHook) } catch {
                 throw ValidationError("--publish-hook: \(error)")
@@ -236,6 +246,9 @@ struct Serve: AsyncParsableCommand {
         configuration.webhooks.publishHookURL = publishHook
         configuration.webhooks.publishHookSecret = publishHookSecret
         configuration.webhooks.publishHookTimeout = .milliseconds(Int64(publishHookTimeout * 1000))
+        configuration.multistream.maxPerChannel = maxDestinations
+        configuration.multistream.allowPrivateAddresses = destinationAllowPrivate
+        configuration.multistream.trustedCAFile = destinationCaFile
 
         let server: LiveloopServer
         do {

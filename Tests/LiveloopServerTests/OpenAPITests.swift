@@ -83,6 +83,9 @@ struct OpenAPITests {
             ("/api/v1/channels/{channel}/page", "get"), ("/api/v1/channels/{channel}/join", "post"),
             ("/api/v1/channels/{channel}/audience", "get"), ("/api/v1/channels/{channel}/audience", "put"),
             ("/api/v1/channels/{channel}/signing-key", "post"), ("/api/v1/channels/{channel}/playback-tokens", "post"),
+            ("/api/v1/channels/{channel}/destinations", "get"), ("/api/v1/channels/{channel}/destinations", "post"),
+            ("/api/v1/channels/{channel}/destinations/{id}", "get"), ("/api/v1/channels/{channel}/destinations/{id}", "patch"),
+            ("/api/v1/channels/{channel}/destinations/{id}", "delete"),
         ]
         for (path, method) in expected {
             #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path) is documented")

@@ -22,7 +22,8 @@ final class TestServer: Sendable {
                       httpLimits: HTTPLimits = HTTPLimits(), drain: Duration = .zero,
                       rtmp: RTMPConnectionLimits = RTMPConnectionLimits(), logger customLogger: Logger? = nil,
                       srtPassphrase: String? = nil, tls: TLSFiles? = nil,
-                      webhooks: WebhookConfiguration = .testing, webrtcMaxViewers: Int = 1000) async throws -> TestServer {
+                      webhooks: WebhookConfiguration = .testing, webrtcMaxViewers: Int = 1000,
+                      multistream: MultistreamConfiguration = .testing) async throws -> TestServer {
         var configuration = ServerConfiguration()
         configuration.maxWebSocketConnections = maxWebSocketConnections
         configuration.httpLimits = httpLimits
@@ -46,6 +47,7 @@ final class TestServer: Sendable {
         configuration.demo = demo
         configuration.rtmp = rtmp
         configuration.webhooks = webhooks
+        configuration.multistream = multistream
         var logger = customLogger ?? Logger(label: "test")
         if customLogger == nil { logger.logLevel = .warning }
         let server = try await LiveloopServer(configuration: configuration, logger: logger)
@@ -109,6 +111,18 @@ extension WebhookConfiguration {
         configuration.allowPrivateAddresses = true
         configuration.retry = WebhookRetryPolicy(maxAttempts: 5, base: .milliseconds(200), cap: .seconds(2), jitter: 0.2)
         configuration.requestTimeout = .seconds(3)
+        return configuration
+    }
+}
+
+extension MultistreamConfiguration {
+    /// For tests: destinations on 127.0.0.1 (so private addresses are allowed), quick retries and deadlines.
+    static var testing: MultistreamConfiguration {
+        var configuration = MultistreamConfiguration()
+        configuration.allowPrivateAddresses = true
+        configuration.retry = WebhookRetryPolicy(maxAttempts: .max, base: .milliseconds(200), cap: .seconds(1), jitter: 0.2)
+        configuration.connectTimeout = .seconds(2)
+        configuration.stallTimeout = .seconds(3)
         return configuration
     }
 }

@@ -1,6 +1,7 @@
 // The host's studio (/studio/CHANNEL): signs in, opens the room and wires the panels, each a module of its own:
 // the preview and stream health (studio-health.js), the Sync settings (studio-sync.js), what is on air with live
-// tallies (studio-onair.js), the analytics of the live and past broadcasts (studio-analytics.js), the rundown of
+// tallies (studio-onair.js), the analytics of the live and past broadcasts (studio-analytics.js), the multistream
+// destinations (studio-destinations.js), the rundown of
 // prepared polls, quizzes and offers (studio-rundown.js, its quiz editor in
 // studio-quiz-editor.js), and here chat moderation, the Q&A queue and the supporters board.
 //
@@ -22,6 +23,7 @@ import { mountRundown } from './studio-rundown.js';
 import { mountAnalytics } from './studio-analytics.js';
 import { mountAudience } from './studio-audience.js';
 import { playback } from './playback.js';
+import { mountDestinations } from './studio-destinations.js';
 
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
@@ -161,6 +163,7 @@ async function start() {
 
   mountSync(rest);
   mountAudience({ rest, channel });
+  mountDestinations({ rest });
   mountAnalytics({ rest, channel, authorization: () => `Bearer ${session}` });
 
   // --- on air: polls, quiz, offers ---------------------------------------------------------------------------------
