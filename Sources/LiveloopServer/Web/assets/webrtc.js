@@ -8,6 +8,7 @@
 // timestamp, so
 //   mediaTime = (rtpTimestamp − offset) mod 2^32, unwrapped near the clock's present media time,
 //   playheadDate = clock.wallClock + (mediaTime − clock.mediaTime) / 90.
+import { withPlayback } from './playback.js';
 
 const RTP_WRAP = 2 ** 32;
 
@@ -48,7 +49,7 @@ export class WebRTCSession {
     });
     try {
       await pc.setLocalDescription(await pc.createOffer());
-      const response = await fetch(`/live/${encodeURIComponent(this.channel)}/whep`, {
+      const response = await fetch(withPlayback(`/live/${encodeURIComponent(this.channel)}/whep`), {
         method: 'POST', headers: { 'Content-Type': 'application/sdp' }, body: pc.localDescription.sdp,
       });
       if (response.status !== 201) {
@@ -123,7 +124,7 @@ export class WebRTCSession {
     if (this.closed) return;
     this.closed = true;
     this.pc?.close();
-    if (this.location) fetch(this.location, { method: 'DELETE', keepalive: true }).catch(() => {});
+    if (this.location) fetch(withPlayback(this.location), { method: 'DELETE', keepalive: true }).catch(() => {});
     this.location = null;
   }
 }
