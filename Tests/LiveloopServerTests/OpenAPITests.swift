@@ -79,6 +79,9 @@ struct OpenAPITests {
             ("/live/{channel}/part{msn}.{part}.m4s", "get"), ("/live/{channel}/thumbnail.jpg", "get"),
             ("/api/v1/webhooks", "get"), ("/api/v1/webhooks", "post"), ("/api/v1/webhooks/{id}", "get"),
             ("/api/v1/webhooks/{id}", "delete"), ("/api/v1/webhooks/{id}/deliveries", "get"), ("/api/v1/webhooks/{id}/ping", "post"),
+            ("/api/v1/channels/{channel}/recordings", "get"), ("/api/v1/channels/{channel}/recordings/{id}", "get"),
+            ("/api/v1/channels/{channel}/recordings/{id}", "delete"), ("/vod/{channel}/{id}/index.m3u8", "get"),
+            ("/vod/{channel}/{id}/timeline.json", "get"), ("/vod/{channel}/{id}/media{n}.mp4", "get"),
         ]
         for (path, method) in expected {
             #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path) is documented")
