@@ -86,6 +86,9 @@ struct OpenAPITests {
             ("/api/v1/channels/{channel}/destinations", "get"), ("/api/v1/channels/{channel}/destinations", "post"),
             ("/api/v1/channels/{channel}/destinations/{id}", "get"), ("/api/v1/channels/{channel}/destinations/{id}", "patch"),
             ("/api/v1/channels/{channel}/destinations/{id}", "delete"),
+            ("/api/v1/channels/{channel}/recordings", "get"), ("/api/v1/channels/{channel}/recordings/{id}", "get"),
+            ("/api/v1/channels/{channel}/recordings/{id}", "delete"), ("/vod/{channel}/{id}/index.m3u8", "get"),
+            ("/vod/{channel}/{id}/timeline.json", "get"), ("/vod/{channel}/{id}/media{n}.mp4", "get"),
         ]
         for (path, method) in expected {
             #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path) is documented")

@@ -233,13 +233,13 @@ public final class Recordings: Service, Sendable {
             webhooks.recordingReady(channel: info.channel, ready(info))
         }
         _ = await RecordingStore.offload { [self] in prune(now: Date()) }
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully, !Task.isCancelled {
-                try? await Task.sleep(for: Self.pruneInterval)
-                guard !Task.isShuttingDownGracefully, !Task.isCancelled else { break }
+        // The hourly sweep ends with the graceful shutdown (the sleep is cancelled then).
+        try? await cancelWhenGracefulShutdown {
+            while true {
+                try await Task.sleep(for: Self.pruneInterval)
                 _ = await RecordingStore.offload { [self] in prune(now: Date()) }
             }
-        } onGracefulShutdown: {}
+        }
         await finishAll()
     }
 

@@ -51,7 +51,6 @@ struct RecordingFailureTests {
         #expect(server.server.registry.broadcast("show")?.isLive == true)
         let lastSegment = { (text: String) in text.split(separator: "\n").last { $0.hasPrefix("seg") }.map(String.init) }
         #expect(lastSegment(String(buffer: before.body)) != lastSegment(String(buffer: after.body)), "new segments after the failure")
-
         let lines = capture.lines.withLock { $0 }.filter { $0.contains("recording stopped") }
         #expect(lines.count == 1, "one clear log line: \(lines)")
         #expect(lines.first?.hasPrefix("error") == true && lines.first?.contains("no space left") == true)
@@ -60,7 +59,6 @@ struct RecordingFailureTests {
         // What was written plays.
         let probe = try await RecordingTests.probe("\(recordings)/show/\(id)/media0.mp4")
         #expect(probe.video > 30, "the cut-off file decodes: \(probe.video) frames, \(probe.errors)")
-
         ffmpeg.terminate()
         _ = await Tools.waitForExit(ffmpeg)
         await server.stop(keepingData: true)

@@ -219,3 +219,41 @@ struct RecordingTests {
         #expect(past == "416")
     }
 }
+
+extension RecordingTests {
+    static let replayScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("browser/replay.py").path
+
+    @Test("Chromium replays a recording: the poll appears at its media moment with its results, and seeking lands on the right state",
+          .enabled(if: Tools.haveFFmpeg && BrowserTests.haveBrowser, "needs ffmpeg, chromium, chromedriver and selenium"))
+    func browserReplay() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let key = try server.createChannel("show")
+        try Self.recordOn(server, "show")
+        let admin = try #require(try server.store.ensureAdminKey())
+        let ffmpeg = try Tools.publish(to: server.rtmpURL(key: key), frames: 30 * 10, preset: "ultrafast")
+        defer { if ffmpeg.isRunning { ffmpeg.terminate() } }
+        #expect(await eventually { server.server.registry.broadcast("show")?.streamClock != nil })
+        try await Task.sleep(for: .seconds(3))
+        let created = try await send(server.httpPort, "show", admin,
+                                     #"{"v":1,"type":"poll.create","id":"c1","question":"Tea or coffee?","options":["tea","coffee"]}"#)
+        let pollID = try #require(created?["ref"] as? String)
+        _ = try await send(server.httpPort, "show", admin, #"{"v":1,"type":"poll.launch","id":"l1","pollID":"\#(pollID)"}"#)
+        try await Task.sleep(for: .seconds(2))
+        _ = try await send(server.httpPort, "show", admin, #"{"v":1,"type":"poll.close","id":"x1","pollID":"\#(pollID)"}"#)
+        _ = try await send(server.httpPort, "show", admin, #"{"v":1,"type":"poll.reveal","id":"r1","pollID":"\#(pollID)"}"#)
+        _ = await Tools.waitForExit(ffmpeg)
+        #expect(await eventually(timeout: .seconds(20)) { (try? await Self.recordings(server.httpPort, "show").first?["state"] as? String) == "complete" })
+        let id = try #require(try await Self.recordings(server.httpPort, "show").first?["id"] as? String)
+        let arguments = [Self.replayScript, "http://127.0.0.1:\(server.httpPort)", "show", id, BrowserTests.artifacts]
+        var (status, out, err) = try await Tools.output("python3", arguments)
+        if status != 0 {
+            print("replay run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
+            (status, out, err) = try await Tools.output("python3", arguments)
+        }
+        let summary = out.split(separator: "\n").last.map(String.init) ?? ""
+        print("browser replay: \(summary)")
+        #expect(status == 0, "replay.py: \(summary)\n\(err.suffix(2000))")
+    }
+}
