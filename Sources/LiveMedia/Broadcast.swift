@@ -297,7 +297,8 @@ public final class Broadcast: Sendable {
         for other in renditions where other.preset.name != rendition {
             if let report = other.hls.read({ $0.report(uri: "\(prefix)\(other.preset.name)/media.m3u8") }) { reports.append(report) }
         }
-        return reports
+        // A rendition with no complete part yet has nothing to report.
+        return reports.filter { $0.lastMSN != nil }
     }
 }
 
