@@ -3,13 +3,14 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// The event log in PostgreSQL (postgres-nio's connection pool): the same tables as SQLite's, migrated at start
+/// The store in PostgreSQL (postgres-nio's connection pool): the same data as SQLite's, in tables migrated at start
 /// under an advisory lock so several nodes starting at once migrate once. Every call is asynchronous on the pool's
-/// event loops; a batch of records is one `INSERT … SELECT FROM unnest(…)` statement.
-public final class PostgresEventLog: EventLog {
+/// event loops. The event log is in `PostgresStore+EventLog.swift`, channels and settings in `+Channels`, tokens in
+/// `+Tokens`.
+public final class PostgresStore: Store {
     let client: PostgresClient
     private let runner: Task<Void, Never>
-    private let logger: Logger
+    let logger: Logger
 
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database`) with a pool of up to `connections`,
     /// and migrates the schema.
@@ -29,15 +30,54 @@ public final class PostgresEventLog: EventLog {
     }
 
     /// Closes the pool's connections.
-    public func close() {
+    public func close() async {
         runner.cancel()
+        await runner.value
     }
 
     deinit {
         runner.cancel()
     }
 
+    /// Runs `body` in one transaction; an error thrown inside comes out as itself (not wrapped in postgres-nio's
+    /// transaction error), so a `StoreError` stays a `StoreError`.
+    func transaction(_ body: (PostgresConnection) async throws -> Void) async throws {
+        do {
+            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.beginError ?? error.commitError ?? error
+        }
+    }
+
+    /// Applied in order, each once, each in the start-up transaction. Never edit one that shipped: add another.
     static let migrations: [(name: String, sql: [String])] = [
+        ("channels and settings v1", [
+            """
+            CREATE TABLE tenant (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_at DOUBLE PRECISION NOT NULL,
+                max_channels INTEGER, max_viewers INTEGER, max_publishers INTEGER)
+            """,
+            "INSERT INTO tenant (id, name, created_at) VALUES ('\(Tenant.defaultID)', '\(Tenant.defaultName)', extract(epoch FROM now()))",
+            """
+            CREATE TABLE channel (name TEXT PRIMARY KEY, stream_key_hash BYTEA NOT NULL UNIQUE,
+                created_at DOUBLE PRECISION NOT NULL, allow_anonymous BOOLEAN NOT NULL DEFAULT FALSE,
+                tenant_id TEXT NOT NULL REFERENCES tenant (id))
+            """,
+            "CREATE INDEX channel_on_tenant ON channel (tenant_id)",
+            "CREATE TABLE setting (key TEXT PRIMARY KEY, value BYTEA NOT NULL)",
+            "CREATE TABLE channel_settings (channel TEXT PRIMARY KEY, body BYTEA NOT NULL)",
+            "CREATE TABLE channel_video (channel TEXT PRIMARY KEY REFERENCES channel (name) ON DELETE CASCADE, body BYTEA NOT NULL)",
+            "CREATE TABLE rundown (channel TEXT PRIMARY KEY, body BYTEA NOT NULL, updated_at DOUBLE PRECISION NOT NULL)",
+        ]),
+        ("tokens v1", [
+            """
+            CREATE TABLE revocation (id BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, jti TEXT, sub TEXT, channel TEXT,
+                revoked_at DOUBLE PRECISION NOT NULL, expires_at DOUBLE PRECISION NOT NULL)
+            """,
+            "CREATE INDEX revocation_on_jti ON revocation (jti)",
+            "CREATE INDEX revocation_on_channel_sub ON revocation (channel, sub)",
+            "CREATE INDEX revocation_on_expiry ON revocation (expires_at)",
+            "CREATE TABLE retired_secret (name TEXT NOT NULL, secret BYTEA NOT NULL, retires_at DOUBLE PRECISION NOT NULL)",
+        ]),
         ("event log v1", [
             "CREATE TABLE event (id BIGSERIAL PRIMARY KEY, channel TEXT NOT NULL, payload BYTEA NOT NULL, at DOUBLE PRECISION NOT NULL)",
             "CREATE INDEX event_channel ON event (channel, id)",
@@ -64,81 +104,17 @@ public final class PostgresEventLog: EventLog {
             }
         }
     }
-
-    @discardableResult
-    public func appendEvents(_ batch: [(channel: String, payload: Data)]) async throws -> [String: Int64] {
-        guard !batch.isEmpty else { return [:] }
-        let channels = batch.map(\.channel)
-        let payloads = batch.map { ByteBuffer(data: $0.payload) }
-        let now = Date().timeIntervalSince1970
-        // unnest … WITH ORDINALITY keeps the batch's order in the ids.
-        let rows = try await client.query("""
-            INSERT INTO event (channel, payload, at)
-            SELECT c, p, \(now) FROM unnest(\(channels)::text[], \(payloads)::bytea[]) WITH ORDINALITY AS b(c, p, n) ORDER BY n
-            RETURNING id, channel
-            """, logger: logger)
-        var last: [String: Int64] = [:]
-        for try await (id, channel) in rows.decode((Int64, String).self) {
-            last[channel] = max(last[channel] ?? 0, id)
-        }
-        return last
-    }
-
-    public func roomLog(channel: String) async throws -> RoomLog {
-        try await client.withConnection { connection in
-            var checkpoint: Data?
-            var through: Int64 = 0
-            let stored = try await connection.query(
-                "SELECT through_id, body FROM room_checkpoint WHERE channel = \(channel)", logger: logger)
-            for try await (id, body) in stored.decode((Int64, ByteBuffer).self) {
-                through = id
-                checkpoint = Data(buffer: body)
-            }
-            var records: [Data] = []
-            var lastID = through
-            let tail = try await connection.query(
-                "SELECT id, payload FROM event WHERE channel = \(channel) AND id > \(through) ORDER BY id", logger: logger)
-            for try await (id, payload) in tail.decode((Int64, ByteBuffer).self) {
-                records.append(Data(buffer: payload))
-                lastID = id
-            }
-            return RoomLog(checkpoint: checkpoint, checkpointThrough: through, records: records, lastID: lastID)
-        }
-    }
-
-    public func records(channel: String, after: Int64) async throws -> [Data] {
-        var records: [Data] = []
-        let rows = try await client.query(
-            "SELECT payload FROM event WHERE channel = \(channel) AND id > \(after) ORDER BY id", logger: logger)
-        for try await payload in rows.decode(ByteBuffer.self) { records.append(Data(buffer: payload)) }
-        return records
-    }
-
-    public func saveCheckpoint(channel: String, through: Int64, body: Data) async throws {
-        try await client.query("""
-            INSERT INTO room_checkpoint (channel, through_id, body) VALUES (\(channel), \(through), \(ByteBuffer(data: body)))
-            ON CONFLICT (channel) DO UPDATE SET through_id = excluded.through_id, body = excluded.body
-            WHERE excluded.through_id > room_checkpoint.through_id
-            """, logger: logger)
-    }
-
-    public func deleteEvents(channel: String) async throws {
-        try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("DELETE FROM event WHERE channel = \(channel)", logger: logger)
-            try await connection.query("DELETE FROM room_checkpoint WHERE channel = \(channel)", logger: logger)
-        }
-    }
 }
 
 /// Reads a `postgres://` (or `postgresql://`) URL into a client configuration. TLS is off for loopback hosts and
 /// preferred elsewhere; `?sslmode=disable` or `require` chooses explicitly.
-enum PostgresURL {
-    struct Invalid: Error, CustomStringConvertible {
-        let reason: String
-        var description: String { "invalid database URL: \(reason)" }
+public enum PostgresURL {
+    public struct Invalid: Error, CustomStringConvertible {
+        public let reason: String
+        public var description: String { "invalid database URL: \(reason)" }
     }
 
-    static func configuration(_ url: String) throws -> PostgresClient.Configuration {
+    public static func configuration(_ url: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
               scheme == "postgres" || scheme == "postgresql" else {
             throw Invalid(reason: "expected postgres://user@host[:port]/database")
