@@ -80,6 +80,17 @@ struct WHEPTests {
         #expect(server.server.webrtc.viewerCount == 2)
         #expect(await eventually(timeout: .seconds(20)) { server.server.webrtc.viewerCount == 0 })
     }
+
+    @Test("one client address holds at most 8 sessions: its 9th offer gets 429 rate_limited, the node's other slots stay free")
+    func perAddressCap() async throws {
+        let server = try await TestServer.start(demo: true, webrtcMaxViewers: 100)
+        defer { Task { await server.stop() } }
+        #expect(await eventually { (try? await server.get("/live/demo/media.m3u8"))?.status == 200 })
+        let result = try await Self.run(["full", "http://127.0.0.1:\(server.httpPort)", "demo", "10"])
+        #expect(result["statuses"] as? [Int] == Array(repeating: 201, count: 8) + [429, 429])
+        #expect((result["codes"] as? [Any])?.last as? String == "rate_limited")
+        #expect(server.server.webrtc.viewerCount == 8)
+    }
 }
 
 enum Aiortc {

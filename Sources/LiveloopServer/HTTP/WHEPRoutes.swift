@@ -34,7 +34,8 @@ struct WHEPRoutes {
             }
             let lease = try viewers.admit(channel: channel)
             let created = try await node.createSession(channel: channel, broadcast: broadcast,
-                                                       offer: String(buffer: body), release: { viewers.release(lease) })
+                                                       offer: String(buffer: body), client: context.remoteAddress?.ipAddress,
+                                                       release: { viewers.release(lease) })
             var headers: HTTPFields = [:]
             headers[.contentType] = "application/sdp"
             headers[.location] = "/live/\(channel)/whep/\(created.id)"

@@ -21,6 +21,10 @@ public final class WebRTCNode: Sendable {
     private let listening: String
     private let state = Mutex<(channel: (any Channel)?, port: Int?, addresses: [String])>((nil, nil, []))
     private let viewers = Atomic<Int>(0)
+    /// Sessions per client address, so one client cannot take every slot with offers it never completes.
+    private let perAddress = Mutex<[String: Int]>([:])
+    /// The most sessions one client address holds at once (completed or not).
+    static let maxSessionsPerAddress = 8
 
     /// Why WebRTC is off, when it is.
     public let unavailableReason: String?
@@ -90,7 +94,7 @@ public final class WebRTCNode: Sendable {
 
     /// Answers a WHEP offer for a live broadcast: a new session whose ICE and DTLS must complete within
     /// ``WHEPSession/setupTimeout``. `release` runs once when the session ends, however it ends.
-    func createSession(channel: String, broadcast: Broadcast, offer text: String,
+    func createSession(channel: String, broadcast: Broadcast, offer text: String, client: String?,
                        release: @escaping @Sendable () -> Void) async throws(APIError) -> Created {
         guard let dtls, let (port, addresses) = state.withLock({ state in state.port.map { ($0, state.addresses) } }) else {
             release()
@@ -105,7 +109,14 @@ public final class WebRTCNode: Sendable {
             release()
             throw APIError(.badRequest, code: "bad_sdp", message: error.description)
         }
+        let address = client ?? "unknown"
+        guard reserve(address) else {
+            release()
+            throw APIError(.tooManyRequests, code: "rate_limited",
+                           message: "this address holds \(Self.maxSessionsPerAddress) WebRTC sessions already; end one first")
+        }
         guard reserveViewer() else {
+            unreserve(address)
             release()
             throw APIError(.serviceUnavailable, code: "server_full",
                            message: "this node holds its most WebRTC viewers (\(configuration.maxViewers)); try another node or LL-HLS")
@@ -122,6 +133,7 @@ public final class WebRTCNode: Sendable {
         let cname = Self.randomToken(16, alphabet: Self.iceCharacters)
         let releaseAll: @Sendable () -> Void = { [self] in
             viewers.subtract(1, ordering: .relaxed)
+            unreserve(address)
             release()
         }
         let hub = hub
@@ -154,6 +166,21 @@ public final class WebRTCNode: Sendable {
         guard dtls != nil else { return }
         let hub = hub
         hub.loop.execute { hub.ensureFeed(broadcast) }
+    }
+
+    private func reserve(_ address: String) -> Bool {
+        perAddress.withLock { counts in
+            guard counts[address, default: 0] < Self.maxSessionsPerAddress else { return false }
+            counts[address, default: 0] += 1
+            return true
+        }
+    }
+
+    private func unreserve(_ address: String) {
+        perAddress.withLock { counts in
+            let left = counts[address, default: 1] - 1
+            counts[address] = left > 0 ? left : nil
+        }
     }
 
     private func reserveViewer() -> Bool {
