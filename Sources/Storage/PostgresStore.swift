@@ -6,7 +6,7 @@ import PostgresNIO
 /// The store in PostgreSQL (postgres-nio's connection pool): the same data as SQLite's, in tables migrated at start
 /// under an advisory lock so several nodes starting at once migrate once. Every call is asynchronous on the pool's
 /// event loops. The event log is in `PostgresStore+EventLog.swift`, channels and settings in `+Channels`, tokens in
-/// `+Tokens`.
+/// `+Tokens`, tenants and API keys in `+Tenants`.
 public final class PostgresStore: Store {
     let client: PostgresClient
     private let runner: Task<Void, Never>
@@ -84,6 +84,14 @@ public final class PostgresStore: Store {
         ]),
         ("room checkpoints v1", [
             "CREATE TABLE room_checkpoint (channel TEXT PRIMARY KEY, through_id BIGINT NOT NULL, body BYTEA NOT NULL)",
+        ]),
+        ("api keys v1", [
+            """
+            CREATE TABLE api_key (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL REFERENCES tenant (id) ON DELETE CASCADE,
+                hash BYTEA NOT NULL UNIQUE, scopes TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL,
+                revoked_at DOUBLE PRECISION, last_used_at DOUBLE PRECISION)
+            """,
+            "CREATE INDEX api_key_on_tenant ON api_key (tenant_id)",
         ]),
     ]
 

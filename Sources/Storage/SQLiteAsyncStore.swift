@@ -63,6 +63,72 @@ public struct SQLiteAsyncStore: Store {
         try await offloaded { try sqlite.deleteChannel(name: name) }
     }
 
+    // MARK: Tenants and API keys
+
+    public func createTenant(name: String, quotas: TenantQuotas, now: Date) async throws -> (Tenant, APIKey, secret: String) {
+        let sqlite = sqlite
+        let (tenant, key, secret) = try await offloaded { try sqlite.createTenant(name: name, quotas: quotas, now: now) }
+        return (tenant, key, secret)
+    }
+
+    public func tenants() async throws -> [Tenant] {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.tenants() }
+    }
+
+    public func tenant(_ idOrName: String) async throws -> Tenant? {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.tenant(idOrName) }
+    }
+
+    public func setQuotas(tenant idOrName: String, _ quotas: TenantQuotas) async throws -> Tenant {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.setQuotas(tenant: idOrName, quotas) }
+    }
+
+    public func deleteTenant(_ idOrName: String) async throws {
+        let sqlite = sqlite
+        try await offloaded { try sqlite.deleteTenant(idOrName) }
+    }
+
+    public func channels(tenant: String) async throws -> [Channel] {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.channels(tenant: tenant) }
+    }
+
+    public func tenant(ofChannel channel: String) async throws -> Tenant? {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.tenant(ofChannel: channel) }
+    }
+
+    public func createAPIKey(tenant idOrName: String, scopes: [APIScope], now: Date) async throws -> (APIKey, secret: String) {
+        let sqlite = sqlite
+        let (key, secret) = try await offloaded { try sqlite.createAPIKey(tenant: idOrName, scopes: scopes, now: now) }
+        return (key, secret)
+    }
+
+    public func apiKeys(tenant idOrName: String) async throws -> [APIKey] {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.apiKeys(tenant: idOrName) }
+    }
+
+    @discardableResult
+    public func revokeAPIKey(tenant: String, id: String, now: Date) async throws -> APIKey {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.revokeAPIKey(tenant: tenant, id: id, now: now) }
+    }
+
+    public func rotateAPIKey(tenant: String, id: String) async throws -> (APIKey, secret: String) {
+        let sqlite = sqlite
+        let (key, secret) = try await offloaded { try sqlite.rotateAPIKey(tenant: tenant, id: id) }
+        return (key, secret)
+    }
+
+    public func apiKey(forSecret secret: String, now: Date) async throws -> APIKey? {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.apiKey(forSecret: secret, now: now) }
+    }
+
     // MARK: Admin key and secrets
 
     public func ensureAdminKey() async throws -> String? {

@@ -6,9 +6,9 @@ import Foundation
 /// Every call is asynchronous and none blocks the cooperative pool. Names and semantics follow `SQLiteStore`'s
 /// methods of the same name; the tests in `StoreTests` run each against both stores.
 ///
-/// Covered so far: channels and their stream keys, the admin key and server secrets, channel settings, video
-/// settings and rundowns, token revocations and signing-secret rotation, and (via `EventLog`) the interaction log.
-/// Tenants' API keys, webhooks and analytics reads are still `SQLiteStore`-only.
+/// Covered so far: channels and their stream keys, tenants and their API keys, the admin key and server secrets,
+/// channel settings, video settings and rundowns, token revocations and signing-secret rotation, and (via
+/// `EventLog`) the interaction log. Webhooks, analytics, audience and destinations are still `SQLiteStore`-only.
 public protocol Store: EventLog {
     // MARK: Channels
 
@@ -22,6 +22,36 @@ public protocol Store: EventLog {
     /// A new stream key for the channel; the old one stops working at once. `channelNotFound` otherwise.
     func rotateKey(name: String) async throws -> String
     func deleteChannel(name: String) async throws
+
+    // MARK: Tenants and API keys
+
+    /// Creates a tenant with a first key of scope `admin`, returned once. `invalidTenantName`, `invalidQuota` or
+    /// `tenantExists` otherwise.
+    func createTenant(name: String, quotas: TenantQuotas, now: Date) async throws -> (Tenant, APIKey, secret: String)
+    /// Every tenant, by name.
+    func tenants() async throws -> [Tenant]
+    /// The tenant with this id, or else with this name.
+    func tenant(_ idOrName: String) async throws -> Tenant?
+    /// Changes a tenant's quotas (nil: unlimited). `tenantNotFound` or `invalidQuota` otherwise.
+    func setQuotas(tenant idOrName: String, _ quotas: TenantQuotas) async throws -> Tenant
+    /// Deletes a tenant and its keys; refused (`tenantNotEmpty`, `defaultTenant`) while it has channels, or for the default.
+    func deleteTenant(_ idOrName: String) async throws
+    /// The channels of one tenant (its id), by name.
+    func channels(tenant: String) async throws -> [Channel]
+    /// The tenant that owns a channel, or nil when there is no such channel.
+    func tenant(ofChannel channel: String) async throws -> Tenant?
+    /// A new key of `tenant` with these scopes; the secret is returned once.
+    func createAPIKey(tenant idOrName: String, scopes: [APIScope], now: Date) async throws -> (APIKey, secret: String)
+    /// Every key of a tenant (revoked ones too), oldest first.
+    func apiKeys(tenant idOrName: String) async throws -> [APIKey]
+    /// Revokes a key of `tenant`; revoking a revoked key changes nothing. `keyNotFound` otherwise.
+    @discardableResult
+    func revokeAPIKey(tenant: String, id: String, now: Date) async throws -> APIKey
+    /// A new secret for a live key (same id and scopes); the old one stops working at once.
+    func rotateAPIKey(tenant: String, id: String) async throws -> (APIKey, secret: String)
+    /// The live key with this secret (found by its hash, compared in constant time), or nil; `lastUsedAt` is
+    /// written at most once a minute.
+    func apiKey(forSecret secret: String, now: Date) async throws -> APIKey?
 
     // MARK: Admin key and secrets
 
@@ -77,6 +107,23 @@ extension Store {
         } catch StoreError.channelExists {
             return nil
         }
+    }
+
+    public func createTenant(name: String, quotas: TenantQuotas = TenantQuotas()) async throws -> (Tenant, APIKey, secret: String) {
+        try await createTenant(name: name, quotas: quotas, now: Date())
+    }
+
+    public func createAPIKey(tenant: String, scopes: [APIScope]) async throws -> (APIKey, secret: String) {
+        try await createAPIKey(tenant: tenant, scopes: scopes, now: Date())
+    }
+
+    @discardableResult
+    public func revokeAPIKey(tenant: String, id: String) async throws -> APIKey {
+        try await revokeAPIKey(tenant: tenant, id: id, now: Date())
+    }
+
+    public func apiKey(forSecret secret: String) async throws -> APIKey? {
+        try await apiKey(forSecret: secret, now: Date())
     }
 
     public func saveRundown(channel: String, body: Data) async throws {

@@ -1,0 +1,86 @@
+import Foundation
+import Storage
+import Testing
+
+/// Tenants and their API keys through `Store`, against SQLite and PostgreSQL: the same calls, the same answers.
+@Suite struct StoreTenantTests {
+    @Test("tenants: created once with an admin key, found by id or name, quotas enforced, refused when in use, deleted",
+          arguments: StoreKind.allCases)
+    func tenants(kind: StoreKind) async throws {
+        try await kind.with { store in
+            #expect(try await store.tenants().map(\.id) == [Tenant.defaultID])
+            let (acme, first, secret) = try await store.createTenant(name: "acme", quotas: TenantQuotas(maxChannels: 1))
+            #expect(first.scopes == [.admin] && first.tenantID == acme.id && secret.hasPrefix("tk_"))
+            await #expect(throws: StoreError.tenantExists("acme")) { try await store.createTenant(name: "acme") }
+            await #expect(throws: StoreError.invalidTenantName("Bad Name")) { try await store.createTenant(name: "Bad Name") }
+            await #expect(throws: StoreError.invalidQuota) {
+                try await store.createTenant(name: "neg", quotas: TenantQuotas(maxChannels: -1))
+            }
+            #expect(try await store.tenant("acme")?.id == acme.id)
+            #expect(try await store.tenant(acme.id)?.name == "acme")
+            #expect(try await store.tenant("nobody") == nil)
+            #expect(try await store.tenants().map(\.name) == ["acme", Tenant.defaultName])
+
+            _ = try await store.createChannel(name: "show", tenant: acme.id)
+            await #expect(throws: StoreError.quotaExceeded(quota: "channels", limit: 1)) {
+                try await store.createChannel(name: "second", tenant: acme.id)
+            }
+            let raised = try await store.setQuotas(tenant: "acme", TenantQuotas(maxChannels: 2, maxViewers: 50))
+            #expect(raised.quotas == TenantQuotas(maxChannels: 2, maxViewers: 50))
+            #expect(try await store.tenant("acme")?.quotas.maxViewers == 50)
+            _ = try await store.createChannel(name: "second", tenant: acme.id)
+            #expect(try await store.channels(tenant: acme.id).map(\.name) == ["second", "show"])
+            #expect(try await store.tenant(ofChannel: "show")?.id == acme.id)
+            #expect(try await store.tenant(ofChannel: "missing") == nil)
+            await #expect(throws: StoreError.tenantNotFound("ghost")) { try await store.setQuotas(tenant: "ghost", TenantQuotas()) }
+
+            await #expect(throws: StoreError.tenantNotEmpty("acme", channels: 2)) { try await store.deleteTenant("acme") }
+            await #expect(throws: StoreError.defaultTenant) { try await store.deleteTenant(Tenant.defaultName) }
+            try await store.deleteChannel(name: "show")
+            try await store.deleteChannel(name: "second")
+            try await store.deleteTenant("acme")
+            #expect(try await store.tenant("acme") == nil)
+            #expect(try await store.apiKey(forSecret: secret) == nil, "a deleted tenant's keys go with it")
+            await #expect(throws: StoreError.tenantNotFound("acme")) { try await store.deleteTenant("acme") }
+        }
+    }
+
+    @Test("API keys: found by their secret only while live, scoped, rotated, revoked once, used-at kept coarse",
+          arguments: StoreKind.allCases)
+    func apiKeys(kind: StoreKind) async throws {
+        try await kind.with { store in
+            let now = Date(timeIntervalSince1970: 1_800_000_000)
+            let (tenant, admin, adminSecret) = try await store.createTenant(name: "acme", quotas: TenantQuotas(), now: now)
+            let (reader, readSecret) = try await store.createAPIKey(tenant: "acme", scopes: [.read, .read], now: now)
+            #expect(reader.scopes == [.read] && reader.tenantID == tenant.id)
+            await #expect(throws: StoreError.tenantNotFound("ghost")) { try await store.createAPIKey(tenant: "ghost", scopes: [.read]) }
+            #expect(try await store.apiKeys(tenant: tenant.id).map(\.id).sorted() == [admin.id, reader.id].sorted())
+
+            let used = try #require(try await store.apiKey(forSecret: readSecret, now: now))
+            #expect(used.id == reader.id && used.lastUsedAt == now)
+            #expect(try await store.apiKey(forSecret: readSecret, now: now.addingTimeInterval(10))?.lastUsedAt == now,
+                    "written at most once a minute")
+            #expect(try await store.apiKey(forSecret: "tk_wrong") == nil)
+            #expect(try await store.apiKey(forSecret: "ak_not-a-tenant-key") == nil)
+
+            let (rotated, newSecret) = try await store.rotateAPIKey(tenant: "acme", id: reader.id)
+            #expect(rotated.id == reader.id && newSecret != readSecret)
+            #expect(try await store.apiKey(forSecret: readSecret) == nil, "the old secret stops at once")
+            #expect(try await store.apiKey(forSecret: newSecret)?.id == reader.id)
+
+            let revokedAt = now.addingTimeInterval(100)
+            let revoked = try await store.revokeAPIKey(tenant: "acme", id: reader.id, now: revokedAt)
+            #expect(revoked.revokedAt == revokedAt)
+            #expect(try await store.revokeAPIKey(tenant: "acme", id: reader.id, now: revokedAt.addingTimeInterval(5)).revokedAt == revokedAt)
+            #expect(try await store.apiKey(forSecret: newSecret) == nil)
+            await #expect(throws: StoreError.keyNotFound(reader.id)) { try await store.rotateAPIKey(tenant: "acme", id: reader.id) }
+            await #expect(throws: StoreError.keyNotFound("key_none")) { try await store.revokeAPIKey(tenant: "acme", id: "key_none") }
+            #expect(try await store.apiKeys(tenant: "acme").first { $0.id == reader.id }?.revokedAt == revokedAt, "still listed")
+            #expect(try await store.apiKey(forSecret: adminSecret)?.id == admin.id)
+
+            // Another tenant cannot touch acme's key.
+            _ = try await store.createTenant(name: "other")
+            await #expect(throws: StoreError.keyNotFound(admin.id)) { try await store.revokeAPIKey(tenant: "other", id: admin.id) }
+        }
+    }
+}
