@@ -12,9 +12,17 @@ public final class PostgresStore: Store {
     private let runner: Task<Void, Never>
     let logger: Logger
 
+    /// The database did not answer within the start-up timeout (down, unreachable, or refusing connections).
+    public struct Unreachable: Error, CustomStringConvertible {
+        public let target: String
+        public let timeout: Duration
+        public var description: String { "no answer from PostgreSQL at \(target) within \(timeout.components.seconds) s" }
+    }
+
     /// Connects to `url` (`postgres://user[:password]@host[:port]/database`) with a pool of up to `connections`,
-    /// and migrates the schema.
-    public init(url: String, connections: Int = 8, logger: Logger = Logger(label: "liveloop.postgres")) async throws {
+    /// and migrates the schema; `Unreachable` when that has not succeeded within `connectTimeout`.
+    public init(url: String, connections: Int = 8, connectTimeout: Duration = .seconds(10),
+                logger: Logger = Logger(label: "liveloop.postgres")) async throws {
         var configuration = try PostgresURL.configuration(url)
         configuration.options.maximumConnections = max(connections, 1)
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
@@ -22,7 +30,21 @@ public final class PostgresStore: Store {
         self.logger = logger
         runner = Task { await client.run() }
         do {
-            try await migrate()
+            // The pool retries a refused connection for a long while; at start, a clear answer soon is better.
+            let target = "\(configuration.host ?? "?"):\(configuration.port ?? 5432)"
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask { [self] in
+                    try await migrate()
+                    return true
+                }
+                group.addTask {
+                    try await Task.sleep(for: connectTimeout)
+                    return false
+                }
+                let migrated = try await group.next() ?? false
+                group.cancelAll()
+                if !migrated { throw Unreachable(target: target, timeout: connectTimeout) }
+            }
         } catch {
             runner.cancel()
             throw error

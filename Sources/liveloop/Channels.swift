@@ -5,6 +5,8 @@ import Storage
 struct DataOptions: ParsableArguments {
     @Option(name: .customLong("data"), help: "Data directory (LIVELOOP_DATA).")
     var dataDirectory = "./liveloop-data"
+    @Option(help: "PostgreSQL instead of SQLite in --data: postgres://user[:password]@host[:port]/database[?sslmode=disable|require] (LIVELOOP_DATABASE).")
+    var database: String?
 }
 
 struct Channels: ParsableCommand {
@@ -50,7 +52,7 @@ struct Channels: ParsableCommand {
         print("playback:   http://HOST:8080\(output.playbackPath)")
     }
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a channel and print its stream key.")
         @Argument(help: "Channel name: 1–64 of a–z, 0–9, '-', '_'.") var name: String
         @Option(help: "The tenant (name or id) that owns the channel; the default tenant otherwise.") var tenant: String?
@@ -58,36 +60,33 @@ struct Channels: ParsableCommand {
         @OptionGroup var data: DataOptions
         @OptionGroup var urls: URLOptions
 
-        func run() throws {
-            let store = try SQLiteStore(directory: data.dataDirectory)
-            do {
+        func run() async throws {
+            let (channel, key) = try await data.withStore { store in
                 var owner = Tenant.defaultID
                 if let tenant {
-                    guard let found = try store.tenant(tenant) else { throw StoreError.tenantNotFound(tenant) }
+                    guard let found = try await store.tenant(tenant) else { throw StoreError.tenantNotFound(tenant) }
                     owner = found.id
                 }
-                let (channel, key) = try store.createChannel(name: name, tenant: owner)
-                let out = Channels.output(channel, key: key, urls: urls)
-                if json { try Channels.printJSON(out) } else { Channels.describe(out) }
-            } catch let error as StoreError {
-                throw ValidationError(error.description)
+                return try await store.createChannel(name: name, tenant: owner)
             }
+            let out = Channels.output(channel, key: key, urls: urls)
+            if json { try Channels.printJSON(out) } else { Channels.describe(out) }
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List channels.")
         @Option(help: "Only this tenant's channels (name or id).") var tenant: String?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
         @OptionGroup var urls: URLOptions
 
-        func run() throws {
-            let store = try SQLiteStore(directory: data.dataDirectory)
-            var channels = try store.channels()
-            if let tenant {
-                guard let owner = try store.tenant(tenant) else { throw ValidationError(StoreError.tenantNotFound(tenant).description) }
-                channels = channels.filter { $0.tenantID == owner.id }
+        func run() async throws {
+            let channels = try await data.withStore { store in
+                let channels = try await store.channels()
+                guard let tenant else { return channels }
+                guard let owner = try await store.tenant(tenant) else { throw StoreError.tenantNotFound(tenant) }
+                return channels.filter { $0.tenantID == owner.id }
             }
             if json {
                 try Channels.printJSON(channels.map { Channels.output($0, key: nil, urls: urls) })
@@ -99,38 +98,32 @@ struct Channels: ParsableCommand {
         }
     }
 
-    struct RotateKey: ParsableCommand {
+    struct RotateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "rotate-key", abstract: "Give a channel a new stream key; the old one stops working.")
         @Argument var name: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
         @OptionGroup var urls: URLOptions
 
-        func run() throws {
-            let store = try SQLiteStore(directory: data.dataDirectory)
-            do {
-                let key = try store.rotateKey(name: name)
-                guard let channel = try store.channel(named: name) else { throw StoreError.channelNotFound(name) }
-                let out = Channels.output(channel, key: key, urls: urls)
-                if json { try Channels.printJSON(out) } else { Channels.describe(out) }
-            } catch let error as StoreError {
-                throw ValidationError(error.description)
+        func run() async throws {
+            let (channel, key) = try await data.withStore { store in
+                let key = try await store.rotateKey(name: name)
+                guard let channel = try await store.channel(named: name) else { throw StoreError.channelNotFound(name) }
+                return (channel, key)
             }
+            let out = Channels.output(channel, key: key, urls: urls)
+            if json { try Channels.printJSON(out) } else { Channels.describe(out) }
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a channel.")
         @Argument var name: String
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            do {
-                try SQLiteStore(directory: data.dataDirectory).deleteChannel(name: name)
-                print("deleted \(name)")
-            } catch let error as StoreError {
-                throw ValidationError(error.description)
-            }
+        func run() async throws {
+            try await data.withStore { try await $0.deleteChannel(name: name) }
+            print("deleted \(name)")
         }
     }
 }
@@ -140,12 +133,12 @@ struct AdminKey: ParsableCommand {
         commandName: "admin-key", abstract: "Manage the admin API key.", subcommands: [Rotate.self]
     )
 
-    struct Rotate: ParsableCommand {
+    struct Rotate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make a new admin API key (the old one stops working) and print it.")
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            print(try SQLiteStore(directory: data.dataDirectory).rotateAdminKey())
+        func run() async throws {
+            print(try await data.withStore { try await $0.rotateAdminKey() })
         }
     }
 }

@@ -11,7 +11,7 @@ enum Switch: String, ExpressibleByArgument, CaseIterable {
 }
 
 extension Channels {
-    struct SetVideo: ParsableCommand {
+    struct SetVideo: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
             abstract: "Change a channel's settings: its rendition ladder and whether it records.",
@@ -31,15 +31,17 @@ extension Channels {
             if renditions == nil && record == nil { throw ValidationError("nothing to change: give --renditions and/or --record") }
         }
 
-        func run() throws {
-            let store = try SQLiteStore(directory: data.dataDirectory)
+        func run() async throws {
             let names = renditions.map { list in
                 list == "none" ? [] : list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             }
             do {
-                let updated = try ChannelVideo.applying(.init(renditions: names, record: record?.isOn),
-                                                        to: store.videoSettings(channel: name))
-                try store.saveVideoSettings(channel: name, updated)
+                let updated = try await data.withStore { store in
+                    let updated = try ChannelVideo.applying(.init(renditions: names, record: record?.isOn),
+                                                            to: await store.videoSettings(channel: name))
+                    try await store.saveVideoSettings(channel: name, updated)
+                    return updated
+                }
                 if json {
                     try Channels.printJSON(updated)
                 } else {

@@ -53,11 +53,11 @@ enum EnvironmentOptions {
                   "--webhook-max-attempts", "--webhook-retry-base", "--webhook-timeout", "--webhook-concurrency", "--max-webhooks",
                   "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout", "--recording-retention-days",
                   "--max-destinations", "--destination-ca-file"],
-        "channels": ["--data", "--public-host", "--rtmp-port"],
-        "admin-key": ["--data"],
-        "tenants": ["--data"],
-        "token": ["--data"],
-        "tokens": ["--data"],
+        "channels": ["--data", "--database", "--public-host", "--rtmp-port"],
+        "admin-key": ["--data", "--database"],
+        "tenants": ["--data", "--database"],
+        "token": ["--data", "--database"],
+        "tokens": ["--data", "--database"],
     ]
     static let flags: [String: [String]] = ["serve": ["--demo", "--webhook-allow-private", "--destination-allow-private"]]
 

@@ -71,23 +71,19 @@ struct Tenants: ParsableCommand {
     }
 
     /// Runs a store call, turning its errors into the CLI's one-line message.
-    static func store<T>(_ data: DataOptions, _ work: (SQLiteStore) throws -> T) throws -> T {
-        do {
-            return try work(SQLiteStore(directory: data.dataDirectory))
-        } catch let error as StoreError {
-            throw ValidationError(error.description)
-        }
+    static func store<T: Sendable>(_ data: DataOptions, _ work: (any Store) async throws -> T) async throws -> T {
+        try await data.withStore(work)
     }
 
-    struct Create: ParsableCommand {
+    struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a tenant and print its first API key (scope admin), shown once.")
         @Argument(help: "Tenant name: 1–64 of a–z, 0–9, '-', '_'.") var name: String
         @OptionGroup var quotas: QuotaOptions
         @Flag(help: "Print JSON (id, name, quotas, apiKey, keyID).") var json = false
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            let (tenant, key, secret) = try Tenants.store(data) { try $0.createTenant(name: name, quotas: quotas.quotas) }
+        func run() async throws {
+            let (tenant, key, secret) = try await Tenants.store(data) { try await $0.createTenant(name: name, quotas: quotas.quotas) }
             if json { return try Channels.printJSON(Tenants.output(tenant, key: key, secret: secret)) }
             print("tenant:  \(tenant.name) (\(tenant.id))")
             print("quotas:  \(Tenants.describe(tenant.quotas))")
@@ -95,19 +91,19 @@ struct Tenants: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tenants.")
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            let tenants = try Tenants.store(data) { try $0.tenants() }
+        func run() async throws {
+            let tenants = try await Tenants.store(data) { try await $0.tenants() }
             if json { return try Channels.printJSON(tenants.map { Tenants.output($0) }) }
             for tenant in tenants { print("\(tenant.name)\t\(tenant.id)\t\(Tenants.describe(tenant.quotas))") }
         }
     }
 
-    struct Quotas: ParsableCommand {
+    struct Quotas: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Set a tenant's quotas (each one left out becomes unlimited); a running server applies them within seconds."
         )
@@ -116,20 +112,20 @@ struct Tenants: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            let updated = try Tenants.store(data) { try $0.setQuotas(tenant: tenant, quotas.quotas) }
+        func run() async throws {
+            let updated = try await Tenants.store(data) { try await $0.setQuotas(tenant: tenant, quotas.quotas) }
             if json { return try Channels.printJSON(Tenants.output(updated)) }
             print("\(updated.name): \(Tenants.describe(updated.quotas))")
         }
     }
 
-    struct Delete: ParsableCommand {
+    struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete a tenant and its keys (refused while it has channels).")
         @Argument(help: "Tenant name or id.") var tenant: String
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            try Tenants.store(data) { try $0.deleteTenant(tenant) }
+        func run() async throws {
+            try await Tenants.store(data) { try await $0.deleteTenant(tenant) }
             print("deleted \(tenant)")
         }
     }
@@ -141,7 +137,7 @@ struct Tenants: ParsableCommand {
         )
     }
 
-    struct CreateKey: ParsableCommand {
+    struct CreateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Make a key with the given scopes and print it (shown once).")
         @Argument(help: "Tenant name or id.") var tenant: String
         @Option(name: .customLong("scope"), help: "read, channels:write or admin (repeat for several).") var scopes: [String] = []
@@ -155,22 +151,22 @@ struct Tenants: ParsableCommand {
             }
         }
 
-        func run() throws {
-            let (key, secret) = try Tenants.store(data) { try $0.createAPIKey(tenant: tenant, scopes: scopes.compactMap(APIScope.init)) }
+        func run() async throws {
+            let (key, secret) = try await Tenants.store(data) { try await $0.createAPIKey(tenant: tenant, scopes: scopes.compactMap(APIScope.init)) }
             if json { return try Channels.printJSON(Tenants.output(key, secret: secret)) }
             print("key:     \(key.id) (\(key.scopes.map(\.rawValue).joined(separator: ", ")))")
             print("API key: \(secret)   (shown once)")
         }
     }
 
-    struct ListKeys: ParsableCommand {
+    struct ListKeys: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List a tenant's keys (never their secrets).")
         @Argument(help: "Tenant name or id.") var tenant: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            let keys = try Tenants.store(data) { try $0.apiKeys(tenant: tenant) }
+        func run() async throws {
+            let keys = try await Tenants.store(data) { try await $0.apiKeys(tenant: tenant) }
             if json { return try Channels.printJSON(keys.map { Tenants.output($0) }) }
             for key in keys {
                 let state = key.revokedAt.map { "revoked \($0.formatted(.iso8601))" } ?? "active"
@@ -179,28 +175,28 @@ struct Tenants: ParsableCommand {
         }
     }
 
-    struct RotateKey: ParsableCommand {
+    struct RotateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "rotate", abstract: "Give a key a new secret (same id and scopes); the old one stops working.")
         @Argument(help: "Tenant name or id.") var tenant: String
         @Argument(help: "Key id (key_…).") var key: String
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            let (rotated, secret) = try Tenants.store(data) { try $0.rotateAPIKey(tenant: tenant, id: key) }
+        func run() async throws {
+            let (rotated, secret) = try await Tenants.store(data) { try await $0.rotateAPIKey(tenant: tenant, id: key) }
             if json { return try Channels.printJSON(Tenants.output(rotated, secret: secret)) }
             print("API key: \(secret)   (shown once)")
         }
     }
 
-    struct RevokeKey: ParsableCommand {
+    struct RevokeKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a key: refused from the next request on.")
         @Argument(help: "Tenant name or id.") var tenant: String
         @Argument(help: "Key id (key_…).") var key: String
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            _ = try Tenants.store(data) { try $0.revokeAPIKey(tenant: tenant, id: key) }
+        func run() async throws {
+            _ = try await Tenants.store(data) { try await $0.revokeAPIKey(tenant: tenant, id: key) }
             print("revoked \(key)")
         }
     }

@@ -26,14 +26,12 @@ struct Token: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try SQLiteStore(directory: data.dataDirectory)
-        let authority = try await TokenAuthority(store: store)
         let now = Date()
         let claims = LiveloopClaims(
             sub: sub, name: name ?? sub, role: Role(rawValue: role) ?? .viewer, channel: channel,
             expires: now.addingTimeInterval(Double(ttl)), issuedAt: now
         )
-        print(try await authority.mint(claims))
+        print(try await data.withStore { try await TokenAuthority(store: $0).mint(claims) })
         FileHandle.standardError.write(Data("jti \(claims.tokenID ?? "")\n".utf8))
     }
 }
@@ -69,7 +67,10 @@ struct Tokens: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try SQLiteStore(directory: data.dataDirectory)
+            try await data.withStore { try await revoke(in: $0) }
+        }
+
+        private func revoke(in store: any Store) async throws {
             let authority = try await TokenAuthority(store: store)
             let scope: Revocation.Scope
             if let jti {
@@ -84,7 +85,7 @@ struct Tokens: AsyncParsableCommand {
             } else {
                 scope = .channel(channel ?? "*")
             }
-            guard let revocation = try authority.revoke(scope) else { return }
+            guard let revocation = try await authority.revoke(scope) else { return }
             print("revoked \(Self.describe(scope)); record kept until \(revocation.expiresAt.formatted(.iso8601))")
         }
 
@@ -114,20 +115,18 @@ struct Tokens: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let store = try SQLiteStore(directory: data.dataDirectory)
-            let authority = try await TokenAuthority(store: store)
             let now = Date()
-            try await authority.rotate(overlap: TimeInterval(overlap), at: now)
+            try await data.withStore { try await TokenAuthority(store: $0).rotate(overlap: TimeInterval(overlap), at: now) }
             print("rotated; tokens signed with the previous secret are refused after \(now.addingTimeInterval(TimeInterval(overlap)).formatted(.iso8601))")
         }
     }
 
-    struct Prune: ParsableCommand {
+    struct Prune: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Forget revocations whose tokens have all expired (the server also does this as it revokes).")
         @OptionGroup var data: DataOptions
 
-        func run() throws {
-            let removed = try SQLiteStore(directory: data.dataDirectory).pruneRevocations()
+        func run() async throws {
+            let removed = try await data.withStore { try await $0.pruneRevocations(at: Date()) }
             print("pruned \(removed) revocation\(removed == 1 ? "" : "s")")
         }
     }

@@ -134,7 +134,7 @@ struct ChannelAPI {
             let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             let ask = try await request.decode(as: RevokeRequest.self, context: context)
             let scope = try await revocationScope(ask, channel: name)
-            guard let revocation = try tokens.revoke(scope) else { throw APIError.badRequest("this server keeps no revocations") }
+            guard let revocation = try await tokens.revoke(scope) else { throw APIError.badRequest("this server keeps no revocations") }
             await rooms.sweepRevocations()
             return try jsonResponse(.ok, RevokeBody(revoked: Self.describe(scope), revokedAt: revocation.revokedAt,
                                                     keptUntil: revocation.expiresAt))

@@ -73,7 +73,7 @@ public final class TokenAuthority: Sendable {
         var loadedAt: Date
     }
 
-    private let store: SQLiteStore?
+    private let store: (any Store)?
     private let ring: Mutex<KeyRing>
 
     /// An authority with one secret and no store (tools that mint tokens for a server whose secret they hold):
@@ -83,13 +83,18 @@ public final class TokenAuthority: Sendable {
         ring = Mutex(await Self.makeRing(current: secret, retired: [], at: Date()))
     }
 
-    /// The server's authority: secrets and revocations from `store`.
-    public init(store: SQLiteStore) async throws {
+    /// The server's authority: secrets and revocations from `store` (SQLite or PostgreSQL).
+    public init(store: any Store) async throws {
         self.store = store
         let now = Date()
-        let current = try store.secret(named: Self.secretName)
-        let retired = try store.retiredSecrets(named: Self.secretName, at: now)
+        let current = try await store.secret(named: Self.secretName)
+        let retired = try await store.retiredSecrets(named: Self.secretName, at: now)
         ring = Mutex(await Self.makeRing(current: current, retired: retired, at: now))
+    }
+
+    /// The authority on a SQLite store (its calls run off the cooperative pool).
+    public convenience init(store: SQLiteStore) async throws {
+        try await self.init(store: SQLiteAsyncStore(store))
     }
 
     /// The `kid` of a secret: the first 8 bytes of its SHA-256, in hex (names the secret, reveals nothing of it).
@@ -116,8 +121,9 @@ public final class TokenAuthority: Sendable {
     /// Re-reads the secrets from the store (after a rotation by this server or by the CLI).
     public func reload(at now: Date = Date()) async throws {
         guard let store else { return }
-        let current = try store.storedSecret(named: Self.secretName) ?? store.secret(named: Self.secretName)
-        let retired = try store.retiredSecrets(named: Self.secretName, at: now)
+        let stored = try await store.storedSecret(named: Self.secretName)
+        let current = if let stored { stored } else { try await store.secret(named: Self.secretName) }
+        let retired = try await store.retiredSecrets(named: Self.secretName, at: now)
         let fresh = await Self.makeRing(current: current, retired: retired, at: now)
         ring.withLock { $0 = fresh }
     }
@@ -125,7 +131,7 @@ public final class TokenAuthority: Sendable {
     /// Replaces the signing secret; tokens signed with the old one keep working for `overlap` seconds.
     public func rotate(overlap: TimeInterval, at now: Date = Date()) async throws {
         guard let store else { return }
-        try store.rotateSecret(named: Self.secretName, overlap: overlap, at: now)
+        try await store.rotateSecret(named: Self.secretName, overlap: overlap, at: now)
         try await reload(at: now)
     }
 
@@ -156,7 +162,7 @@ public final class TokenAuthority: Sendable {
         }
         if stale {
             try? await reload(at: now)
-        } else if !known, let store, let current = try? store.storedSecret(named: Self.secretName),
+        } else if !known, let store, let current = try? await store.storedSecret(named: Self.secretName),
                   Self.kid(of: current) != ring.withLock({ $0.currentKID }) {
             // A secret rotated in by the CLI since the last read: take it at once (one read tells, so a flood of
             // made-up kids costs a query each, not a reload).
@@ -178,9 +184,8 @@ public final class TokenAuthority: Sendable {
         if let store {
             let revoked: Bool
             do {
-                // The read runs off the cooperative pool: SQLite blocks.
-                let sub = claims.sub.value
-                revoked = try await offloaded { try store.isRevoked(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt) }
+                // The store keeps the read off the cooperative pool (SQLite blocks).
+                revoked = try await store.isRevoked(jti: jti, sub: claims.sub.value, channel: channel, issuedAt: issuedAt)
             } catch {
                 // Fail closed: a token that cannot be checked is not accepted.
                 throw .invalid
@@ -193,10 +198,10 @@ public final class TokenAuthority: Sendable {
 
     /// Stores a revocation. It covers tokens issued up to `now`; it is kept until every such token has expired.
     @discardableResult
-    public func revoke(_ scope: Revocation.Scope, at now: Date = Date()) throws -> Revocation? {
+    public func revoke(_ scope: Revocation.Scope, at now: Date = Date()) async throws -> Revocation? {
         guard let store else { return nil }
-        try store.pruneRevocations(at: now)
-        return try store.revoke(scope, at: now, expiresAt: now.addingTimeInterval(Self.maximumLifetime + 60))
+        try await store.pruneRevocations(at: now)
+        return try await store.revoke(scope, at: now, expiresAt: now.addingTimeInterval(Self.maximumLifetime + 60))
     }
 
     /// The `kid` in a JWT's header, if it has one (read before the signature is checked, to pick the secret).

@@ -124,7 +124,7 @@ extension AttackTests {
         let open = try await socket(server, channel: "show", token: viewer.token)
         // What `liveloop tokens revoke --channel show --all` does: its own store and authority on the data directory.
         let cli = try await TokenAuthority(store: SQLiteStore(directory: server.dataDirectory))
-        try cli.revoke(.channel("show"))
+        try await cli.revoke(.channel("show"))
         #expect(await eventually(timeout: .seconds(6)) { !open.isConnected }, "the open socket is closed within the sweep")
         #expect(Self.isUnauthorized(await upgradeRefusal(server, channel: "show", token: viewer.token)))
         // What `liveloop tokens rotate-secret --overlap 0` then `liveloop token` do.
