@@ -6,7 +6,7 @@ import PostgresNIO
 /// The store in PostgreSQL (postgres-nio's connection pool): the same data as SQLite's, in tables migrated at start
 /// under an advisory lock so several nodes starting at once migrate once. Every call is asynchronous on the pool's
 /// event loops. The event log is in `PostgresStore+EventLog.swift`, channels and settings in `+Channels`, tokens in
-/// `+Tokens`, tenants and API keys in `+Tenants`.
+/// `+Tokens`, tenants and API keys in `+Tenants`, audience settings and signing keys in `+Audience`.
 public final class PostgresStore: Store {
     let client: PostgresClient
     private let runner: Task<Void, Never>
@@ -115,6 +115,14 @@ public final class PostgresStore: Store {
             """,
             "CREATE INDEX api_key_on_tenant ON api_key (tenant_id)",
         ]),
+        ("channel audience v1", [
+            // Cascading from the channel: one deleted and made again under the same name starts with no key.
+            """
+            CREATE TABLE channel_audience (channel TEXT PRIMARY KEY REFERENCES channel (name) ON DELETE CASCADE, body BYTEA,
+                signing_key_id TEXT, signing_key TEXT, signing_key_created_at DOUBLE PRECISION)
+            """,
+        ]),
+        webhookMigration,
     ]
 
     private func migrate() async throws {

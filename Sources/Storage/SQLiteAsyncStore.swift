@@ -129,6 +129,28 @@ public struct SQLiteAsyncStore: Store {
         return try await offloaded { try sqlite.apiKey(forSecret: secret, now: now) }
     }
 
+    // MARK: Channel audience and signing key
+
+    public func channelAudience(channel: String) async throws -> Data? {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.channelAudience(channel: channel) }
+    }
+
+    public func saveChannelAudience(channel: String, body: Data) async throws {
+        let sqlite = sqlite
+        try await offloaded { try sqlite.saveChannelAudience(channel: channel, body: body) }
+    }
+
+    public func channelSigningKey(channel: String) async throws -> ChannelSigningKey? {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.channelSigningKey(channel: channel) }
+    }
+
+    public func rotateChannelSigningKey(channel: String, now: Date) async throws -> ChannelSigningKey {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.rotateChannelSigningKey(channel: channel, now: now) }
+    }
+
     // MARK: Admin key and secrets
 
     public func ensureAdminKey() async throws -> String? {

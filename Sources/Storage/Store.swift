@@ -7,8 +7,9 @@ import Foundation
 /// methods of the same name; the tests in `StoreTests` run each against both stores.
 ///
 /// Covered so far: channels and their stream keys, tenants and their API keys, the admin key and server secrets,
-/// channel settings, video settings and rundowns, token revocations and signing-secret rotation, and (via
-/// `EventLog`) the interaction log. Webhooks, analytics, audience and destinations are still `SQLiteStore`-only.
+/// channel settings, video settings and rundowns, channel audience settings and signing keys, token revocations and
+/// signing-secret rotation, and (via `EventLog`) the interaction log. Webhooks, analytics and destinations are still
+/// `SQLiteStore`-only.
 public protocol Store: EventLog {
     // MARK: Channels
 
@@ -76,6 +77,17 @@ public protocol Store: EventLog {
     func rundown(channel: String) async throws -> Data?
     func saveRundown(channel: String, body: Data, now: Date) async throws
 
+    // MARK: Channel audience and signing key
+
+    /// The channel's audience settings as JSON, or nil for the defaults.
+    func channelAudience(channel: String) async throws -> Data?
+    /// `channelNotFound` for a channel that does not exist.
+    func saveChannelAudience(channel: String, body: Data) async throws
+    /// The channel's signing key, if one was made. A channel deleted and made again has none.
+    func channelSigningKey(channel: String) async throws -> ChannelSigningKey?
+    /// A new signing key for the channel (the old one's tokens stop at once). `channelNotFound` otherwise.
+    func rotateChannelSigningKey(channel: String, now: Date) async throws -> ChannelSigningKey
+
     // MARK: Tokens
 
     @discardableResult
@@ -124,6 +136,10 @@ extension Store {
 
     public func apiKey(forSecret secret: String) async throws -> APIKey? {
         try await apiKey(forSecret: secret, now: Date())
+    }
+
+    public func rotateChannelSigningKey(channel: String) async throws -> ChannelSigningKey {
+        try await rotateChannelSigningKey(channel: channel, now: Date())
     }
 
     public func saveRundown(channel: String, body: Data) async throws {

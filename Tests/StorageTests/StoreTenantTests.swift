@@ -84,3 +84,36 @@ import Testing
         }
     }
 }
+
+/// A channel's audience settings and signing key through `Store`, against SQLite and PostgreSQL.
+@Suite struct StoreAudienceTests {
+    @Test("audience settings and signing keys: saved per channel, rotated, refused for unknown channels, gone with the channel",
+          arguments: StoreKind.allCases)
+    func audience(kind: StoreKind) async throws {
+        try await kind.with { store in
+            _ = try await store.createChannel(name: "show")
+            #expect(try await store.channelAudience(channel: "show") == nil)
+            #expect(try await store.channelSigningKey(channel: "show") == nil)
+            let key = try await store.rotateChannelSigningKey(channel: "show", now: Date(timeIntervalSince1970: 1_800_000_000))
+            #expect(key.id.hasPrefix("ck_") && key.secret.hasPrefix("lk_"))
+            #expect(try await store.channelSigningKey(channel: "show") == key)
+            #expect(try await store.channelAudience(channel: "show") == nil, "a key alone saves no settings")
+            try await store.saveChannelAudience(channel: "show", body: Data(#"{"join":"members"}"#.utf8))
+            #expect(try await store.channelAudience(channel: "show") == Data(#"{"join":"members"}"#.utf8))
+            #expect(try await store.channelSigningKey(channel: "show") == key, "saving settings keeps the key")
+            let next = try await store.rotateChannelSigningKey(channel: "show")
+            #expect(next.id != key.id && next.secret != key.secret)
+            #expect(try await store.channelSigningKey(channel: "show") == next)
+            #expect(try await store.channelAudience(channel: "show") == Data(#"{"join":"members"}"#.utf8), "rotating keeps the settings")
+
+            await #expect(throws: StoreError.channelNotFound("missing")) { try await store.rotateChannelSigningKey(channel: "missing") }
+            await #expect(throws: StoreError.channelNotFound("missing")) {
+                try await store.saveChannelAudience(channel: "missing", body: Data("{}".utf8))
+            }
+            try await store.deleteChannel(name: "show")
+            _ = try await store.createChannel(name: "show")
+            #expect(try await store.channelSigningKey(channel: "show") == nil, "the old key does not sign for a new channel")
+            #expect(try await store.channelAudience(channel: "show") == nil)
+        }
+    }
+}
