@@ -4,7 +4,7 @@ import PostgresNIO
 /// Webhooks and their delivery queue and log in PostgreSQL (migration "webhooks v1"), with `SQLiteStore`'s semantics.
 /// Several nodes may share the queue: a claim takes rows with `FOR UPDATE SKIP LOCKED`, so two dispatchers never
 /// claim the same delivery; the webhook count limit is checked under a transaction-scoped advisory lock.
-extension PostgresStore: WebhookStore {
+extension PostgresStore {
     static let webhookMigration: (name: String, sql: [String]) = ("webhooks v1", [
         """
         CREATE TABLE webhook (id TEXT PRIMARY KEY, url TEXT NOT NULL, events TEXT NOT NULL, channel TEXT,

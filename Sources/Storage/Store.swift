@@ -10,7 +10,7 @@ import Foundation
 /// channel settings, video settings and rundowns, channel audience settings and signing keys, token revocations and
 /// signing-secret rotation, and (via `EventLog`) the interaction log. Webhooks, analytics and destinations are still
 /// `SQLiteStore`-only.
-public protocol Store: EventLog {
+public protocol Store: EventLog, WebhookStore {
     // MARK: Channels
 
     /// Creates a channel of `tenant`; returns it and its stream key (shown once). `channelExists`,

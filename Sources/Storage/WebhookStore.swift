@@ -35,8 +35,8 @@ public protocol WebhookStore: Sendable {
 
 extension SQLiteStore: WebhookStore {}
 
-extension SQLiteAsyncStore: WebhookStore {
-    // GRDB's async API: these already run off the cooperative pool.
+extension SQLiteAsyncStore {
+    // Its WebhookStore part (through Store). GRDB's async API: these already run off the cooperative pool.
     public func createWebhook(url: String, events: [String], channel: String?, secret: String, limit: Int,
                               now: Date) async throws -> Webhook {
         try await sqlite.createWebhook(url: url, events: events, channel: channel, secret: secret, limit: limit, now: now)
@@ -64,5 +64,24 @@ extension SQLiteAsyncStore: WebhookStore {
     @discardableResult
     public func pruneWebhookDeliveries(before cutoff: Date) async throws -> Int {
         try await sqlite.pruneWebhookDeliveries(before: cutoff)
+    }
+}
+
+extension WebhookStore {
+    public func createWebhook(url: String, events: [String], channel: String?, secret: String, limit: Int) async throws -> Webhook {
+        try await createWebhook(url: url, events: events, channel: channel, secret: secret, limit: limit, now: Date())
+    }
+
+    @discardableResult
+    public func enqueueWebhookEvents(_ events: [WebhookEventRow], maxPending: Int) async throws -> Int {
+        try await enqueueWebhookEvents(events, maxPending: maxPending, now: Date())
+    }
+
+    public func enqueueWebhookDelivery(webhookID: String, event: String, body: Data) async throws -> Int64? {
+        try await enqueueWebhookDelivery(webhookID: webhookID, event: event, body: body, now: Date())
+    }
+
+    public func recordWebhookAttempt(id: Int64, outcome: WebhookAttemptOutcome) async throws {
+        try await recordWebhookAttempt(id: id, outcome: outcome, now: Date())
     }
 }

@@ -14,7 +14,7 @@ import Synchronization
 /// sent, so a delivery that was attempted survives a restart. The sender claims due rows with a lease (a crash mid-
 /// send delays that delivery, never loses it) and keeps at most `maxConcurrentDeliveries` attempts in flight.
 public final class WebhookDispatcher: Service, Sendable {
-    let store: SQLiteStore
+    let store: any WebhookStore
     let configuration: WebhookConfiguration
     let http: WebhookHTTP
     private let logger: Logger
@@ -29,7 +29,7 @@ public final class WebhookDispatcher: Service, Sendable {
     /// When each live broadcast started (for `stream.ended`'s duration).
     private let liveSince = Mutex<[String: Date]>([:])
 
-    init(store: SQLiteStore, configuration: WebhookConfiguration, logger: Logger) {
+    init(store: any WebhookStore, configuration: WebhookConfiguration, logger: Logger) {
         self.store = store
         self.configuration = configuration
         self.logger = logger
