@@ -71,7 +71,7 @@ public struct LiveloopServer: Sendable {
                                     logger: logger)
         self.recordings = recordings
         let live = LiveBroadcasts()
-        rooms = RoomRegistry(store: store, logger: logger,
+        rooms = RoomRegistry(store: SQLiteAsyncStore(store), logger: logger,
                              timeline: RecordingCueTimeline(live: BroadcastTimeline(registry: registry), recordings: recordings),
                              metrics: metrics.interaction,
                              onCommitted: { webhooks.roomCommitted(channel: $0, update: $1); recordings.roomCommitted(channel: $0, update: $1) },

@@ -23,7 +23,7 @@ import Testing
         let admin = Identity(sub: "admin", name: "Admin", role: .host)
         let voters = 6_000
 
-        let first = RoomRegistry(store: store, logger: logger, checkpointInterval: 1_000)
+        let first = RoomRegistry(store: SQLiteAsyncStore(store), logger: logger, checkpointInterval: 1_000)
         let host = try #require(try await first.room(for: "show"))
         let created = await Self.ask(host, .pollCreate(.init(question: "Which?", options: ["a", "b", "c"])), from: admin)
         guard case let .ack(ack)? = created?.message, let poll = ack.ref else { Issue.record("no poll"); return }
@@ -57,7 +57,7 @@ import Testing
 
         // Restart: a new registry on the same database.
         let reopened = try SQLiteStore(directory: directory.path)
-        let second = RoomRegistry(store: reopened, logger: logger)
+        let second = RoomRegistry(store: SQLiteAsyncStore(reopened), logger: logger)
         let clock = ContinuousClock()
         let started = clock.now
         let restarted = try #require(try await second.room(for: "show"))

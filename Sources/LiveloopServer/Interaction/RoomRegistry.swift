@@ -17,7 +17,7 @@ public final class RoomRegistry: Sendable {
 
     /// How often the store is asked for revocations made elsewhere (the CLI).
     static let revocationSweepInterval: Duration = .seconds(2)
-    private let store: SQLiteStore
+    private let store: any Store
     let log: GroupCommitLog
     private let eventLog: any EventLog
     /// Committed records between two checkpoints of a room.
@@ -29,7 +29,7 @@ public final class RoomRegistry: Sendable {
     /// The id of the channel's broadcast in progress (a rebuilt room samples its audience for it), nil when off air.
     private let liveBroadcast: @Sendable (String) -> String?
 
-    init(store: SQLiteStore, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
+    init(store: any Store, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
          checkpointInterval: Int = RoomHost.defaultCheckpointInterval,
          onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in },
          liveBroadcast: @escaping @Sendable (String) -> String? = { _ in nil }) {
@@ -46,8 +46,9 @@ public final class RoomRegistry: Sendable {
             self.log = GroupCommitLog(log: store)
         }
         self.logger = logger
-        lastRevocation.withLock { $0 = (try? store.latestRevocationID()) ?? 0 }
-        let task = Task { [weak self] in
+        let task = Task { [weak self, store] in
+            // Until this read, a sweep starts from the first revocation: it only expels more that are revoked.
+            if let latest = try? await store.latestRevocationID() { self?.lastRevocation.withLock { $0 = max($0, latest) } }
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.revocationSweepInterval)
                 guard let self else { return }
@@ -64,8 +65,7 @@ public final class RoomRegistry: Sendable {
     /// Closes the connections of tokens revoked since the last sweep.
     public func sweepRevocations() async {
         let after = lastRevocation.withLock { $0 }
-        let store = store
-        guard let fresh = try? await offloaded({ try store.revocations(after: after) }), let newest = fresh.last?.id else { return }
+        guard let fresh = try? await store.revocations(after: after), let newest = fresh.last?.id else { return }
         lastRevocation.withLock { $0 = max($0, newest) }
         let loaded = rooms.withLock { $0 }
         for (channel, host) in loaded {
@@ -81,11 +81,9 @@ public final class RoomRegistry: Sendable {
     /// its newest checkpoint and the records after it (all of them when it has none).
     public func room(for channelName: String) async throws -> RoomHost? {
         if let host = rooms.withLock({ $0[channelName] }) { return host }
-        let store = store
-        guard let (channel, settingsBody) = try await offloaded({ () throws -> (Channel, Data?)? in
-            guard let channel = try store.channel(named: channelName) else { return nil }
-            return (channel, try store.channelSettings(channel: channelName))
-        }) else { return nil }
+        // The store keeps its reads off the cooperative pool (SQLite blocks).
+        guard let channel = try await store.channel(named: channelName) else { return nil }
+        let settingsBody = try await store.channelSettings(channel: channelName)
         let decoder = JSONDecoder()
         let settings = settingsBody.flatMap { try? decoder.decode(ChannelSettings.self, from: $0) }
         let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous)
