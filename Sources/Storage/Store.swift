@@ -8,8 +8,8 @@ import Foundation
 ///
 /// Covered so far: channels and their stream keys, tenants and their API keys, the admin key and server secrets,
 /// channel settings, video settings and rundowns, channel audience settings and signing keys, token revocations and
-/// signing-secret rotation, and (via `EventLog`) the interaction log. Webhooks, analytics and destinations are still
-/// `SQLiteStore`-only.
+/// signing-secret rotation, (via `EventLog`) the interaction log, and (via `WebhookStore`) webhooks with their
+/// delivery queue and log. Analytics and destinations are still `SQLiteStore`-only.
 public protocol Store: EventLog, WebhookStore {
     // MARK: Channels
 
