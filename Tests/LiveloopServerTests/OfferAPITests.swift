@@ -1,4 +1,6 @@
 import Foundation
+import NIOHTTP1
+import Storage
 import Testing
 
 /// Offer clicks through the server: two viewers click (one twice), the host reads the counts with `GET …/offers`,
