@@ -45,4 +45,21 @@ public struct Offers: Sendable, Hashable, Codable {
     public func entry(_ offerID: String) -> Entry? { entries[offerID] }
 
     public var visibleCards: [OfferCard] { entries.values.filter(\.visible).map(\.card) }
+
+    /// One offer's clicks as the host reads them (`GET …/offers`).
+    public struct ClickCount: Sendable, Hashable, Codable {
+        public var offerID: String
+        public var title: String
+        public var visible: Bool
+        public var clicks: Int
+        public var uniqueClicks: Int
+    }
+
+    /// Every offer the room has shown, in the order first shown, with its clicks (total and distinct users).
+    public var clickCounts: [ClickCount] {
+        entries.values.map {
+            ClickCount(offerID: $0.card.offerID, title: $0.card.title, visible: $0.visible, clicks: $0.clicks,
+                       uniqueClicks: $0.clickers.count)
+        }
+    }
 }

@@ -75,7 +75,7 @@ extension Room {
             offers.show(offer)
         case .offerHidden(let offerID, _):
             try offers.hide(offerID)
-        case .offerClicked(let offerID, let sub, _):
+        case .offerClicked(let offerID, let sub, _, _):
             try offers.click(offerID, by: sub)
         case .broadcastStarted, .broadcastEnded, .viewerSample, .reactionsCounted:
             sampler.apply(record)

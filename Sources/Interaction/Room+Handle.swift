@@ -74,8 +74,11 @@ extension Room {
         case .giftSend(let send):
             try sendGift(send, from: identity, at: now, into: &effects)
         case .offerClick(let target):
+            if let mediaTime = target.mediaTime, !(mediaTime.isFinite && (0...1e9).contains(mediaTime)) {
+                throw .badRequest("mediaTime must be 0 to 1000000000 seconds")
+            }
             try charge(\.clicks, for: by, at: now, into: &effects)
-            try commit(.offerClicked(offerID: target.offerID, sub: by, at: now), into: &effects)
+            try commit(.offerClicked(offerID: target.offerID, sub: by, at: now, mediaTime: target.mediaTime), into: &effects)
             offerClicksChanged.insert(target.offerID)
         case .qaModerate(let action, let target):
             let wasPublic = qanda.question(target.questionID)?.status.isPublic ?? false
@@ -121,7 +124,7 @@ extension Room {
         case .pollCreate, .pollLaunch, .pollClose, .pollReveal, .quizCreate, .quizNext, .quizClose, .quizReveal, .quizEnd:
             try performHostInteraction(message, from: identity, at: now, into: &effects)
         case .offerShow(let show):
-            try show.offer.validate()
+            try show.offer.validate(at: now)
             try commit(.offerShown(offer: show.offer, at: now), into: &effects)
             emit(.offer(show.offer), to: .everyone, into: &effects)
             effects.ref = show.offer.offerID

@@ -88,9 +88,32 @@ struct GiftsAndOffersTests {
         OfferCard(offerID: "o", title: "t", price: "1.5", currency: "euro", link: "https://x.example"),
         OfferCard(offerID: "o", title: "t", price: "1.5", currency: "EUR", link: "javascript:alert(1)"),
         OfferCard(offerID: "o", title: "t", price: "1.5", currency: "EUR", imageURL: "ftp://x", link: "https://x.example"),
+        OfferCard(offerID: "o", title: "t", price: "1.5", currency: "EUR", link: "https://x.example", stock: -1),
+        OfferCard(offerID: "o", title: "t", price: "1.5", currency: "EUR", link: "https://x.example", stock: OfferCard.maxStock + 1),
+        OfferCard(offerID: "o", title: "t", price: "1.5", currency: "EUR", link: "https://x.example", endsAt: t0),
+        OfferCard(offerID: "o", title: "t", price: "1.5", currency: "EUR", link: "https://x.example",
+                  endsAt: t0.advanced(by: .seconds(31 * 24 * 3600))),
     ])
     func badOffers(card: OfferCard) {
         var room = makeRoom()
         #expect(room.send(.offerShow(.init(offer: card)), from: host).errorCode == .badRequest)
+    }
+
+    @Test("stock and end time reach viewers, and the host changes the stock live keeping the clicks")
+    func stockAndCountdown() {
+        var room = makeRoom()
+        var tee = OfferCard(offerID: "tee", title: "Tee", price: "24.90", currency: "EUR", link: "https://shop.example/tee",
+                            stock: 3, endsAt: t0.advanced(by: .seconds(600)))
+        #expect(room.send(.offerShow(.init(offer: tee)), from: host).messages(for: viewer(1)) == [.offer(tee)])
+        let click = room.send(.offerClick(.init(offerID: "tee", mediaTime: 42.5)), from: viewer(1))
+        #expect(click.records == [.offerClicked(offerID: "tee", sub: viewer(1).sub, at: t0, mediaTime: 42.5)])
+        #expect(room.send(.offerClick(.init(offerID: "tee", mediaTime: -1)), from: viewer(1)).errorCode == .badRequest)
+        #expect(room.send(.offerClick(.init(offerID: "tee", mediaTime: .infinity)), from: viewer(1)).errorCode == .badRequest)
+        tee.stock = 0
+        let soldOut = room.send(.offerShow(.init(offer: tee)), from: host)
+        #expect(soldOut.messages(for: viewer(2)) == [.offer(tee)])
+        #expect(room.snapshot(for: viewer(2)).offers.first?.stock == 0)
+        #expect(room.offers.entry("tee")?.clicks == 1)
+        #expect(room.send(.offerShow(.init(offer: tee)), from: viewer(1)).errorCode == .forbidden)
     }
 }

@@ -6,7 +6,9 @@ usage: audience.py SERVER_URL ADMIN_KEY ARTIFACTS_DIR   (the server runs with --
    identity survives a reload and a second tab (one sub), and a poll voted in both tabs counts one ballot.
 2. Embed on a page served from another origin (a second local HTTP server): the SDK's <liveloop-player> plays,
    postMessage events arrive (ready, identity, poll, results), methods work (join, vote), branding is applied inside the
-   iframe; a page from an origin the channel does not allow gets no frame and no events.
+   iframe; an offer card (price, stock, countdown) in the embed, clicked, reaches the host page as `offer.click`
+   without navigating (offerlinks="host"), is counted on the server (GET …/offers), and shows "Sold out" at stock 0;
+   a page from an origin the channel does not allow gets no frame and no events.
 3. Members-only: without a playback token the watch page says so and nothing plays; with `#pt=` it plays.
 Prints one JSON line last: {"ok": bool, "failedStep": …, "error": …, "checks": {…}}.
 """
@@ -165,7 +167,7 @@ HOST_PAGE = """<!doctype html><html><head><meta charset="utf-8"><meta name="view
 <title>Shop</title><style>body{font-family:sans-serif;margin:0;padding:16px;background:#f3efe6}h1{margin:0 0 12px}
 .player{width:100%;max-width:900px}</style>
 <script type="module" src="SERVER/sdk/liveloop.js"></script></head><body><h1>The shop</h1>
-<liveloop-player id="live" class="player" channel="CHANNEL" muted autoplay show="poll,quiz,offers,reactions,chat"></liveloop-player>
+<liveloop-player id="live" class="player" channel="CHANNEL" muted autoplay offerlinks="host" show="poll,quiz,offers,reactions,chat"></liveloop-player>
 <script type="module">
 window.events = [];
 const player = document.getElementById('live');
@@ -197,6 +199,55 @@ def names(driver):
     return [e['name'] for e in driver.execute_script('return window.events')]
 
 
+OFFER = {'offerID': 'embed-tee', 'title': 'Tour T-shirt', 'price': '24.90', 'currency': 'EUR',
+         'link': 'https://shop.example/tee', 'stock': 5}
+
+
+def offer_card(driver):
+    """Inside the embed frame: the offer card's stock, countdown and button texts (None while it is not there)."""
+    return driver.execute_script("""const card = document.querySelector('#offers .offer[data-offer-id="embed-tee"]');
+      if (!card || card.offsetParent === null) return null;
+      const text = (s) => card.querySelector(s)?.textContent ?? null;
+      return {stock: text('.stock'), countdown: text('.countdown'), button: text('a.button'), price: text('.price')};""")
+
+
+def offer_in_embed(driver, width, height):
+    """The card in the embed: checked, screenshotted, and (at 1280) clicked: `offer.click` on the host page, no tab."""
+    frame = driver.execute_script("return document.getElementById('live').shadowRoot.querySelector('iframe')")
+    driver.switch_to.frame(frame)
+    wait(driver, 'the offer card in the embed', lambda d: ((offer_card(d) or {}).get('countdown') or '').startswith('Ends in'), timeout=20)
+    card = offer_card(driver)
+    if card['stock'] != '5 left' or '24' not in card['price']:
+        raise CheckFailed(f'offer card: {card}')
+    driver.switch_to.default_content()
+    shot(driver, f'embed-offer-{width}x{height}.png')
+    if width != 1280:
+        return None
+    driver.switch_to.frame(frame)
+    tabs = len(driver.window_handles)
+    driver.find_element(By.CSS_SELECTOR, '#offers .offer[data-offer-id="embed-tee"] a.button').click()
+    driver.switch_to.default_content()
+    wait(driver, 'offer.click on the host page', lambda d: any(e['name'] == 'offer.click' for e in d.execute_script('return window.events')))
+    click = next(e['data'] for e in driver.execute_script('return window.events') if e['name'] == 'offer.click')
+    if click.get('offerID') != 'embed-tee' or click.get('price') != '24.90' or click.get('link') != OFFER['link'] \
+            or not isinstance(click.get('mediaTime'), (int, float)):
+        raise CheckFailed(f'offer.click data: {click}')
+    if len(driver.window_handles) != tabs:
+        raise CheckFailed('offerlinks="host": the click still opened a tab')
+    counted = {}
+    def server_counts(_):
+        status, body = api('GET', f'/api/v1/channels/{CHANNEL}/offers')
+        counted.update(next((o for o in (body or {}).get('offers', []) if o['offerID'] == 'embed-tee'), {}))
+        return status == 200 and counted.get('clicks', 0) >= 1
+    wait(driver, 'the click counted on the server', server_counts)
+    message({'type': 'offer.show', 'offer': {**OFFER, 'stock': 0, 'endsAt': int(time.time() * 1000) + 600_000}})
+    driver.switch_to.frame(frame)
+    wait(driver, 'the card sold out', lambda d: (offer_card(d) or {}).get('stock') == 'Sold out')
+    driver.switch_to.default_content()
+    shot(driver, f'embed-offer-soldout-{width}x{height}.png')
+    return {'hostEvent': click, 'server': counted, 'tabsOpened': len(driver.window_handles) - tabs}
+
+
 def embed():
     host = serve_host_page()
     port = host.server_address[1]
@@ -205,6 +256,7 @@ def embed():
                     {'join': 'open', 'allowedOrigins': [origin], 'branding': {'accent': '#ff3366'}})
     if status != 200:
         raise CheckFailed(f'audience PUT: {status}')
+    message({'type': 'offer.show', 'offer': {**OFFER, 'endsAt': int(time.time() * 1000) + 600_000}})
     try:
         for width, height in ((1280, 800), (390, 844)):
             driver = browser(width, height)
@@ -220,6 +272,7 @@ def embed():
                 driver.switch_to.default_content()
                 shot(driver, f'embed-{width}x{height}.png')
                 if width != 1280:
+                    offer_in_embed(driver, width, height)
                     continue
                 joined = driver.execute_async_script("const done = arguments[0]; window.player.join('Bea').then(done, (e) => done({error: e}))")
                 if not joined or 'error' in joined:
@@ -235,6 +288,7 @@ def embed():
                 wait(driver, 'the results event on the host page', lambda d: 'results' in names(d), timeout=20)
                 checks['embed'] = {'origin': origin, 'events': sorted(set(names(driver))), 'accent': accent}
                 shot(driver, f'embed-results-{width}x{height}.png')
+                checks['embedOffer'] = offer_in_embed(driver, width, height)
             finally:
                 driver.quit()
         # A page on an origin the channel does not list: not framed, so no events.
@@ -249,6 +303,7 @@ def embed():
             driver.quit()
     finally:
         host.shutdown()
+        message({'type': 'offer.hide', 'offerID': OFFER['offerID']})
 
 
 # --- 3. members-only ---------------------------------------------------------------------------------------------------

@@ -149,7 +149,7 @@ public struct BroadcastReportBuilder: Sendable {
                 offers[offer.offerID] = entry
             }
             awaiting.append((.offer(offer.offerID), at))
-        case .offerClicked(let offerID, let sub, _):
+        case .offerClicked(let offerID, let sub, _, _):
             offers[offerID]?.clicks += 1
             offers[offerID]?.clickers.insert(sub)
         case .chatPosted(let message, let shadow):

@@ -92,10 +92,15 @@ extension ClientMessage {
         }
     }
 
-    /// `offer.click`, `offer.hide`.
+    /// `offer.click`, `offer.hide`. A click may say where the viewer's playhead was (`mediaTime`, seconds, 0 to 10⁹);
+    /// the room records it with the click.
     public struct OfferTarget: Sendable, Hashable, Codable {
         public var offerID: String
-        public init(offerID: String) { self.offerID = offerID }
+        public var mediaTime: Double?
+        public init(offerID: String, mediaTime: Double? = nil) {
+            self.offerID = offerID
+            self.mediaTime = mediaTime
+        }
     }
 
     /// `mod.ban`, `mod.unban`.

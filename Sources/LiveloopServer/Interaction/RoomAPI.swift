@@ -9,6 +9,11 @@ import Interaction
 ///
 /// Every request goes through the room like a WebSocket one: the same admission (bans, timeouts), the same per-user
 /// buckets. A per-user REST bucket (`RoomHost.restRate`) stands in for the WebSocket's per-connection one.
+/// `GET …/offers`: the offers a room has shown, with their click counts.
+struct OfferClicksBody: Encodable {
+    var offers: [Offers.ClickCount]
+}
+
 struct RoomAPI {
     let rooms: RoomRegistry
     let authenticator: Authenticator
@@ -19,6 +24,13 @@ struct RoomAPI {
         group.get("room") { request, context in
             let (host, identity) = try await resolve(request, context)
             return try jsonResponse(.ok, host.snapshot(for: identity))
+        }
+        group.get("offers") { request, context in
+            let (host, identity) = try await resolve(request, context)
+            guard identity.role.isStaff else {
+                throw APIError(.forbidden, code: "forbidden", message: "offer clicks are for the channel's staff")
+            }
+            return try jsonResponse(.ok, OfferClicksBody(offers: host.offerClicks))
         }
     }
 

@@ -202,6 +202,9 @@ public final class RoomHost: Sendable {
     /// Whether viewers without a token may join (as guests: read and react only).
     public var allowsGuests: Bool { core.read { $0.configuration.allowsAnonymous } }
 
+    /// Every offer the room has shown, with its clicks (for staff: `GET …/offers`).
+    public var offerClicks: [Offers.ClickCount] { core.read { $0.offers.clickCounts } }
+
     /// The room as `identity` may see it, with every vote acknowledged so far counted.
     public func snapshot(for identity: Identity) -> RoomSnapshot {
         let snapshot = core.snapshot(for: identity)

@@ -47,6 +47,16 @@ export class EmbedBridge {
     if (parent && !this.enabled) console.info(`liveloop: the host page ${parent} is not among the channel's allowed origins; the embed API is off`);
   }
 
+  /** Tells the host page a viewer clicked an offer card: `offer.click` with the offer and where the playhead was. */
+  offerClicked(offer) {
+    const playhead = this.player.isPlaying?.() ? this.player.playheadDate() : null;
+    this.post('offer.click', {
+      offerID: offer.offerID, title: offer.title, price: offer.price, currency: offer.currency, link: offer.link,
+      mediaTime: Number.isFinite(this.video.currentTime) ? this.video.currentTime : null,
+      streamTime: Number.isFinite(playhead) ? playhead : null,
+    });
+  }
+
   post(name, data) {
     if (!this.enabled) return;
     window.parent.postMessage({ liveloop: 1, kind: 'event', name, data }, this.origin);

@@ -1,6 +1,8 @@
 // The embed (/embed/CHANNEL, docs/embedding.md): the player and the interactive layer, chrome-less, for an iframe.
 // Query options: `mode` (ws | hls), `muted` (1 | 0, default 1), `autoplay` (1 | 0, default 1), `theme` (dark | light),
-// `show` (the interaction types on screen: any of poll,quiz,offers,reactions,chat,gifts; default all but gifts).
+// `show` (the interaction types on screen: any of poll,quiz,offers,reactions,chat,gifts; default all but gifts),
+// `offerlinks` (open | host: with `host` an offer card's button does not open its link; the host page gets
+// `offer.click` and adds the product to its own cart).
 // Sign-in as on the watch page (session.js); the host page can also drive it through embed-bridge.js.
 
 import { LivePlayer } from './player.js';
@@ -45,11 +47,17 @@ if (show.has('poll')) mountPolls(overlay, room);
 if (show.has('quiz')) mountQuiz(overlay, room);
 if (show.has('chat')) mountChat($('panel-chat'), room);
 if (show.has('reactions')) mountReactions($('reactions'), $('float-layer'), room);
-if (show.has('offers')) mountOffers($('offers'), room);
 if (show.has('gifts')) mountGifts({ picker: document.createElement('div'), layer: $('gift-layer'), board: document.createElement('ol'), status: document.createElement('p') }, room);
 
 let page = { join: 'open', guestsAllowed: true, private: false, allowedOrigins: [] };
 const bridge = new EmbedBridge({ room, session, player, video, cues });
+if (show.has('offers')) {
+  mountOffers($('offers'), room, {
+    navigate: params.get('offerlinks') !== 'host',
+    onClick: (offer) => bridge.offerClicked(offer),
+    mediaTime: () => video.currentTime,
+  });
+}
 
 // --- joining ---------------------------------------------------------------------------------------------------
 

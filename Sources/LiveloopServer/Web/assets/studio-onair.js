@@ -133,16 +133,35 @@ export function mountOnAir(room, act) {
 
   // --- offers on screen --------------------------------------------------------------------------------------------
   const offers = new Map();
+  // Stock and end time change live: the card is shown again with the new values (its clicks are kept).
+  function liveControls(offer) {
+    const stock = h('input', { type: 'number', min: 0, max: 1000000000, step: 1, value: offer.stock ?? '', placeholder: '—', 'aria-label': `Stock of ${offer.title}`, class: 'mini-input' });
+    const minutes = h('input', { type: 'number', min: 1, max: 43200, step: 1, placeholder: 'min', 'aria-label': `Minutes until ${offer.title} ends`, class: 'mini-input' });
+    const update = () => {
+      const card = Object.fromEntries(['offerID', 'title', 'price', 'currency', 'imageURL', 'link', 'stock', 'endsAt']
+        .filter((key) => offer[key] != null).map((key) => [key, offer[key]]));
+      if (stock.value === '') delete card.stock; else card.stock = Number(stock.value);
+      if (minutes.value !== '') card.endsAt = room.serverNow() + Number(minutes.value) * 60000;
+      act('offer.show', { offer: card }).catch(() => {});
+    };
+    return h('span', { class: 'offer-live' }, h('label', { class: 'small' }, 'Stock ', stock), h('label', { class: 'small' }, 'Ends in ', minutes),
+      h('button', { type: 'button', class: 'mini', onclick: update }, 'Update'));
+  }
   function renderOffers() {
     const list = $('live-offers');
     list.replaceChildren(...[...offers.values()].map((offer) => h('li', { dataset: { offerId: offer.offerID } },
       h('span', { class: 'title' }, `${offer.title} · ${formatPrice(offer.price, offer.currency)}`),
       h('span', { class: 'small muted' }, `${number.format(offer.clicks ?? 0)} clicks (${number.format(offer.uniqueClicks ?? 0)} people)`),
+      liveControls(offer),
       h('button', { type: 'button', class: 'mini', onclick: () => act('offer.hide', { offerID: offer.offerID }).catch(() => {}) }, 'Hide'))));
     if (!offers.size) list.append(h('li', { class: 'muted' }, 'Nothing on screen.'));
   }
   room.on('snapshot', (snapshot) => { offers.clear(); for (const o of snapshot.offers ?? []) offers.set(o.offerID, o); renderOffers(); });
-  room.on('offer', (offer) => { offers.set(offer.offerID, { ...offers.get(offer.offerID), ...offer }); renderOffers(); });
+  room.on('offer', (offer) => {
+    const before = offers.get(offer.offerID);
+    offers.set(offer.offerID, { clicks: before?.clicks, uniqueClicks: before?.uniqueClicks, ...offer });
+    renderOffers();
+  });
   room.on('offer.hidden', ({ offerID }) => { offers.delete(offerID); renderOffers(); });
   room.on('offer.clicks', ({ offerID, clicks, uniqueClicks }) => {
     const offer = offers.get(offerID);

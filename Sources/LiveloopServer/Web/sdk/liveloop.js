@@ -5,14 +5,14 @@
 //
 // or `import { LiveloopPlayer, createPlayer } from 'https://live.example.com/sdk/liveloop.js'`.
 // The element puts the embed (/embed/CHANNEL) in an iframe that fills the element, and speaks postMessage with it:
-// events (`ready`, `identity`, `player`, `poll`, `results`, `quiz`, `leaderboard`, `offer`, `gift`, `chat`, `qa`,
+// events (`ready`, `identity`, `player`, `poll`, `results`, `quiz`, `leaderboard`, `offer`, `offer.click`, `gift`, `chat`, `qa`,
 // `reactions`, `viewers`, `cue`, …) arrive as DOM CustomEvents on the element (`event.detail` holds the data), and the
 // methods (`vote`, `answer`, `chat`, `ask`, `react`, `clickOffer`, `join`, `setToken`, `setPlaybackToken`, `play`,
 // `pause`, `mute`) return promises. Messages are taken only from the embed's own frame at the server's origin, and the
 // embed answers only pages at the channel's allowed origins.
 
 const SERVER = new URL(import.meta.url).origin;
-const OPTIONS = ['mode', 'muted', 'autoplay', 'theme', 'show'];
+const OPTIONS = ['mode', 'muted', 'autoplay', 'theme', 'show', 'offerlinks'];
 const CALL_TIMEOUT = 10000;
 
 export class LiveloopPlayer extends HTMLElement {

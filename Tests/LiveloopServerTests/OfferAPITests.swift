@@ -1,0 +1,60 @@
+import Foundation
+import NIOHTTP1
+import Storage
+import Testing
+
+/// Offer clicks through the server: two viewers click (one twice), the host reads the counts with `GET …/offers`,
+/// a viewer may not, and bad cards and click fields are refused with a JSON error that changes nothing.
+@Suite("offers over the API", .serialized)
+struct OfferAPITests {
+    static func post(_ server: TestServer, _ path: String, bearer: String?, _ body: String) async throws -> (Int, [String: Any]?) {
+        try await httpRequest(port: server.httpPort, .POST, path, bearer: bearer, body: body)
+    }
+
+    @Test("clicks are counted in total and per viewer, read by staff only; bad stock, end time and mediaTime are refused")
+    func clicksOverREST() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        _ = try server.createChannel("show")
+        let admin = try #require(try server.store.ensureAdminKey())
+        let messages = "/api/v1/channels/show/messages"
+        let card = #"{"offerID":"tee","title":"Tee","price":"24.90","currency":"EUR","link":"https://shop.example/tee","stock":3}"#
+        let (shown, _) = try await Self.post(server, messages, bearer: admin, #"{"v":1,"type":"offer.show","offer":\#(card)}"#)
+        #expect(shown == 200)
+
+        var viewers: [String] = []
+        for name in ["Ada", "Bea"] {
+            let (status, joined) = try await Self.post(server, "/api/v1/channels/show/join", bearer: nil, #"{"name":"\#(name)"}"#)
+            #expect(status == 200)
+            viewers.append(try #require(joined?["token"] as? String))
+        }
+        for (index, token) in [viewers[0], viewers[0], viewers[1]].enumerated() {
+            let (status, body) = try await Self.post(server, messages, bearer: token,
+                                                     #"{"v":1,"type":"offer.click","id":"c\#(index)","offerID":"tee","mediaTime":12.5}"#)
+            #expect(status == 200, "\(String(describing: body))")
+        }
+        let (badTime, badTimeBody) = try await Self.post(server, messages, bearer: viewers[1],
+                                                         #"{"v":1,"type":"offer.click","id":"c9","offerID":"tee","mediaTime":-1}"#)
+        #expect(badTime == 400, "\(String(describing: badTimeBody))")
+
+        let (status, body) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/offers", bearer: admin)
+        #expect(status == 200)
+        let tee = (body?["offers"] as? [[String: Any]])?.first { $0["offerID"] as? String == "tee" }
+        #expect(tee?["clicks"] as? Int == 3 && tee?["uniqueClicks"] as? Int == 2 && tee?["visible"] as? Bool == true,
+                "\(String(describing: body))")
+
+        let (viewerRead, viewerBody) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/offers", bearer: viewers[0])
+        #expect(viewerRead == 403 && viewerBody?["error"] != nil)
+        let (guestRead, _) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/offers", bearer: nil)
+        #expect(guestRead == 401)
+
+        let negative = card.replacingOccurrences(of: #""stock":3"#, with: #""stock":-2"#)
+        let (refused, _) = try await Self.post(server, messages, bearer: admin, #"{"v":1,"type":"offer.show","offer":\#(negative)}"#)
+        #expect(refused == 400)
+        let past = card.replacingOccurrences(of: #""stock":3"#, with: #""endsAt":1000"#)
+        let (pastRefused, _) = try await Self.post(server, messages, bearer: admin, #"{"v":1,"type":"offer.show","offer":\#(past)}"#)
+        #expect(pastRefused == 400)
+        let (_, room) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/room", bearer: admin)
+        #expect((room?["offers"] as? [[String: Any]])?.first?["stock"] as? Int == 3, "a refused card changes nothing")
+    }
+}
