@@ -12,15 +12,18 @@ public struct PollDefinition: Sendable, Hashable, Codable {
     public var windowSeconds: Int?
     /// Whether a viewer may change their ballot until the poll closes; otherwise a second ballot is `already_voted`.
     public var allowsChanges: Bool
+    /// Who sponsors the poll, shown on its card (absent in records written before sponsors existed).
+    public var sponsor: Sponsor?
 
     public init(pollID: String, question: String, options: [String], multipleChoice: Bool = false,
-                windowSeconds: Int? = nil, allowsChanges: Bool = false) {
+                windowSeconds: Int? = nil, allowsChanges: Bool = false, sponsor: Sponsor? = nil) {
         self.pollID = pollID
         self.question = question
         self.options = options
         self.multipleChoice = multipleChoice
         self.windowSeconds = windowSeconds
         self.allowsChanges = allowsChanges
+        self.sponsor = sponsor
     }
 
     /// Checks the host's input: 2–10 non-empty options, a non-empty question, a positive window.
@@ -37,6 +40,7 @@ public struct PollDefinition: Sendable, Hashable, Codable {
         if let windowSeconds, !(1...86_400).contains(windowSeconds) {
             throw .badRequest("windowSeconds must be 1 to 86400")
         }
+        try sponsor?.validate()
     }
 }
 

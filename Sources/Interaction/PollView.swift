@@ -11,6 +11,7 @@ public struct PollView: Sendable, Hashable, Codable {
     public var launchedAt: Timestamp?
     public var deadline: Timestamp?
     public var results: Tally?
+    public var sponsor: Sponsor?
 
     /// The view of `poll` for staff (`includeTally`) or for viewers.
     public init(_ poll: Poll, includeTally: Bool) {
@@ -23,6 +24,7 @@ public struct PollView: Sendable, Hashable, Codable {
         phase = poll.phase
         launchedAt = poll.launchedAt
         deadline = poll.deadline
+        sponsor = poll.definition.sponsor
         results = includeTally || poll.phase == .revealed ? poll.tally : nil
     }
 }

@@ -10,7 +10,8 @@ extension Room {
             let definition = PollDefinition(pollID: "p\(ids.last &+ 1)", question: draft.question.trimmingWhitespace,
                                             options: draft.options.map(\.trimmingWhitespace),
                                             multipleChoice: draft.multipleChoice ?? false, windowSeconds: draft.windowSeconds,
-                                            allowsChanges: draft.allowChanges ?? configuration.ballotChangesAllowed)
+                                            allowsChanges: draft.allowChanges ?? configuration.ballotChangesAllowed,
+                                            sponsor: draft.sponsor)
             try definition.validate(maxTextLength: configuration.maxTextLength)
             _ = ids.next("p")
             try commit(.pollCreated(definition: definition, by: by, at: now), into: &effects)

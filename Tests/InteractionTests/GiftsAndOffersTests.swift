@@ -116,4 +116,21 @@ struct GiftsAndOffersTests {
         #expect(room.offers.entry("tee")?.clicks == 1)
         #expect(room.send(.offerShow(.init(offer: tee)), from: viewer(1)).errorCode == .forbidden)
     }
+
+    @Test("a sponsored poll shows its sponsor to viewers; a bad sponsor is refused and creates nothing")
+    func sponsoredPoll() {
+        var room = makeRoom()
+        let sponsor = Sponsor(name: "Acme", logoURL: "https://acme.example/logo.png", link: "https://acme.example")
+        let pollID = room.send(.pollCreate(.init(question: "Q", options: ["a", "b"], sponsor: sponsor)), from: host).ackRef ?? ""
+        let launch = room.send(.pollLaunch(.init(pollID: pollID)), from: host)
+        let views = only(launch.messages(for: viewer(1))) { if case .poll(let view) = $0 { view } else { nil } }
+        #expect(views.map(\.sponsor) == [sponsor])
+        #expect(room.snapshot(for: viewer(2)).polls.first?.sponsor == sponsor)
+        for bad in [Sponsor(name: " ", link: "https://acme.example"), Sponsor(name: "Acme", link: "javascript:alert(1)"),
+                    Sponsor(name: String(repeating: "a", count: 81), link: "https://acme.example"),
+                    Sponsor(name: "Acme", logoURL: "data:image/png;base64,AA", link: "https://acme.example")] {
+            #expect(room.send(.pollCreate(.init(question: "Q2", options: ["a", "b"], sponsor: bad)), from: host).errorCode == .badRequest)
+        }
+        #expect(room.snapshot(for: host).polls.count == 1)
+    }
 }

@@ -10,7 +10,7 @@ struct AudienceBrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("browser/audience.py").path
 
-    @Test("join by name (one sub across reloads and tabs, one ballot), the SDK embed on another origin with postMessage events and branding, a private channel locked without a token and playing with one",
+    @Test("join by name (one sub across reloads and tabs, one ballot), the SDK embed on another origin with postMessage events and branding, an offer click reaching the host page and counted, a sponsored poll, a private channel locked without a token and playing with one",
           .enabled(if: BrowserTests.haveBrowser, "needs chromium, chromedriver and selenium"), .timeLimit(.minutes(8)))
     func audienceInChromium() async throws {
         let server = try await TestServer.start(demo: true)
@@ -34,5 +34,10 @@ struct AudienceBrowserTests {
         let events = ((checks?["embed"] as? [String: Any])?["events"] as? [String]) ?? []
         #expect(["ready", "identity", "poll", "results"].allSatisfy(events.contains), "postMessage events seen: \(events)")
         #expect((checks?["membersOnly"] as? [String: Any])?["playsWith"] as? Bool == true)
+        let offer = checks?["embedOffer"] as? [String: Any]
+        #expect((offer?["hostEvent"] as? [String: Any])?["offerID"] as? String == "embed-tee", "offer.click on the host page")
+        #expect(((offer?["server"] as? [String: Any])?["clicks"] as? Int ?? 0) >= 1, "the click counted on the server")
+        #expect(offer?["tabsOpened"] as? Int == 0, "offerlinks=host: no navigation")
+        #expect((checks?["sponsoredPoll"] as? [String: Any])?["link"] as? String == "https://acme.example/")
     }
 }

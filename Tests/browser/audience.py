@@ -98,8 +98,8 @@ def video_plays(driver, frame=None):
     return driver.execute_script("const v = document.querySelector('video'); return !!v && v.currentTime > 0.5 && !v.paused")
 
 
-def open_poll(question):
-    created = message({'type': 'poll.create', 'question': question, 'options': ['Red', 'Blue']})
+def open_poll(question, sponsor=None):
+    created = message({'type': 'poll.create', 'question': question, 'options': ['Red', 'Blue'], **({'sponsor': sponsor} if sponsor else {})})
     poll_id = created['ref']
     message({'type': 'poll.launch', 'pollID': poll_id})
     return poll_id
@@ -245,6 +245,7 @@ def offer_in_embed(driver, width, height):
     wait(driver, 'the card sold out', lambda d: (offer_card(d) or {}).get('stock') == 'Sold out')
     driver.switch_to.default_content()
     shot(driver, f'embed-offer-soldout-{width}x{height}.png')
+    message({'type': 'offer.show', 'offer': {**OFFER, 'endsAt': int(time.time() * 1000) + 600_000}})
     return {'hostEvent': click, 'server': counted, 'tabsOpened': len(driver.window_handles) - tabs}
 
 
@@ -278,8 +279,15 @@ def embed():
                 if not joined or 'error' in joined:
                     raise CheckFailed(f'join over postMessage: {joined}')
                 wait(driver, 'the identity event', lambda d: any(e['name'] == 'identity' and (e['data'] or {}).get('name') == 'Bea' for e in d.execute_script('return window.events')))
-                poll_id = open_poll('Embed poll?')
+                poll_id = open_poll('Embed poll?', sponsor={'name': 'Acme Coffee', 'link': 'https://acme.example/'})
                 wait(driver, 'the poll event on the host page', lambda d: any(e['name'] == 'poll' and e['data'].get('pollID') == poll_id for e in d.execute_script('return window.events')), timeout=20)
+                driver.switch_to.frame(frame)
+                sponsor_text = lambda d: d.execute_script("return document.querySelector('.poll .sponsor')?.textContent ?? ''")
+                wait(driver, 'the sponsor on the poll card', lambda d: 'Sponsored by Acme Coffee' in sponsor_text(d))
+                sponsor_link = driver.execute_script("return document.querySelector('.poll .sponsor a').href")
+                driver.switch_to.default_content()
+                shot(driver, f'embed-sponsored-poll-{width}x{height}.png')
+                checks['sponsoredPoll'] = {'link': sponsor_link}
                 voted = driver.execute_async_script(f"const done = arguments[0]; window.player.vote('{poll_id}', 1).then(done, (e) => done({{error: e}}))")
                 if not voted or 'error' in voted:
                     raise CheckFailed(f'vote over postMessage: {voted}')

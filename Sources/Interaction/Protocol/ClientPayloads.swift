@@ -148,8 +148,10 @@ extension ClientMessage {
         public var multipleChoice: Bool?
         public var windowSeconds: Int?
         public var allowChanges: Bool?
+        public var sponsor: Sponsor?
         public init(question: String, options: [String], multipleChoice: Bool? = nil, windowSeconds: Int? = nil,
-                    allowChanges: Bool? = nil) {
+                    allowChanges: Bool? = nil, sponsor: Sponsor? = nil) {
+            self.sponsor = sponsor
             self.question = question
             self.options = options
             self.multipleChoice = multipleChoice

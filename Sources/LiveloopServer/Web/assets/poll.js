@@ -57,6 +57,15 @@ export function mountPolls(container, room) {
     return visible.at(-1) ?? null;
   }
 
+  // "Sponsored by NAME" (with the logo), a link to the sponsor's page in a new tab.
+  function sponsorLine(sponsor) {
+    return h('p', { class: 'sponsor' },
+      'Sponsored by ',
+      h('a', { href: sponsor.link, target: '_blank', rel: 'noopener noreferrer sponsored' },
+        sponsor.logoURL ? h('img', { src: sponsor.logoURL, alt: '', referrerPolicy: 'no-referrer', onerror: (e) => e.target.remove() }) : null,
+        sponsor.name, h('span', { class: 'visually-hidden' }, ' (opens in a new tab)')));
+  }
+
   function render() {
     const poll = current();
     if (!poll) { card?.remove(); card = null; shownID = null; return; }
@@ -71,6 +80,7 @@ export function mountPolls(container, room) {
         h('button', { class: 'icon-button dismiss', type: 'button', 'aria-label': 'Hide this poll', onclick: () => { dismissed.add(poll.pollID); render(); } }, '×'),
       ),
       h('h2', { id: titleID, class: 'card-title' }, poll.question),
+      poll.sponsor ? sponsorLine(poll.sponsor) : null,
     );
     if (poll.phase === 'revealed' && poll.results) {
       const chart = h('div', { class: 'chart' });
