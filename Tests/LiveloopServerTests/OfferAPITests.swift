@@ -47,6 +47,11 @@ struct OfferAPITests {
         #expect(viewerRead == 403 && viewerBody?["error"] != nil)
         let (guestRead, _) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/offers", bearer: nil)
         #expect(guestRead == 401)
+        // The caller is checked before the room is looked up: no token tells nothing about which channels exist.
+        let (unknownRead, _) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/nosuch/offers", bearer: nil)
+        #expect(unknownRead == 401)
+        let (unknownStaff, unknownBody) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/nosuch/offers", bearer: admin)
+        #expect(unknownStaff == 404 && unknownBody?["error"] != nil)
 
         let negative = card.replacingOccurrences(of: #""stock":3"#, with: #""stock":-2"#)
         let (refused, _) = try await Self.post(server, messages, bearer: admin, #"{"v":1,"type":"offer.show","offer":\#(negative)}"#)

@@ -5,16 +5,17 @@ import Interaction
 
 /// REST access to a room: `POST /api/v1/channels/CHANNEL/messages` takes any client message (host actions above all)
 /// from any token holder (viewer, moderator, host) or the admin key — never a guest — and answers with the same
-/// `ack`/`error` envelope the WebSocket would; `GET …/room` returns the caller's snapshot.
+/// `ack`/`error` envelope the WebSocket would; `GET …/room` returns the caller's snapshot; `GET …/offers` (staff)
+/// the offers the room has shown with their click counts.
 ///
 /// Every request goes through the room like a WebSocket one: the same admission (bans, timeouts), the same per-user
 /// buckets. A per-user REST bucket (`RoomHost.restRate`) stands in for the WebSocket's per-connection one.
-/// `GET …/offers`: the offers a room has shown, with their click counts.
-struct OfferClicksBody: Encodable {
-    var offers: [Offers.ClickCount]
-}
-
 struct RoomAPI {
+    /// The body of `GET …/offers`.
+    struct OfferClicksBody: Encodable {
+        var offers: [Offers.ClickCount]
+    }
+
     let rooms: RoomRegistry
     let authenticator: Authenticator
 
@@ -36,8 +37,9 @@ struct RoomAPI {
 
     private func resolve(_ request: Request, _ context: LiveloopRequestContext) async throws -> (RoomHost, Identity) {
         let channel = context.parameters.get("channel") ?? ""
-        guard let host = try await rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
+        // The caller is checked first: a client without a token must not make the server load (rebuild) a room.
         let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: false)
+        guard let host = try await rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
         return (host, identity)
     }
 

@@ -50,8 +50,9 @@ export function mountOffers(container, room, { heading = 'h2', announce = null, 
           class: `button primary${offer.stock === 0 ? ' is-disabled' : ''}`, href: offer.link, target: '_blank', rel: 'noopener noreferrer',
           'aria-disabled': offer.stock === 0 ? 'true' : null,
           onclick: (event) => {
-            if (!navigate || event.currentTarget.getAttribute('aria-disabled') === 'true') event.preventDefault();
-            if (event.currentTarget.getAttribute('aria-disabled') === 'true') return;
+            const disabled = event.currentTarget.getAttribute('aria-disabled') === 'true';
+            if (!navigate || disabled) event.preventDefault();
+            if (disabled) return;
             const at = mediaTime?.();
             const click = Number.isFinite(at) && at >= 0 ? { offerID: offer.offerID, mediaTime: at } : { offerID: offer.offerID };
             if (room.canParticipate) room.request('offer.click', click).catch(() => {});
