@@ -20,7 +20,6 @@ import Synchronization
 /// across an `await`, and frames are handled on the socket's thread without a task per frame.
 public final class InteractionClient: Sendable {
     public let url: String
-    public let token: String?
     public let configuration: Configuration
     /// Everything the server sends except replies matched to a `send`: `hello` (again after each reconnect), room
     /// broadcasts, and errors without an `id`. Finishes when the client is closed or gives up reconnecting.
@@ -38,13 +37,24 @@ public final class InteractionClient: Sendable {
     private let delayedUntil = Mutex<[ContinuousClock.Instant]>([.now, .now])
     /// Envelopes waiting to be shown at the playhead (`displayLatency`).
     private let display: AsyncStream<ServerEnvelope>.Continuation?
+    /// The token each connection attempt uses, renewed or fetched again when due.
+    let keeper: TokenKeeper
+    /// The typed streams (`polls`, `chat`, …).
+    let streams: RoomStreams
+    /// Holds timeline messages for the typed streams until the playhead reaches them; nil without a `playhead`.
+    private let gate: PlayheadGate?
 
     /// Connects and returns once the server's `hello` has arrived. `lastSeq` resumes an earlier session: the server
     /// replays what was missed from its bounded history, or sends a fresh snapshot (`hello.recovered == false`).
     public static func connect(url: String, token: String?, lastSeq: UInt64? = nil,
                                configuration: Configuration = Configuration(),
                                logger: Logger = Logger(label: "liveloop.client")) async throws -> InteractionClient {
-        let client = InteractionClient(url: url, token: token, lastSeq: lastSeq, configuration: configuration, logger: logger)
+        try await connect(url: url, keeper: TokenKeeper(.fixed(token)), lastSeq: lastSeq, configuration: configuration, logger: logger)
+    }
+
+    static func connect(url: String, keeper: TokenKeeper, lastSeq: UInt64?, configuration: Configuration,
+                        logger: Logger) async throws -> InteractionClient {
+        let client = InteractionClient(url: url, keeper: keeper, lastSeq: lastSeq, configuration: configuration, logger: logger)
         do {
             _ = try await client.openSession()
         } catch {
@@ -52,6 +62,7 @@ public final class InteractionClient: Sendable {
             throw error
         }
         client.startClockSync()
+        client.startReportingPlayhead()
         return client
     }
 
@@ -65,9 +76,9 @@ public final class InteractionClient: Sendable {
         return "\(base)/api/v1/channels/\(name)/ws"
     }
 
-    private init(url: String, token: String?, lastSeq: UInt64?, configuration: Configuration, logger: Logger) {
+    private init(url: String, keeper: TokenKeeper, lastSeq: UInt64?, configuration: Configuration, logger: Logger) {
         self.url = url
-        self.token = token
+        self.keeper = keeper
         self.configuration = configuration
         self.logger = logger
         var initial = InteractionClientState()
@@ -77,6 +88,11 @@ public final class InteractionClient: Sendable {
             of: ServerEnvelope.self, bufferingPolicy: .bufferingNewest(max(0, configuration.envelopeBufferLimit)))
         envelopes = stream
         envelopesContinuation = continuation
+        let streams = RoomStreams(limit: configuration.streamBufferLimit)
+        self.streams = streams
+        gate = configuration.playhead.map { playhead in
+            PlayheadGate(playhead: playhead, capacity: configuration.heldMessageLimit) { streams.route($0) }
+        }
         delayLoop = configuration.eventLoopGroup.any()
         if configuration.displayLatency != nil {
             let (shown, showing) = AsyncStream.makeStream(of: ServerEnvelope.self)
@@ -133,12 +149,80 @@ public final class InteractionClient: Sendable {
         try? post(.sync(.init(latencyMs: latencyMs, rttMs: rtt, path: path)))
     }
 
+    /// Renews an open join's token at its `renewAt`, so that it never lapses while the app runs (a reconnect uses the
+    /// renewed one). A failed renewal is tried again after `renewalRetry`, until the token expires and a reconnect
+    /// joins afresh.
+    func startRenewing() {
+        let keeper = keeper
+        let logger = logger
+        addTask(Task {
+            while !Task.isCancelled, let due = await keeper.renewAt() {
+                let wait = due.timeIntervalSinceNow
+                if wait > 0 { try? await Task.sleep(for: .seconds(wait)) }
+                guard !Task.isCancelled else { return }
+                do {
+                    try await keeper.renewNow(at: Date())
+                } catch {
+                    logger.debug("token renewal failed; trying again", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: Self.renewalRetry)
+                }
+            }
+        })
+    }
+
+    /// How long a failed token renewal waits before the next try.
+    static let renewalRetry: Duration = .seconds(30)
+
+    /// With a `playhead`, tells the server this client's display latency (server now − the playhead's program date)
+    /// about once a second while it changes, and every 10 s while it holds, so that the server holds cue-bearing
+    /// messages and answer windows for it (docs/sync.md §5).
+    private func startReportingPlayhead() {
+        guard let playhead = configuration.playhead else { return }
+        let path = configuration.playerPath
+        addTask(Task { [weak self] in
+            var last: (latency: Duration, at: ContinuousClock.Instant)?
+            while !Task.isCancelled {
+                guard let self else { return }
+                if self.isConnected, let shown = playhead() {
+                    let latency = Duration.seconds(self.serverDate().timeIntervalSince(shown))
+                    let now = ContinuousClock.now
+                    let moved = last.map { $0.latency - latency >= .milliseconds(50) || latency - $0.latency >= .milliseconds(50) }
+                    if latency >= .zero, moved ?? true || now - (last?.at ?? now) >= .seconds(10) {
+                        self.reportSync(latency: latency, path: path)
+                        last = (latency, now)
+                    }
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        })
+    }
+
+    /// The server time at which this client delivered `question` of `quizID` to `quizzes`, if it is the latest
+    /// question delivered.
+    func questionShownAt(quizID: String, question: Int) -> Timestamp? {
+        guard let shown = streams.shownAt(quizID: quizID, question: question) else { return nil }
+        return Timestamp(shown.addingTimeInterval(clockSample?.offset ?? 0))
+    }
+
     deinit {
-        envelopesContinuation.finish()
+        finishStreams()
         for task in tasks.withLock({ $0 }) { task.cancel() }
     }
 
+    /// Ends `envelopes` and every typed stream.
+    private func finishStreams() {
+        envelopesContinuation.finish()
+        gate?.cancel()
+        streams.finish()
+    }
+
     // MARK: Session state
+
+    /// The token the current (or next) connection uses: the one given to `connect`, or the latest from `join`.
+    public var token: String? { keeper.latest.withLock { $0.token } }
+    /// An open join's pass, renewed as it goes: keep it (it is `Codable`) to come back as the same viewer after a
+    /// relaunch (`Credentials.name(_:resuming:)`). Nil for other credentials.
+    public var joinPass: JoinPass? { keeper.latest.withLock { $0.pass } }
 
     /// The latest `hello` (who you are, the snapshot or recovery flag, the server's time).
     public var hello: ServerMessage.Hello? { state.withLock { $0.hello } }
@@ -153,6 +237,40 @@ public final class InteractionClient: Sendable {
     public var framesReceived: Int { receivedCount.load(ordering: .relaxed) }
     /// Of those, frames of `configuration.ignoredKinds`, skipped without decoding.
     public var framesIgnored: Int { ignoredCount.load(ordering: .relaxed) }
+
+    // MARK: Typed streams
+
+    /// Each `hello`: the first, then one after every reconnect. With `recovered == false` its `snapshot` is the room
+    /// now: rebuild the screen from it (polls, quiz, chat, questions, offers); with `true` the missed messages follow.
+    public var sessions: AsyncStream<ServerMessage.Hello> { streams.sessions }
+    /// Polls as they change phase (`live`, `closed`, `revealed`); `results` is set once revealed.
+    public var polls: AsyncStream<PollView> { streams.polls }
+    /// Final counts of each poll when it is revealed.
+    public var results: AsyncStream<ServerMessage.TallyView> { streams.results }
+    /// Live counts of a poll, every tick while it is live (staff only).
+    public var tallies: AsyncStream<ServerMessage.TallyView> { streams.tallies }
+    /// The quiz as it moves: each question asked, closed, revealed (with `correct` and counts), the end.
+    public var quizzes: AsyncStream<QuizView> { streams.quizzes }
+    /// The quiz's top ten, after each reveal and at the end.
+    public var leaderboards: AsyncStream<ServerMessage.LeaderboardView> { streams.leaderboards }
+    /// This viewer's own rank and score, after each reveal.
+    public var standings: AsyncStream<Standing> { streams.standings }
+    /// Chat messages, deletions and slow-mode changes.
+    public var chat: AsyncStream<ChatUpdate> { streams.chat }
+    /// Q&A questions and upvote counts.
+    public var questions: AsyncStream<QuestionUpdate> { streams.questions }
+    /// Reaction taps since the previous tick, by emoji.
+    public var reactions: AsyncStream<[String: Int]> { streams.reactions }
+    /// Offer cards shown and hidden (and click counts, for staff).
+    public var offers: AsyncStream<OfferUpdate> { streams.offers }
+    /// Gifts sent and the top-supporters board.
+    public var gifts: AsyncStream<GiftUpdate> { streams.gifts }
+    /// The number of open connections in the room (only the newest is kept).
+    public var viewers: AsyncStream<Int> { streams.viewers }
+    /// Moderation notices about this viewer (timed out, banned, shadow-banned…).
+    public var moderation: AsyncStream<ServerMessage.ModerationNotice> { streams.moderation }
+    /// Every message that carries a cue, when it is delivered (with a `playhead`: when the video reaches it).
+    public var cues: AsyncStream<CuedMessage> { streams.cues }
 
     // MARK: Clock
 
@@ -268,7 +386,7 @@ public final class InteractionClient: Sendable {
             request.continuation.resume(throwing: InteractionClientError.disconnected)
         }
         waiter?.resume(with: .failure(InteractionClientError.disconnected))
-        envelopesContinuation.finish()
+        finishStreams()
         await transport?.close()
     }
 
@@ -276,6 +394,12 @@ public final class InteractionClient: Sendable {
 
     /// Opens a socket and waits for its `hello`, within the connect timeout.
     private func openSession() async throws -> ServerMessage.Hello {
+        let token: String?
+        do {
+            token = try await keeper.token(at: Date())
+        } catch {
+            throw InteractionClientError.join(error)
+        }
         let endpoint = try InteractionEndpoint(url: url, token: token, lastSeq: state.withLock { $0.lastSeq })
         let configuration = configuration
         let logger = logger
@@ -358,6 +482,7 @@ public final class InteractionClient: Sendable {
             configuration.onEnvelope?(envelope)
             envelopesContinuation.yield(envelope)
             display?.yield(envelope)
+            if let gate { gate.take(envelope) } else { streams.route(envelope) }
         }
         if let (waiter, hello) = receipt.ready { waiter.resume(with: .success(hello)) }
         if let (waiter, error) = receipt.refused { waiter.resume(with: .failure(InteractionClientError.refused(error))) }
@@ -396,7 +521,7 @@ public final class InteractionClient: Sendable {
         if let policy = configuration.reconnect {
             startReconnecting(policy)
         } else {
-            envelopesContinuation.finish()
+            finishStreams()
         }
     }
 
@@ -417,7 +542,7 @@ public final class InteractionClient: Sendable {
                     attempt += 1
                 }
             }
-            self?.envelopesContinuation.finish()
+            self?.finishStreams()
         }
         addTask(task)
     }
@@ -442,7 +567,7 @@ public final class InteractionClient: Sendable {
         }
     }
 
-    private func addTask(_ task: Task<Void, Never>) {
+    func addTask(_ task: Task<Void, Never>) {
         let closed = state.withLock { $0.closedByUser }
         if closed {
             task.cancel()

@@ -1,3 +1,4 @@
+import Foundation
 import Interaction
 import NIOCore
 import NIOPosix
@@ -63,6 +64,19 @@ extension InteractionClient {
         public var requestTimeout: Duration? = .seconds(10)
         /// Envelopes `envelopes` keeps for a slow reader (the newest win); 0 turns the stream off.
         public var envelopeBufferLimit = 4096
+        /// Elements each typed stream (`polls`, `chat`, `cues`, …) keeps for a slow or late reader (the newest win;
+        /// `viewers` keeps one); 0 turns them off.
+        public var streamBufferLimit = 256
+        /// The program date of the frame the app's video player shows now (`AVPlayerItem.currentDate()`; see
+        /// `Playhead`), or nil while it shows none. When set, the typed streams deliver host actions (`poll`,
+        /// `results`, `quiz`, `leaderboard`, `standing`, `offer`, `offer.hidden`) when the playhead reaches their
+        /// cue, in room order (`CueScheduler`), and the client reports its display latency to the server about once a
+        /// second. Called from the client's threads: it must be quick and must not call the client.
+        public var playhead: (@Sendable () -> Date?)?
+        /// The delivery path of the app's player, `hls` or `ws`, sent with the latency reports.
+        public var playerPath: String? = "hls"
+        /// The most messages the typed streams hold for the playhead (a paused player); past that the oldest goes out.
+        public var heldMessageLimit = 1024
         /// Broadcast kinds the client does not decode nor deliver (their `seq` still counts), e.g. `viewers` in a
         /// load generator where every viewer would otherwise decode each viewer-count update.
         public var ignoredKinds: Set<ServerMessage.Kind> = []
@@ -104,6 +118,12 @@ public enum InteractionClientError: Error, Sendable, Hashable, CustomStringConve
     case notConnected
     /// No `hello` within the connect timeout, or no answer within the request timeout.
     case timedOut
+    /// The task waiting for the answer was cancelled (the request may or may not have been applied).
+    case cancelled
+    /// Getting a token failed (an open join refused or unreachable, the app's token closure threw).
+    case join(JoinError)
+    /// The socket could not be opened (no route, connection refused, TLS failure).
+    case unreachable(String)
 
     public var description: String {
         switch self {
@@ -113,6 +133,9 @@ public enum InteractionClientError: Error, Sendable, Hashable, CustomStringConve
         case .disconnected: "the connection closed"
         case .notConnected: "not connected"
         case .timedOut: "timed out"
+        case .cancelled: "cancelled"
+        case .join(let error): "could not join: \(error)"
+        case .unreachable(let why): "could not connect: \(why)"
         }
     }
 }
