@@ -8,10 +8,13 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "liveloop",
-    platforms: [.macOS(.v15)],
+    // iOS for the Swift SDK (LiveloopClient): its Mutex and Atomic need iOS 18 / macOS 15.
+    platforms: [.macOS(.v15), .iOS(.v18)],
     products: [
         .executable(name: "liveloop", targets: ["liveloop"]),
         .library(name: "LiveloopServer", targets: ["LiveloopServer"]),
+        // The Swift SDK for apps, with the protocol's message types (Interaction). Examples/QuizViewer uses it.
+        .library(name: "LiveloopClient", targets: ["LiveloopClient", "Interaction"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),

@@ -90,9 +90,8 @@ public final class InteractionClient: Sendable {
         envelopesContinuation = continuation
         let streams = RoomStreams(limit: configuration.streamBufferLimit)
         self.streams = streams
-        gate = configuration.playhead.map { playhead in
-            PlayheadGate(playhead: playhead, capacity: configuration.heldMessageLimit) { streams.route($0) }
-        }
+        gate = configuration.playhead != nil || configuration.displayLatency != nil
+            ? PlayheadGate(capacity: configuration.heldMessageLimit) { streams.route($0) } : nil
         delayLoop = configuration.eventLoopGroup.any()
         if configuration.displayLatency != nil {
             let (shown, showing) = AsyncStream.makeStream(of: ServerEnvelope.self)
@@ -105,6 +104,12 @@ public final class InteractionClient: Sendable {
             tasks.withLock { $0.append(task) }
         } else {
             display = nil
+        }
+        if let playhead = configuration.playhead {
+            gate?.setPlayhead(playhead)
+        } else if let latency = configuration.displayLatency {
+            let behind = Double(latency.components.seconds) + Double(latency.components.attoseconds) / 1e18
+            gate?.setPlayhead { [weak self] in self?.serverDate().addingTimeInterval(-behind) }
         }
     }
 

@@ -88,6 +88,8 @@ extension InteractionClient {
         /// to the server (`sync`, after every clock-sync round) so that the server times cue-bearing messages and
         /// answer windows for it, and calls `onDisplay` with every envelope in order, a cue-bearing one only once
         /// the server clock minus this latency reaches its `cue.at` (the messages after it wait behind it).
+        /// Without a `playhead`, the typed streams hold timeline messages for this playhead too (the server clock
+        /// minus this latency): the way for an app without video (a second screen) to show cues with everyone else.
         public var displayLatency: Duration?
         /// Called with each envelope when it is shown (see `displayLatency`) and the server time it was shown at.
         public var onDisplay: (@Sendable (ServerEnvelope, Timestamp) -> Void)?

@@ -12,21 +12,31 @@ final class PlayheadGate: Sendable {
     private struct State {
         var scheduler: CueScheduler
         var timer: Task<Void, Never>?
+        /// Where the video is; until it is set every cued message waits.
+        var playhead: (@Sendable () -> Date?)?
     }
 
     private let state: Mutex<State>
-    private let playhead: @Sendable () -> Date?
     private let show: @Sendable (ServerEnvelope) -> Void
 
     /// `show` is called in order, under the gate's lock: it must only hand the envelope on.
-    init(playhead: @escaping @Sendable () -> Date?, capacity: Int, show: @escaping @Sendable (ServerEnvelope) -> Void) {
+    init(capacity: Int, show: @escaping @Sendable (ServerEnvelope) -> Void) {
         state = Mutex(State(scheduler: CueScheduler(capacity: capacity)))
-        self.playhead = playhead
         self.show = show
     }
 
+    /// Sets where the playhead is read from (the app's `playhead`, or the server clock minus a latency).
+    func setPlayhead(_ playhead: @escaping @Sendable () -> Date?) {
+        state.withLock { $0.playhead = playhead }
+    }
+
+    /// The program date on screen now; read outside the gate's lock (the closure may take the client's).
+    private func readPlayhead() -> Date? {
+        state.withLock { $0.playhead }?()
+    }
+
     func take(_ envelope: ServerEnvelope) {
-        let now = playhead()
+        let now = readPlayhead()
         state.withLock { state in
             for due in state.scheduler.take(envelope, playhead: now) { show(due) }
             guard !state.scheduler.pending.isEmpty, state.timer == nil else { return }
@@ -37,9 +47,10 @@ final class PlayheadGate: Sendable {
     /// Releases held messages as the playhead reaches them; ends when nothing is held.
     private func watch() async {
         while !Task.isCancelled {
-            let wait = state.withLock { $0.scheduler.wait(playhead: playhead()) } ?? Self.longestWait
+            let before = readPlayhead()
+            let wait = state.withLock { $0.scheduler.wait(playhead: before) } ?? Self.longestWait
             try? await Task.sleep(for: min(max(wait, .milliseconds(2)), Self.longestWait))
-            let now = playhead()
+            let now = readPlayhead()
             let done = state.withLock { state in
                 for due in state.scheduler.release(playhead: now) { show(due) }
                 if state.scheduler.pending.isEmpty { state.timer = nil }

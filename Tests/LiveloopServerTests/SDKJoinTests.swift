@@ -238,13 +238,18 @@ struct SDKJoinTests {
         await server.stop()
     }
 
-    @Test("with a playhead 2 s behind, a poll comes out of `polls` when the playhead reaches its cue, and chat does not wait")
-    func playheadHoldsCues() async throws {
+    @Test("with a playhead 2 s behind (the app's, or the server clock minus displayLatency), a poll comes out of `polls` when the playhead reaches its cue, and chat does not wait",
+          arguments: [true, false])
+    func playheadHoldsCues(appPlayhead: Bool) async throws {
         let server = try await TestServer.start(demo: true)
         #expect(await eventually { (try? await server.get("/live/demo/media.m3u8"))?.status == 200 })
         let behind: TimeInterval = 2
         var configuration = Self.configuration
-        configuration.playhead = { Date().addingTimeInterval(-behind) }
+        if appPlayhead {
+            configuration.playhead = { Date().addingTimeInterval(-behind) }
+        } else {
+            configuration.displayLatency = .seconds(behind)
+        }
         let viewer = try await InteractionClient.join(server: Self.base(server), channel: "demo", name: "Ada", configuration: configuration)
         let host = try await Self.host(server, channel: "demo")
 

@@ -64,7 +64,6 @@ struct QuizViewer {
             return
         }
         let client = try await InteractionClient.join(server: options.server, channel: options.channel, name: options.name)
-        defer { Task { await client.close() } }
         let you = client.identity
         print("joined \(options.channel) as \(you?.name ?? "?") (\(you?.sub ?? "?")); waiting for polls…")
 
@@ -94,8 +93,8 @@ struct QuizViewer {
                     print("quiz \(quiz.title) — \(question.prompt) \(question.options)")
                     do {
                         let response = try await client.answer(quiz: quiz.quizID, question: question.index, choices: [options.choice])
-                        print("  answered \(question.options[safe: options.choice] ?? "#\(options.choice)")"
-                              + (response.map { " in \($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) ms" } ?? ""))
+                        let time = response.map { " in \(Int(($0 / .milliseconds(1)).rounded())) ms" } ?? ""
+                        print("  answered \(question.options[safe: options.choice] ?? "#\(options.choice)")\(time)")
                     } catch {
                         print("  answer refused: \(error)")
                     }
@@ -105,6 +104,7 @@ struct QuizViewer {
             await group.next()
             group.cancelAll()
         }
+        await client.close()
     }
 
     static func vote(_ client: InteractionClient, _ poll: PollView, _ options: Options) async {
