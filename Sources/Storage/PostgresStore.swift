@@ -154,6 +154,13 @@ public enum PostgresURL {
         public var description: String { "invalid database URL: \(reason)" }
     }
 
+    /// The URL with its password masked (`***`), for logs and messages.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(unreadable URL)" }
+        if components.password != nil { components.password = "***" }
+        return components.string ?? "(unreadable URL)"
+    }
+
     public static func configuration(_ url: String) throws -> PostgresClient.Configuration {
         guard let components = URLComponents(string: url), let scheme = components.scheme,
               scheme == "postgres" || scheme == "postgresql" else {
