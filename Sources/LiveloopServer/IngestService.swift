@@ -12,7 +12,7 @@ import Storage
 /// server (shut down after it) still answers.
 struct IngestService: Service {
     let configuration: ServerConfiguration
-    let store: SQLiteStore
+    let store: any Store
     let registry: BroadcastRegistry
     let rooms: RoomRegistry
     let connections: RTMPConnectionSet
@@ -21,9 +21,11 @@ struct IngestService: Service {
     let broadcastRecorder: BroadcastRecorder
     let logger: Logger
     var publishHook: PublishHook? = nil
+    var video: ChannelVideo? = nil
 
     func run() async throws {
-        let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook))
+        let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook,
+                                                                    video: video))
         // RTMP and RTMPS count against the same connection caps.
         let admission = RTMPAdmissionGate(limits: configuration.rtmp)
         let secure: (any NIOCore.Channel)? = if let tls { try await bindRTMPS(tls, authorizer: authorizer, admission: admission) } else { nil }
@@ -42,7 +44,7 @@ struct IngestService: Service {
         logger.info("RTMP listening", metadata: ["port": "\(port)"])
         readiness.rtmpBound(port: port)
 
-        let demoTask: Task<Void, Never>? = configuration.demo ? startDemo() : nil
+        let demoTask: Task<Void, Never>? = configuration.demo ? await startDemo() : nil
 
         await withGracefulShutdownHandler {
             try? await listener.closeFuture.get()
@@ -72,14 +74,15 @@ struct IngestService: Service {
         return listener
     }
 
-    private func startDemo() -> Task<Void, Never>? {
+    private func startDemo() async -> Task<Void, Never>? {
         do {
             let source = try DemoSource()
-            if try store.ensureChannel(name: "demo") != nil {
+            if try await store.ensureChannel(name: "demo") != nil {
                 // The demo is for trying things out: anyone who opens it may watch and react without a token. Only a
                 // new demo channel gets this; an operator's later settings stand.
-                try store.saveChannelSettings(channel: "demo", body: Data(#"{"allowAnonymous":true}"#.utf8), allowAnonymous: true)
+                try await store.saveChannelSettings(channel: "demo", body: Data(#"{"allowAnonymous":true}"#.utf8), allowAnonymous: true)
             }
+            await video?.prepare(channel: "demo")
             guard case let .started(broadcast) = registry.beginPublishing(channel: "demo", now: Date()) else { return nil }
             logger.info("demo clip publishing on channel \"demo\"")
             return Task {

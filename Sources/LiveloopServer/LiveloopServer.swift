@@ -15,7 +15,9 @@ import UnixSignals
 /// and WSS on the HTTP port, RTMPS beside RTMP, and the certificate reloaded on SIGHUP.
 public struct LiveloopServer: Sendable {
     public let configuration: ServerConfiguration
-    public let store: SQLiteStore
+    /// Where channels, tenants, keys, settings, the interaction log and webhooks live: SQLite in the data directory, or
+    /// PostgreSQL with `configuration.database`.
+    public let store: any Store
     public let registry: BroadcastRegistry
     public let readiness = Readiness()
     public let logger: Logger
@@ -52,14 +54,21 @@ public struct LiveloopServer: Sendable {
     /// The store key of the HS256 secret that signs viewer and host tokens.
     public static let tokenSecretName = "jwtSecret"
 
-    /// Opens the data directory (creating and migrating the database on first use).
+    /// PostgreSQL could not be used at start (a bad URL, no answer within the timeout, refused credentials). The
+    /// description names the database without its password.
+    public struct DatabaseUnavailable: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Opens the store: the data directory's SQLite database, or PostgreSQL with `configuration.database` (creating and
+    /// migrating the schema on first use either way). `DatabaseUnavailable` when PostgreSQL cannot be used.
     public init(configuration: ServerConfiguration, logger: Logger) async throws {
         self.configuration = configuration
         self.logger = logger
         // A bad certificate or key stops the server here, before it opens the database or binds a port.
         tls = try configuration.tls.map { files throws(TLSError) in try TLSCredentials(files: files) }
         if let tls { logger.info("TLS certificate loaded: \(tls.certificate)") }
-        store = try SQLiteStore(directory: configuration.dataDirectory)
+        store = try await Self.openStore(configuration, logger: logger)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
         metrics = ServerMetrics(viewers: ViewerTracker())
         video = ChannelVideo(store: store)
@@ -71,7 +80,7 @@ public struct LiveloopServer: Sendable {
                                     logger: logger)
         self.recordings = recordings
         let live = LiveBroadcasts()
-        rooms = RoomRegistry(store: SQLiteAsyncStore(store), logger: logger,
+        rooms = RoomRegistry(store: store, logger: logger,
                              timeline: RecordingCueTimeline(live: BroadcastTimeline(registry: registry), recordings: recordings),
                              metrics: metrics.interaction,
                              onCommitted: { webhooks.roomCommitted(channel: $0, update: $1); recordings.roomCommitted(channel: $0, update: $1) },
@@ -93,6 +102,28 @@ public struct LiveloopServer: Sendable {
         let multistream = try Multistream(store: store, registry: registry, configuration: configuration.multistream, logger: logger)
         self.multistream = multistream
         registry.observe { multistream.observe($0) }
+    }
+
+    private static func openStore(_ configuration: ServerConfiguration, logger: Logger) async throws -> any Store {
+        guard let url = configuration.database, !url.isEmpty else {
+            return try await SQLiteAsyncStore(directory: configuration.dataDirectory)
+        }
+        let target = PostgresURL.redacted(url)
+        // The pool reports every failed connection attempt; below warning that is noise on a server's log.
+        var poolLogger = logger
+        if poolLogger.logLevel < .warning { poolLogger.logLevel = .warning }
+        do {
+            let store = try await PostgresStore(url: url, connections: configuration.databaseConnections,
+                                                connectTimeout: configuration.databaseConnectTimeout, logger: poolLogger)
+            logger.info("database: PostgreSQL at \(target)")
+            return store
+        } catch let error as PostgresURL.Invalid {
+            throw DatabaseUnavailable(description: "\(error) (--database)")
+        } catch let error as PostgresStore.Unreachable {
+            throw DatabaseUnavailable(description: "cannot open the database \(target): \(error)")
+        } catch {
+            throw DatabaseUnavailable(description: "cannot open the database \(target): \(String(reflecting: error))")
+        }
     }
 
     /// The RTMP URL encoders publish to (with the port actually bound, when the configuration asked for any port).
@@ -191,10 +222,10 @@ public struct LiveloopServer: Sendable {
         let hook = webhooks.publishHook(setupTimeout: configuration.rtmp.setupTimeout)
         let ingest = IngestService(
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
-            readiness: readiness, tls: tls, broadcastRecorder: broadcastRecorder, logger: logger, publishHook: hook
+            readiness: readiness, tls: tls, broadcastRecorder: broadcastRecorder, logger: logger, publishHook: hook, video: video
         )
         let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger,
-                                   publishHook: hook)
+                                   publishHook: hook, video: video)
         // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests,
         // and the webhook dispatcher last, so the `stream.ended` of the broadcasts the ingests end is queued.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [

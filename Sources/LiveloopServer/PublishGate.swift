@@ -9,11 +9,14 @@ import Synchronization
 /// broadcast waiting for its publisher within the grace period holds its slot); a publisher back within the grace period
 /// resumes its broadcast. The key itself is never logged. Each ingest turns the verdict into its protocol's answer.
 struct PublishGate: Sendable {
-    let store: SQLiteStore
+    let store: any Store
     let registry: BroadcastRegistry
     let logger: Logger
     /// Asked before a publish with a good key starts, when `--publish-hook` is set (docs/webhooks.md).
     var hook: PublishHook? = nil
+    /// The channel's video settings are read before its broadcast starts, so the recorder and the transcoder find
+    /// them at the start without a database read.
+    var video: ChannelVideo? = nil
 
     enum Verdict {
         case started(Broadcast)
@@ -29,9 +32,9 @@ struct PublishGate: Sendable {
     }
 
     /// The channel a key belongs to, or nil; nil too (and logged) when the store cannot be read.
-    private func channel(forStreamKey key: String) -> Channel?? {
+    private func channel(forStreamKey key: String) async -> Channel?? {
         do {
-            return .some(try store.channel(forStreamKey: key))
+            return .some(try await store.channel(forStreamKey: key))
         } catch {
             logger.error("stream key lookup failed: \(error)")
             return .none
@@ -40,8 +43,8 @@ struct PublishGate: Sendable {
 
     /// Whether a publish with this key would start now — for a protocol that can refuse before any media arrives
     /// (the SRT handshake) without taking the channel yet.
-    func wouldAdmit(streamKey: String, via ingest: String) -> Bool {
-        guard case let .some(.some(channel)) = channel(forStreamKey: streamKey) else {
+    func wouldAdmit(streamKey: String, via ingest: String) async -> Bool {
+        guard case let .some(.some(channel)) = await channel(forStreamKey: streamKey) else {
             logger.info("\(ingest) publish refused: unknown stream key")
             return false
         }
@@ -49,7 +52,7 @@ struct PublishGate: Sendable {
             logger.info("\(ingest) publish refused: channel already live", metadata: ["channel": "\(channel.name)"])
             return false
         }
-        if let limit = publisherQuotaReached(channel) {
+        if let limit = publisherQuotaReached(channel, await publisherQuota(channel)) {
             logger.info("\(ingest) publish refused: tenant publisher quota reached", metadata: ["channel": "\(channel.name)", "limit": "\(limit)"])
             return false
         }
@@ -60,25 +63,36 @@ struct PublishGate: Sendable {
     /// both start (RTMP and SRT share it).
     private static let admission = Mutex(())
 
-    /// The tenant's publisher quota when taking `channel` would pass it; nil when it may publish (or resumes).
-    private func publisherQuotaReached(_ channel: Channel) -> Int? {
+    /// The publisher quota of the channel's tenant and the tenant's channels (nil when they could not be read); nil
+    /// when the tenant has no such quota.
+    private func publisherQuota(_ channel: Channel) async -> (limit: Int, channels: Set<String>?)? {
+        guard let tenant = try? await store.tenant(channel.tenantID), let limit = tenant.quotas.maxPublishers else { return nil }
+        return (limit, (try? await store.channels(tenant: tenant.id)).map { Set($0.map(\.name)) })
+    }
+
+    /// The tenant's publisher quota when taking `channel` would pass it; nil when it may publish (or resumes). Counts
+    /// the broadcasts live now, in memory (no database read), so it may run under the admission lock.
+    private func publisherQuotaReached(_ channel: Channel, _ quota: (limit: Int, channels: Set<String>?)?) -> Int? {
         if let existing = registry.broadcast(channel.name), !existing.hasEnded { return nil }
-        guard let tenant = try? store.tenant(channel.tenantID), let limit = tenant.quotas.maxPublishers else { return nil }
-        guard let names = try? Set(store.channels(tenant: tenant.id).map(\.name)) else { return limit }
+        guard let quota else { return nil }
+        // A tenant whose channels cannot be read counts as full.
+        guard let names = quota.channels else { return quota.limit }
         let publishing = registry.all.filter { !$0.hasEnded && names.contains($0.channel) }.count
-        return publishing >= limit ? limit : nil
+        return publishing >= quota.limit ? quota.limit : nil
     }
 
     /// Takes the channel for a publisher, once the publish hook (if any) agrees.
     func open(streamKey: String, remote: String, via ingest: String) async -> Verdict {
-        guard case let .some(found) = channel(forStreamKey: streamKey) else { return .unavailable }
+        guard case let .some(found) = await channel(forStreamKey: streamKey) else { return .unavailable }
         guard let channel = found else {
             logger.info("\(ingest) publish refused: unknown stream key", metadata: ["remote": "\(remote)"])
             return .unknownKey
         }
         if let hook, !(await hook.allows(channel: channel.name, ingest: ingest, remote: remote)) { return .refusedByHook }
+        let tenantQuota = await publisherQuota(channel)
+        await video?.prepare(channel: channel.name)
         let (outcome, quota) = Self.admission.withLock { _ -> (BroadcastRegistry.PublishOutcome?, Int?) in
-            if let limit = publisherQuotaReached(channel) { return (nil, limit) }
+            if let limit = publisherQuotaReached(channel, tenantQuota) { return (nil, limit) }
             return (registry.beginPublishing(channel: channel.name, now: Date()), nil)
         }
         guard let outcome else {

@@ -11,17 +11,18 @@ import Synchronization
 /// `streamid`. Where the system has no libsrt it logs that once and waits for shutdown, so everything else runs.
 struct SRTIngestService: Service {
     let configuration: ServerConfiguration
-    let store: SQLiteStore
+    let store: any Store
     let registry: BroadcastRegistry
     let readiness: Readiness
     let logger: Logger
     var publishHook: PublishHook? = nil
+    var video: ChannelVideo? = nil
 
     func run() async throws {
         var settings = configuration.srt
         settings.host = configuration.host
         settings.port = configuration.srtPort
-        let gate = ChannelSRTGate(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook))
+        let gate = ChannelSRTGate(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook, video: video))
         let listener: SRTListener
         do {
             listener = try SRTListener.start(configuration: settings, gate: gate, logger: logger)
@@ -46,25 +47,34 @@ struct SRTIngestService: Service {
 struct ChannelSRTGate: SRTPublishGate {
     let gate: PublishGate
 
-    /// At the handshake: refuses unknown keys and channels already live, before a byte of media is accepted.
+    /// At the handshake: refuses unknown keys and channels already live, before a byte of media is accepted. Called
+    /// on libsrt's listener thread, which waits here for the store's answer.
     func admits(streamKey: String) -> Bool {
-        gate.wouldAdmit(streamKey: streamKey, via: "SRT")
+        Self.waiting { [gate] in await gate.wouldAdmit(streamKey: streamKey, via: "SRT") } ?? false
     }
 
     /// Called on the connection's own thread, which may block: it waits here for the publish hook, if there is one.
     func begin(streamKey: String, remote: String) -> (any SRTPublishSink)? {
-        let verdict = Mutex<PublishGate.Verdict?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        Task { [gate] in
-            let answer = await gate.open(streamKey: streamKey, remote: remote, via: "SRT")
-            verdict.withLock { $0 = answer }
-            done.signal()
-        }
-        done.wait()
-        switch verdict.withLock({ $0 }) {
+        let verdict = Self.waiting { [gate] in await gate.open(streamKey: streamKey, remote: remote, via: "SRT") }
+        switch verdict {
         case nil, .unavailable, .unknownKey, .busy, .quotaExceeded, .refusedByHook: return nil
         case let .started(broadcast), let .resumed(broadcast): return SRTIngest(broadcast: broadcast, registry: gate.registry)
         }
+    }
+}
+
+extension ChannelSRTGate {
+    /// Runs `work` in a task and blocks this (non-cooperative) thread until it answers.
+    static func waiting<T: Sendable>(_ work: @escaping @Sendable () async -> T) -> T? {
+        let answer = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            let value = await work()
+            answer.withLock { $0 = value }
+            done.signal()
+        }
+        done.wait()
+        return answer.withLock { $0 }
     }
 }
 

@@ -15,7 +15,15 @@ public struct ServerConfiguration: Sendable {
     public var srtPort = 9000
     /// SRT listener settings: passphrase, latency, connection cap and deadlines (host and port come from above).
     public var srt = SRTListener.Configuration()
+    /// The SQLite database (unless `database` is set) and the recordings.
     public var dataDirectory = "./liveloop-data"
+    /// A PostgreSQL URL (`postgres://user[:password]@host[:port]/database[?sslmode=…]`): channels, tenants, keys,
+    /// settings, the interaction log and webhooks live there instead of SQLite; nil keeps SQLite in `dataDirectory`.
+    public var database: String?
+    /// Most PostgreSQL connections the server's pool opens.
+    public var databaseConnections = 16
+    /// How long the server waits at start for PostgreSQL to answer (and the schema to be migrated) before it gives up.
+    public var databaseConnectTimeout: Duration = .seconds(10)
     /// Host name put in the RTMP URLs we print; the machine's own when unset.
     public var publicHost: String?
     public var hls = HLSConfiguration()

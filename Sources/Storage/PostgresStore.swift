@@ -6,7 +6,8 @@ import PostgresNIO
 /// The store in PostgreSQL (postgres-nio's connection pool): the same data as SQLite's, in tables migrated at start
 /// under an advisory lock so several nodes starting at once migrate once. Every call is asynchronous on the pool's
 /// event loops. The event log is in `PostgresStore+EventLog.swift`, channels and settings in `+Channels`, tokens in
-/// `+Tokens`, tenants and API keys in `+Tenants`, audience settings and signing keys in `+Audience`.
+/// `+Tokens`, tenants and API keys in `+Tenants`, audience settings and signing keys in `+Audience`, webhooks in
+/// `+Webhooks`, multistream destinations in `+Destinations`, the analytics reads of the event log in `+Analytics`.
 public final class PostgresStore: Store {
     let client: PostgresClient
     private let runner: Task<Void, Never>
@@ -123,6 +124,7 @@ public final class PostgresStore: Store {
             """,
         ]),
         webhookMigration,
+        destinationMigration,
     ]
 
     private func migrate() async throws {
@@ -150,6 +152,13 @@ public enum PostgresURL {
     public struct Invalid: Error, CustomStringConvertible {
         public let reason: String
         public var description: String { "invalid database URL: \(reason)" }
+    }
+
+    /// The URL with its password masked (`***`), for logs and messages.
+    public static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(unreadable URL)" }
+        if components.password != nil { components.password = "***" }
+        return components.string ?? "(unreadable URL)"
     }
 
     public static func configuration(_ url: String) throws -> PostgresClient.Configuration {

@@ -249,4 +249,37 @@ public struct SQLiteAsyncStore: Store {
         let sqlite = sqlite
         return try await offloaded { try sqlite.retiredSecrets(named: name, at: now) }
     }
+
+    // MARK: Analytics
+
+    public func eventRows(channel: String, startingWith prefixes: [Data], before: Int64?) async throws -> [EventRow] {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.eventRows(channel: channel, startingWith: prefixes, before: before) }
+    }
+
+    public func eventRows(channel: String, from: Int64, until: Int64?) async throws -> [EventRow] {
+        let sqlite = sqlite
+        return try await offloaded { try sqlite.eventRows(channel: channel, from: from, until: until) }
+    }
+
+    // MARK: Destinations (GRDB's async API: already off the cooperative pool)
+
+    public func createDestination(channel: String, name: String, url: String, key: String, enabled: Bool, limit: Int,
+                                  now: Date) async throws -> Destination {
+        try await sqlite.createDestination(channel: channel, name: name, url: url, key: key, enabled: enabled, limit: limit, now: now)
+    }
+
+    public func destinations(channel: String) async throws -> [Destination] { try await sqlite.destinations(channel: channel) }
+
+    public func destination(id: String, channel: String) async throws -> Destination? {
+        try await sqlite.destination(id: id, channel: channel)
+    }
+
+    public func setDestination(id: String, channel: String, enabled: Bool) async throws -> Destination? {
+        try await sqlite.setDestination(id: id, channel: channel, enabled: enabled)
+    }
+
+    public func deleteDestination(id: String, channel: String) async throws -> Bool {
+        try await sqlite.deleteDestination(id: id, channel: channel)
+    }
 }

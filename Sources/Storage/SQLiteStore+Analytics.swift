@@ -1,6 +1,9 @@
 import Foundation
 import GRDB
 
+/// A stored interaction record with its position in the log (the analytics reads).
+public typealias EventRow = SQLiteStore.EventRow
+
 /// Reads of the event log for analytics: records by kind (their payload's first bytes) and ranges of records by id,
 /// so a report decodes one broadcast's records, not the channel's whole history.
 extension SQLiteStore {

@@ -6,10 +6,11 @@ import Foundation
 /// Every call is asynchronous and none blocks the cooperative pool. Names and semantics follow `SQLiteStore`'s
 /// methods of the same name; the tests in `StoreTests` run each against both stores.
 ///
-/// Covered so far: channels and their stream keys, tenants and their API keys, the admin key and server secrets,
-/// channel settings, video settings and rundowns, channel audience settings and signing keys, token revocations and
-/// signing-secret rotation, (via `EventLog`) the interaction log, and (via `WebhookStore`) webhooks with their
-/// delivery queue and log. Analytics and destinations are still `SQLiteStore`-only.
+/// Everything the server keeps in a database: channels and their stream keys, tenants and their API keys, the admin
+/// key and server secrets, channel settings, video settings and rundowns, channel audience settings and signing keys,
+/// token revocations and signing-secret rotation, multistream destinations, (via `EventLog`) the interaction log and
+/// the analytics reads of it, and (via `WebhookStore`) webhooks with their delivery queue and log. Recordings are
+/// media files with their metadata beside them in the data directory, whichever store holds the rest.
 public protocol Store: EventLog, WebhookStore {
     // MARK: Channels
 
@@ -103,6 +104,28 @@ public protocol Store: EventLog, WebhookStore {
     func rotateSecret(named name: String, overlap: TimeInterval, at now: Date) async throws -> Data
     func retiredSecrets(named name: String, at now: Date) async throws -> [RetiredSecret]
 
+    // MARK: Analytics reads of the event log
+
+    /// The records of a channel whose payload starts with one of `prefixes` (e.g. `{"broadcastStarted":`), oldest
+    /// first; with `before`, only those with a smaller id.
+    func eventRows(channel: String, startingWith prefixes: [Data], before: Int64?) async throws -> [EventRow]
+    /// The records of a channel with `from <= id < until` (to the end without `until`), oldest first.
+    func eventRows(channel: String, from: Int64, until: Int64?) async throws -> [EventRow]
+
+    // MARK: Multistream destinations
+
+    /// Adds a destination to `channel` unless it has `limit` already (``DestinationLimitReached``) or does not exist
+    /// (`StoreError.channelNotFound`).
+    func createDestination(channel: String, name: String, url: String, key: String, enabled: Bool, limit: Int,
+                           now: Date) async throws -> Destination
+    /// A channel's destinations, oldest first.
+    func destinations(channel: String) async throws -> [Destination]
+    func destination(id: String, channel: String) async throws -> Destination?
+    /// Turns a destination on or off; nil when the channel has no such destination.
+    func setDestination(id: String, channel: String, enabled: Bool) async throws -> Destination?
+    /// Removes a destination; false when the channel had none by that id.
+    func deleteDestination(id: String, channel: String) async throws -> Bool
+
     /// Releases the store's connections (a no-op for SQLite).
     func close() async
 }
@@ -162,5 +185,18 @@ extension Store {
 
     public func retiredSecrets(named name: String) async throws -> [RetiredSecret] {
         try await retiredSecrets(named: name, at: Date())
+    }
+
+    public func eventRows(channel: String, startingWith prefixes: [Data]) async throws -> [EventRow] {
+        try await eventRows(channel: channel, startingWith: prefixes, before: nil)
+    }
+
+    public func eventRows(channel: String, from: Int64) async throws -> [EventRow] {
+        try await eventRows(channel: channel, from: from, until: nil)
+    }
+
+    public func createDestination(channel: String, name: String, url: String, key: String, enabled: Bool,
+                                  limit: Int) async throws -> Destination {
+        try await createDestination(channel: channel, name: name, url: url, key: key, enabled: enabled, limit: limit, now: Date())
     }
 }

@@ -63,14 +63,14 @@ struct BenchRenditions: AsyncParsableCommand {
         let group = server.makeServiceGroup(gracefulShutdownSignals: [])
         let task = Task { try await group.run() }
         let ports = await server.readiness.ports()
-        let key = try server.store.createChannel(name: "bench").streamKey
+        let key = try await server.store.createChannel(name: "bench").streamKey
 
         let presets = try RenditionPreset.ladder(ladder).get().map(\.name)
         var rows: [Row] = []
         let ladders: [[String]] = [[]] + presets.map { [$0] } + (presets.count > 1 ? [presets] : [])
         for rungs in ladders {
             log("measuring \(rungs.isEmpty ? "the source alone" : rungs.joined(separator: ","))…")
-            try server.video.apply(.init(renditions: rungs), channel: "bench")
+            try await server.video.apply(.init(renditions: rungs), channel: "bench")
             let publisher = Process()
             publisher.executableURL = URL(fileURLWithPath: ffmpeg)
             publisher.arguments = [

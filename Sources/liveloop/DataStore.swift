@@ -44,9 +44,5 @@ extension DataOptions {
     }
 
     /// The URL without its password, for messages.
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return "(unreadable URL)" }
-        if components.password != nil { components.password = "***" }
-        return components.string ?? "(unreadable URL)"
-    }
+    static func redacted(_ url: String) -> String { PostgresURL.redacted(url) }
 }

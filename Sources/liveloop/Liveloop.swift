@@ -52,7 +52,7 @@ enum EnvironmentOptions {
                   "--tls-cert", "--tls-key", "--rtmps-port",
                   "--webhook-max-attempts", "--webhook-retry-base", "--webhook-timeout", "--webhook-concurrency", "--max-webhooks",
                   "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout", "--recording-retention-days",
-                  "--max-destinations", "--destination-ca-file"],
+                  "--max-destinations", "--destination-ca-file", "--database", "--database-connections"],
         "channels": ["--data", "--database", "--public-host", "--rtmp-port"],
         "admin-key": ["--data", "--database"],
         "tenants": ["--data", "--database"],

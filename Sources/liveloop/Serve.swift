@@ -37,8 +37,12 @@ struct Serve: AsyncParsableCommand {
     var webrtcAdvertiseAddress: String?
     @Option(help: "Most WebRTC viewers on this node; one more is answered 503 server_full (LIVELOOP_WEBRTC_MAX_VIEWERS).")
     var webrtcMaxViewers = 1000
-    @Option(name: .customLong("data"), help: "Data directory: the SQLite database (LIVELOOP_DATA).")
+    @Option(name: .customLong("data"), help: "Data directory: the SQLite database (unless --database) and the recordings (LIVELOOP_DATA).")
     var dataDirectory = "./liveloop-data"
+    @Option(help: "PostgreSQL instead of SQLite: postgres://user[:password]@host[:port]/database[?sslmode=disable|require]; the schema is migrated at start, and every node given the same URL shares channels, keys, settings, votes and webhooks (LIVELOOP_DATABASE).")
+    var database: String?
+    @Option(help: "Most PostgreSQL connections in the server's pool, with --database (LIVELOOP_DATABASE_CONNECTIONS).")
+    var databaseConnections = 16
     @Option(help: "Host name in the RTMP URLs the server prints (LIVELOOP_PUBLIC_HOST); this machine's name by default.")
     var publicHost: String?
     @Option(help: "LL-HLS part target in seconds (LIVELOOP_PART_TARGET).")
@@ -113,6 +117,10 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort), (0...65535).contains(srtPort),
               (0...65535).contains(rtmpsPort), (0...65535).contains(webrtcPort) else { throw ValidationError("ports must be 0–65535") }
+        guard (1...200).contains(databaseConnections) else { throw ValidationError("--database-connections must be 1–200") }
+        if let database, !database.isEmpty {
+            do { _ = try PostgresURL.configuration(database) } catch { throw ValidationError("--database: \(error)") }
+        }
         guard (1...100_000).contains(webrtcMaxViewers) else { throw ValidationError("--webrtc-max-viewers must be 1–100000") }
         for address in webrtcAddresses where (try? SocketAddress(ipAddress: address, port: 0)) == nil {
             throw ValidationError("--webrtc-advertise-address: \(address) is not an IP address")
@@ -208,6 +216,8 @@ struct Serve: AsyncParsableCommand {
         configuration.webrtc.advertiseAddresses = webrtcAddresses
         configuration.webrtc.maxViewers = webrtcMaxViewers
         configuration.dataDirectory = dataDirectory
+        configuration.database = database
+        configuration.databaseConnections = databaseConnections
         configuration.publicHost = publicHost
         configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
         configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))
@@ -257,8 +267,12 @@ struct Serve: AsyncParsableCommand {
             // A certificate or key that cannot be used: say which and why, and serve nothing.
             FileHandle.standardError.write(Data("liveloop: TLS: \(error)\n".utf8))
             throw ExitCode(78)
+        } catch let error as LiveloopServer.DatabaseUnavailable {
+            // Down, unreachable, refused: say so once, without the password, and serve nothing.
+            FileHandle.standardError.write(Data("liveloop: \(error)\n".utf8))
+            throw ExitCode(69)
         }
-        if let key = try server.store.ensureAdminKey() {
+        if let key = try await server.store.ensureAdminKey() {
             print("""
 
             ┌─ First start: this is your admin API key. It is shown once; keep it safe. ─────────────

@@ -11,7 +11,7 @@ import Storage
 /// Reports read and decode a broadcast's records, so they run on the blocking thread pool, not on an event loop or
 /// the cooperative pool.
 struct AnalyticsAPI {
-    let store: SQLiteStore
+    let store: any Store
     let live: LiveBroadcasts
     let authenticator: Authenticator
 
@@ -24,9 +24,7 @@ struct AnalyticsAPI {
         group.get { request, context in
             let channel = try await requireHost(request, context)
             let liveID = live.id(for: channel)
-            let list = try await NIOThreadPool.singleton.runIfActive {
-                try reports.list(channel: channel, liveID: liveID, now: Date())
-            }
+            let list = try await reports.list(channel: channel, liveID: liveID, now: Date())
             return try jsonResponse(.ok, list)
         }
         group.get(":broadcast/report") { request, context in
@@ -44,9 +42,7 @@ struct AnalyticsAPI {
         let channel = try await requireHost(request, context)
         let broadcastID = context.parameters.get("broadcast") ?? ""
         let liveID = live.id(for: channel)
-        let built = try await NIOThreadPool.singleton.runIfActive {
-            try reports.report(channel: channel, broadcastID: broadcastID, liveID: liveID, now: Date())
-        }
+        let built = try await reports.report(channel: channel, broadcastID: broadcastID, liveID: liveID, now: Date())
         guard let report = built else { throw APIError.notFound("channel \"\(channel)\" has no broadcast \"\(broadcastID)\"") }
         switch format {
         case .json:

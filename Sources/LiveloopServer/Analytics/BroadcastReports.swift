@@ -1,12 +1,14 @@
 import Foundation
 import Interaction
+import NIOPosix
 import Storage
 
 /// Reads a channel's broadcasts and their reports out of the event log: the list from the lifecycle records and
 /// viewer samples alone, a report from the records of its broadcast (plus the poll and quiz definitions written
-/// before it), never the channel's whole history.
+/// before it), never the channel's whole history. The rows are read from the store (asynchronously) and decoded on
+/// NIO's thread pool, off the cooperative pool and the event loops.
 struct BroadcastReports: Sendable {
-    let store: SQLiteStore
+    let store: any Store
 
     static func prefix(_ kind: String) -> Data { Data("{\"\(kind)\":".utf8) }
     static let lifecycle = ["broadcastStarted", "broadcastEnded"].map(prefix)
@@ -19,21 +21,23 @@ struct BroadcastReports: Sendable {
             && id.utf8.count > 1
     }
 
-    private static func decode(_ rows: [SQLiteStore.EventRow]) -> [(id: Int64, record: Record)] {
+    private static func decode(_ rows: [EventRow]) -> [(id: Int64, record: Record)] {
         let decoder = JSONDecoder()
         return rows.compactMap { row in (try? decoder.decode(Record.self, from: row.payload)).map { (row.id, $0) } }
     }
 
     /// The channel's broadcasts, newest first.
-    func list(channel: String, liveID: String?, now: Date) throws -> [BroadcastSummary] {
-        let rows = try store.eventRows(channel: channel, startingWith: Self.lifecycle + Self.samples)
-        return BroadcastIndex.summaries(Self.decode(rows).map(\.record), liveID: liveID, now: Timestamp(now)).reversed()
+    func list(channel: String, liveID: String?, now: Date) async throws -> [BroadcastSummary] {
+        let rows = try await store.eventRows(channel: channel, startingWith: Self.lifecycle + Self.samples)
+        return try await NIOThreadPool.singleton.runIfActive {
+            BroadcastIndex.summaries(Self.decode(rows).map(\.record), liveID: liveID, now: Timestamp(now)).reversed()
+        }
     }
 
     /// One broadcast's report, or nil when the channel has no broadcast of that id.
-    func report(channel: String, broadcastID: String, liveID: String?, now: Date) throws -> BroadcastReport? {
+    func report(channel: String, broadcastID: String, liveID: String?, now: Date) async throws -> BroadcastReport? {
         guard Self.isValidID(broadcastID) else { return nil }
-        let lifecycle = Self.decode(try store.eventRows(channel: channel, startingWith: Self.lifecycle))
+        let lifecycle = Self.decode(try await store.eventRows(channel: channel, startingWith: Self.lifecycle))
         guard let start = lifecycle.firstIndex(where: {
             if case .broadcastStarted(let id, _) = $0.record { id == broadcastID } else { false }
         }) else { return nil }
@@ -50,14 +54,16 @@ struct BroadcastReports: Sendable {
                 break
             }
         }
-        var builder = BroadcastReportBuilder(broadcastID: broadcastID)
-        for entry in Self.decode(try store.eventRows(channel: channel, startingWith: Self.definitions, before: startRow)) {
-            builder.add(entry.record)
+        let definitions = try await store.eventRows(channel: channel, startingWith: Self.definitions, before: startRow)
+        let rows = try await store.eventRows(channel: channel, from: startRow, until: until)
+        return try await NIOThreadPool.singleton.runIfActive {
+            var builder = BroadcastReportBuilder(broadcastID: broadcastID)
+            for entry in Self.decode(definitions) { builder.add(entry.record) }
+            let decoder = JSONDecoder()
+            for row in rows {
+                if let record = try? decoder.decode(Record.self, from: row.payload) { builder.add(record) }
+            }
+            return builder.report(channel: channel, live: broadcastID == liveID, now: Timestamp(now))
         }
-        let decoder = JSONDecoder()
-        for row in try store.eventRows(channel: channel, from: startRow, until: until) {
-            if let record = try? decoder.decode(Record.self, from: row.payload) { builder.add(record) }
-        }
-        return builder.report(channel: channel, live: broadcastID == liveID, now: Timestamp(now))
     }
 }

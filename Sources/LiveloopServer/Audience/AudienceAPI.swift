@@ -12,7 +12,7 @@ import Storage
 /// - `POST …/signing-key`: a new signing key, its secret shown in this answer only; tokens of the old key stop working.
 /// - `POST …/playback-tokens` `{"ttlSeconds": 3600, "viewer": "u-42"}`: a playback token signed with the channel key.
 struct AudienceAPI {
-    let store: SQLiteStore
+    let store: any Store
     let audience: AudienceDirectory
     let rooms: RoomRegistry
     let authenticator: Authenticator
@@ -74,17 +74,17 @@ struct AudienceAPI {
                 throw APIError.badRequest("join is open, signed or guests; private a boolean; allowedOrigins and staffNames lists of strings; branding an object of strings")
             }
             try updated.validate()
-            try store.saveChannelAudience(channel: channel, body: try JSONEncoder().encode(updated))
-            if updated.private, try store.channelSigningKey(channel: channel) == nil {
-                _ = try store.rotateChannelSigningKey(channel: channel)
+            try await store.saveChannelAudience(channel: channel, body: try JSONEncoder().encode(updated))
+            if updated.private, try await store.channelSigningKey(channel: channel) == nil {
+                _ = try await store.rotateChannelSigningKey(channel: channel)
             }
-            if updated.join == .guests, current.join != .guests { try openRoomToGuests(channel) }
+            if updated.join == .guests, current.join != .guests { try await openRoomToGuests(channel) }
             audience.invalidate(channel)
             return try jsonResponse(.ok, try await body(channel))
         }
         group.post("signing-key") { request, context in
             let channel = try await authenticator.requireRole(.host, request, context, refusal: "only the host makes signing keys")
-            let key = try store.rotateChannelSigningKey(channel: channel)
+            let key = try await store.rotateChannelSigningKey(channel: channel)
             audience.invalidate(channel)
             return try jsonResponse(.ok, SigningKeyInfo(id: key.id, createdAt: key.createdAt, secret: key.secret))
         }
@@ -98,8 +98,8 @@ struct AudienceAPI {
             if let viewer = ask.viewer, viewer.isEmpty || viewer.unicodeScalars.count > 128 {
                 throw APIError.badRequest("viewer must be 1–128 characters")
             }
-            if try store.channelSigningKey(channel: channel) == nil {
-                _ = try store.rotateChannelSigningKey(channel: channel)
+            if try await store.channelSigningKey(channel: channel) == nil {
+                _ = try await store.rotateChannelSigningKey(channel: channel)
                 audience.invalidate(channel)
             }
             let now = Date()
@@ -117,19 +117,19 @@ struct AudienceAPI {
     private func body(_ channel: String) async throws -> AudienceBody {
         audience.invalidate(channel)
         let settings = await audience.audience(channel) ?? ChannelAudience()
-        let key = try store.channelSigningKey(channel: channel)
+        let key = try await store.channelSigningKey(channel: channel)
         return AudienceBody(join: settings.join, private: settings.private, allowedOrigins: settings.allowedOrigins,
                             branding: settings.branding, staffNames: settings.staffNames,
                             signingKey: key.map { SigningKeyInfo(id: $0.id, createdAt: $0.createdAt) })
     }
 
     /// `guests` mode is "watch and react without joining": the room must let guests in.
-    private func openRoomToGuests(_ channel: String) throws {
-        var settings = try store.channelSettings(channel: channel).flatMap { try? JSONDecoder().decode(ChannelSettings.self, from: $0) }
+    private func openRoomToGuests(_ channel: String) async throws {
+        var settings = try await store.channelSettings(channel: channel).flatMap { try? JSONDecoder().decode(ChannelSettings.self, from: $0) }
             ?? ChannelSettings()
         guard settings.allowAnonymous != true else { return }
         settings.allowAnonymous = true
-        try store.saveChannelSettings(channel: channel, body: try JSONEncoder().encode(settings), allowAnonymous: true)
+        try await store.saveChannelSettings(channel: channel, body: try JSONEncoder().encode(settings), allowAnonymous: true)
         rooms.remove(channel)
     }
 }

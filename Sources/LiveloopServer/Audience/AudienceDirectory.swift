@@ -30,10 +30,10 @@ public final class AudienceDirectory: Sendable {
     /// Channels kept in memory; beyond this the table is emptied (each entry is re-read on its next use).
     static let maximumEntries = 10_000
 
-    private let store: SQLiteStore
+    private let store: any Store
     private let entries = Mutex<[String: Entry]>([:])
 
-    public init(store: SQLiteStore) {
+    public init(store: any Store) {
         self.store = store
     }
 
@@ -56,13 +56,13 @@ public final class AudienceDirectory: Sendable {
         if let cached = entries.withLock({ $0[channel] }), now.timeIntervalSince(cached.loadedAt) < Self.reloadInterval {
             return cached
         }
-        guard (try? store.channel(named: channel)) ?? nil != nil else {
+        guard (try? await store.channel(named: channel)) ?? nil != nil else {
             invalidate(channel)
             return nil
         }
-        let audience = (try? store.channelAudience(channel: channel)).flatMap { $0 }
+        let audience = (try? await store.channelAudience(channel: channel)).flatMap { $0 }
             .flatMap { try? JSONDecoder().decode(ChannelAudience.self, from: $0) } ?? ChannelAudience()
-        let key = (try? store.channelSigningKey(channel: channel)) ?? nil
+        let key = (try? await store.channelSigningKey(channel: channel)) ?? nil
         var verifier: JWTKeyCollection?
         if let key {
             let keys = JWTKeyCollection()
@@ -118,7 +118,7 @@ public final class AudienceDirectory: Sendable {
         guard let sub = claims.sub, await audience(channel, at: now)?.join != .guests else { throw .invalid }
         let tokenID = claims.jti ?? Self.digest(of: token)
         let issuedAt = claims.iat?.value ?? now
-        let revoked = (try? store.isRevoked(jti: tokenID, sub: sub, channel: channel, issuedAt: issuedAt)) ?? true
+        let revoked = (try? await store.isRevoked(jti: tokenID, sub: sub, channel: channel, issuedAt: issuedAt)) ?? true
         if revoked { throw .revoked }
         let name = claims.name.map { String($0.prefix(64)) } ?? sub
         return Identity(sub: sub, name: name.isEmpty ? sub : name, role: .viewer,

@@ -13,7 +13,7 @@ import Storage
 ///   for the same `sub` (and name, unless a new one is given), so a page keeps one identity across reloads, tabs and
 ///   reconnects. New joins are rate-limited per client address; names are checked by `DisplayNamePolicy`.
 struct JoinAPI {
-    let store: SQLiteStore
+    let store: any Store
     let tokens: TokenAuthority
     let audience: AudienceDirectory
     let joins: AddressRateLimiter
@@ -24,7 +24,7 @@ struct JoinAPI {
     /// The `sub` prefix of viewers who joined by name (only those tokens are renewed here).
     static let subPrefix = "open-"
 
-    init(store: SQLiteStore, tokens: TokenAuthority, audience: AudienceDirectory,
+    init(store: any Store, tokens: TokenAuthority, audience: AudienceDirectory,
          joins: AddressRateLimiter = AddressRateLimiter(),
          renewals: AddressRateLimiter = AddressRateLimiter(limit: RateLimit(burst: 20, perSecond: 1))) {
         self.store = store
@@ -58,7 +58,7 @@ struct JoinAPI {
         let group = router.group("api/v1/channels/:channel")
         group.get("page") { _, context in
             let channel = context.parameters.get("channel") ?? ""
-            guard let settings = await audience.audience(channel), let row = try store.channel(named: channel) else {
+            guard let settings = await audience.audience(channel), let row = try await store.channel(named: channel) else {
                 throw APIError.notFound("no channel \"\(channel)\"")
             }
             return try jsonResponse(.ok, PageBody(channel: channel, join: settings.join, private: settings.private,
@@ -95,7 +95,7 @@ struct JoinAPI {
         }
         let name: String
         if let asked = ask.name {
-            let filterWords = (try? store.channelSettings(channel: channel)).flatMap { $0 }
+            let filterWords = (try? await store.channelSettings(channel: channel)).flatMap { $0 }
                 .flatMap { try? JSONDecoder().decode(ChannelSettings.self, from: $0) }?.filterWords ?? []
             let policy = DisplayNamePolicy(filterWords: filterWords, channel: channel, staffNames: settings.staffNames)
             do {

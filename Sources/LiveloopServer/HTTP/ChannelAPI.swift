@@ -9,7 +9,7 @@ import Storage
 /// Every call needs an API key: the operator's admin key (every channel) or a tenant's key (its own channels, within
 /// its scopes: `read` to look, `channels:write` to change and mint tokens). See `Principal`.
 struct ChannelAPI {
-    let store: SQLiteStore
+    let store: any Store
     let registry: BroadcastRegistry
     let rooms: RoomRegistry
     let tokens: TokenAuthority
@@ -78,7 +78,11 @@ struct ChannelAPI {
     func register(on router: Router<LiveloopRequestContext>) {
         let api = router.group("api/v1/channels").add(middleware: APIKeyMiddleware(store: store))
         api.get { _, context in
-            let channels = try context.principal(.read).tenantID.map { try store.channels(tenant: $0) } ?? store.channels()
+            let channels = if let tenant = try context.principal(.read).tenantID {
+                try await store.channels(tenant: tenant)
+            } else {
+                try await store.channels()
+            }
             return try jsonResponse(.ok, channels.map { body($0, key: nil) })
         }
         api.post { request, context in
@@ -87,23 +91,23 @@ struct ChannelAPI {
             do {
                 var tenant = principal.tenantID ?? Tenant.defaultID
                 if let named = create.tenant {
-                    tenant = try principal.tenant(named, in: store).id
+                    tenant = try await principal.tenant(named, in: store).id
                 }
-                let (channel, key) = try store.createChannel(name: create.name, tenant: tenant)
+                let (channel, key) = try await store.createChannel(name: create.name, tenant: tenant)
                 return try jsonResponse(.created, body(channel, key: key))
             } catch let error as StoreError {
                 throw Self.apiError(error)
             }
         }
         api.get(":channel") { _, context in
-            let channel = try context.principal(.read).channel(named: context.parameters.get("channel") ?? "", in: store)
+            let channel = try await context.principal(.read).channel(named: context.parameters.get("channel") ?? "", in: store)
             return try jsonResponse(.ok, body(channel, key: nil))
         }
         api.post(":channel/rotate-key") { _, context in
-            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
+            let name = try await context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             do {
-                let key = try store.rotateKey(name: name)
-                guard let channel = try store.channel(named: name) else { throw StoreError.channelNotFound(name) }
+                let key = try await store.rotateKey(name: name)
+                guard let channel = try await store.channel(named: name) else { throw StoreError.channelNotFound(name) }
                 return try jsonResponse(.ok, body(channel, key: key))
             } catch let error as StoreError {
                 throw Self.apiError(error)
@@ -111,7 +115,7 @@ struct ChannelAPI {
         }
         // Mint a token for a viewer, moderator or host of this channel (how an operator's site signs its users in).
         api.post(":channel/tokens") { request, context in
-            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
+            let name = try await context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             let ask = try await request.decode(as: TokenRequest.self, context: context)
             guard let role = Role(rawValue: ask.role), role != .guest else {
                 throw APIError.badRequest("role must be viewer, moderator or host")
@@ -131,7 +135,7 @@ struct ChannelAPI {
         }
         // Take tokens back: refused at their next authentication, and their open WebSockets closed at once.
         api.post(":channel/tokens/revoke") { request, context in
-            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
+            let name = try await context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             let ask = try await request.decode(as: RevokeRequest.self, context: context)
             let scope = try await revocationScope(ask, channel: name)
             guard let revocation = try await tokens.revoke(scope) else { throw APIError.badRequest("this server keeps no revocations") }
@@ -154,9 +158,9 @@ struct ChannelAPI {
             return try jsonResponse(.ok, RotateBody(rotatedAt: now, previousSecretAcceptedUntil: now.addingTimeInterval(TimeInterval(overlap))))
         }
         api.delete(":channel") { _, context in
-            let name = try context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
+            let name = try await context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             do {
-                try store.deleteChannel(name: name)
+                try await store.deleteChannel(name: name)
             } catch let error as StoreError {
                 throw Self.apiError(error)
             }
@@ -238,10 +242,10 @@ func jsonResponse(_ status: HTTPResponse.Status, _ value: some Encodable) throws
 
 /// Requires the admin API key as `Authorization: Bearer ak_…` or `X-API-Key: ak_…`.
 struct AdminKeyMiddleware<Context: RequestContext>: RouterMiddleware {
-    let store: SQLiteStore
+    let store: any Store
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let key = Self.presentedKey(request), try store.verifyAdminKey(key) else { throw APIError.unauthorized }
+        guard let key = Self.presentedKey(request), try await store.verifyAdminKey(key) else { throw APIError.unauthorized }
         return try await next(request, context)
     }
 

@@ -7,7 +7,7 @@ import Storage
 /// What pages need around the stream: the public list of live channels, a channel's stream health for its studio,
 /// and the studio's saved rundown.
 struct ChannelStatusAPI {
-    let store: SQLiteStore
+    let store: any Store
     let registry: BroadcastRegistry
     let rooms: RoomRegistry
     let metrics: ServerMetrics
@@ -43,7 +43,7 @@ struct ChannelStatusAPI {
     func register(on router: Router<LiveloopRequestContext>) {
         router.get("api/v1/live") { _, _ in
             let now = Date()
-            let channels = try store.channels().map { channel -> LiveChannel in
+            let channels = try await store.channels().map { channel -> LiveChannel in
                 let broadcast = registry.broadcast(channel.name)
                 let rendition = broadcast?.rendition
                 let roomViewers = rooms.loadedRoom(for: channel.name)?.viewerCount ?? 0
@@ -75,13 +75,13 @@ struct ChannelStatusAPI {
         // `?stored=true`: only what was set, to merge a change into and PUT back.
         group.get("settings") { request, context in
             let channel = try await requireStaff(request, context)
-            let stored = try store.channelSettings(channel: channel)
+            let stored = try await store.channelSettings(channel: channel)
             if request.uri.queryParameters.get("stored") == "true" {
                 let body = stored ?? Data("{}".utf8)
                 return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: body)))
             }
             let settings = stored.flatMap { try? JSONDecoder().decode(ChannelSettings.self, from: $0) } ?? ChannelSettings()
-            let allowAnonymous = try store.channel(named: channel)?.allowAnonymous ?? false
+            let allowAnonymous = try await store.channel(named: channel)?.allowAnonymous ?? false
             let effective = ChannelSettings(effective: settings.roomConfiguration(allowAnonymousDefault: allowAnonymous))
             return try jsonResponse(.ok, effective)
         }
@@ -92,14 +92,14 @@ struct ChannelStatusAPI {
             let settings = try JSONDecoder().decode(ChannelSettings.self, from: Data(body.readableBytesView))
             try settings.validate()
             let data = try JSONEncoder().encode(settings)
-            let current = try store.channel(named: channel)?.allowAnonymous ?? false
-            try store.saveChannelSettings(channel: channel, body: data, allowAnonymous: settings.allowAnonymous ?? current)
+            let current = try await store.channel(named: channel)?.allowAnonymous ?? false
+            try await store.saveChannelSettings(channel: channel, body: data, allowAnonymous: settings.allowAnonymous ?? current)
             rooms.remove(channel)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: .init(bytes: data)))
         }
         group.get("rundown") { request, context in
             let channel = try await requireStaff(request, context)
-            let body = try store.rundown(channel: channel) ?? Data(#"{"items":[]}"#.utf8)
+            let body = try await store.rundown(channel: channel) ?? Data(#"{"items":[]}"#.utf8)
             return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: .init(bytes: body)))
         }
         group.put("rundown") { request, context in
@@ -109,7 +109,7 @@ struct ChannelStatusAPI {
             guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
                 throw APIError.badRequest("a rundown is a JSON object")
             }
-            try store.saveRundown(channel: channel, body: data)
+            try await store.saveRundown(channel: channel, body: data)
             return Response(status: .noContent)
         }
     }

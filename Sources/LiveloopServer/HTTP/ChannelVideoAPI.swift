@@ -17,7 +17,7 @@ struct ChannelVideoAPI {
         let group = router.group("api/v1/channels/:channel")
         group.get("video") { request, context in
             let channel = try await authenticator.requireRole(.moderator, request, context)
-            return try jsonResponse(.ok, try video.settings(channel: channel))
+            return try await jsonResponse(.ok, video.settings(channel: channel))
         }
         group.put("video") { request, context in
             let channel = try await authenticator.requireRole(.host, request, context, refusal: "only the channel's host changes its video")
@@ -29,7 +29,7 @@ struct ChannelVideoAPI {
                 throw APIError.badRequest("expected {\"renditions\": [\"720p\", …], \"record\": true|false}")
             }
             do {
-                return try jsonResponse(.ok, try video.apply(change, channel: channel))
+                return try await jsonResponse(.ok, video.apply(change, channel: channel))
             } catch let error as RenditionPreset.LadderError {
                 throw APIError.badRequest(error.description)
             } catch StoreError.channelNotFound {

@@ -7,7 +7,7 @@ import Storage
 /// (multistream; docs/multistream.md). Add, list (with each push's state), turn on or off, delete. Host or admin only.
 /// The stream key is stored, never returned but masked, and never logged.
 struct DestinationAPI {
-    let store: SQLiteStore
+    let store: any Store
     let multistream: Multistream
     let authenticator: Authenticator
 

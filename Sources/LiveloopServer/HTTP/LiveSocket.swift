@@ -40,7 +40,7 @@ struct LiveSocket {
             guard broadcast.hasRendition(rendition) else {
                 throw APIError.notFound("channel \"\(channel)\" has no rendition \"\(rendition ?? "")\"")
             }
-            if let refusal = viewers.refusal(channel: channel) { throw refusal }
+            if let refusal = await viewers.refusal(channel: channel) { throw refusal }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             guard budget.acquire() else {
@@ -49,7 +49,7 @@ struct LiveSocket {
             }
             defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
-            guard let lease = try? viewers.admit(channel: channel) else {
+            guard let lease = try? await viewers.admit(channel: channel) else {
                 try await outbound.close(.policyViolation, reason: "tenant viewer quota reached")
                 return
             }

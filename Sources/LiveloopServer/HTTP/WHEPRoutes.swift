@@ -32,7 +32,7 @@ struct WHEPRoutes {
             guard let broadcast = registry.broadcast(channel), !broadcast.hasEnded else {
                 throw APIError.notFound("channel \"\(channel)\" is not live")
             }
-            let lease = try viewers.admit(channel: channel)
+            let lease = try await viewers.admit(channel: channel)
             let created = try await node.createSession(channel: channel, broadcast: broadcast,
                                                        offer: String(buffer: body), client: context.remoteAddress?.ipAddress,
                                                        release: { viewers.release(lease) })

@@ -9,7 +9,7 @@ import Storage
 /// admin API key, through the same middleware as the channel routes. The secret is returned once, by the create.
 struct WebhookAPI {
     let webhooks: WebhookDispatcher
-    let store: SQLiteStore
+    let store: any Store
 
     /// The largest create body read.
     static let maxBodyBytes = 16 * 1024

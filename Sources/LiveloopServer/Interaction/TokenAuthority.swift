@@ -41,7 +41,7 @@ public struct LiveloopClaims: JWTPayload, Equatable {
 ///
 /// Every check, besides the signature and expiry: the token has a `jti` and an `iat`, lives no longer than
 /// `maximumLifetime`, is signed by the current secret or by a replaced one still within its overlap
-/// (`SQLiteStore.rotateSecret`), and is not revoked (`SQLiteStore.isRevoked`, one indexed query). Each token names
+/// (`Store.rotateSecret`), and is not revoked (`Store.isRevoked`, one indexed query). Each token names
 /// its secret in the header's `kid` (a digest of the secret), so a server learns of a secret the CLI rotated the first
 /// time it meets a token signed with it, and re-reads the secrets at least every `reloadInterval`.
 public final class TokenAuthority: Sendable {

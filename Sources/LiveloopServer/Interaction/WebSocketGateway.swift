@@ -36,7 +36,7 @@ final class UpgradeCaller: Sendable {
 /// Who is calling: from a bearer token or `?token=`, the admin key (host), a tenant key with `channels:write` on its
 /// tenant's channels (host), or nobody (a guest where the channel allows).
 struct Authenticator {
-    let store: SQLiteStore
+    let store: any Store
     let tokens: TokenAuthority
     /// Checks tokens signed with a channel's own key (the customer's sign-in); nil: only the server's tokens.
     var audience: AudienceDirectory? = nil
@@ -46,7 +46,7 @@ struct Authenticator {
     func requireRole(_ minimum: Role, _ request: Request, _ context: LiveloopRequestContext,
                      refusal: String = "not allowed for your role") async throws -> String {
         let channel = context.parameters.get("channel") ?? ""
-        guard try store.channel(named: channel) != nil else { throw APIError.notFound("no channel \"\(channel)\"") }
+        guard try await store.channel(named: channel) != nil else { throw APIError.notFound("no channel \"\(channel)\"") }
         let identity = try await identity(for: request, channel: channel, allowGuest: false)
         guard identity.role >= minimum else { throw APIError(.forbidden, code: "forbidden", message: refusal) }
         return channel
@@ -62,10 +62,10 @@ struct Authenticator {
             return Identity(sub: "guest-" + UUID().uuidString.prefix(12).lowercased(), name: "guest", role: .guest)
         }
         if token.hasPrefix("ak_") {
-            guard try store.verifyAdminKey(token) else { throw APIError.unauthorized }
+            guard try await store.verifyAdminKey(token) else { throw APIError.unauthorized }
             return Identity(sub: "admin", name: "Admin", role: .host)
         }
-        if token.hasPrefix(APIKey.secretPrefix) { return try tenantKeyIdentity(token, channel: channel) }
+        if token.hasPrefix(APIKey.secretPrefix) { return try await tenantKeyIdentity(token, channel: channel) }
         if let audience, AudienceDirectory.isChannelKeyToken(token) { return try await channelKeyIdentity(token, channel: channel, audience) }
         do {
             return try await tokens.identity(token: token, channel: channel)
@@ -108,7 +108,7 @@ struct WebSocketGateway {
             let channel = context.parameters.get("channel") ?? ""
             guard let host = try await rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
             let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
-            if identity.role < .moderator, let refusal = viewers.refusal(channel: channel) { throw refusal }
+            if identity.role < .moderator, let refusal = await viewers.refusal(channel: channel) { throw refusal }
             context.caller.prove(identity)
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
@@ -128,7 +128,7 @@ struct WebSocketGateway {
             var lease: TenantViewers.Lease?
             if identity.role < .moderator {
                 do {
-                    lease = try viewers.admit(channel: channel)
+                    lease = try await viewers.admit(channel: channel)
                 } catch {
                     // Another upgrade took the last slot since this one was answered.
                     try await outbound.close(.policyViolation, reason: "tenant viewer quota reached")

@@ -13,7 +13,7 @@ import Storage
 /// service it stops every relay (each sends FCUnpublish) when the server shuts down.
 public actor Multistream: Service {
     public nonisolated let configuration: MultistreamConfiguration
-    private let store: SQLiteStore
+    private let store: any Store
     private let registry: BroadcastRegistry
     private let logger: Logger
     private let tls: NIOSSLContext?
@@ -27,7 +27,7 @@ public actor Multistream: Service {
     private var stopped = false
 
     /// Fails when `trustedCAFile` cannot be read as PEM certificates.
-    public init(store: SQLiteStore, registry: BroadcastRegistry, configuration: MultistreamConfiguration, logger: Logger) throws {
+    public init(store: any Store, registry: BroadcastRegistry, configuration: MultistreamConfiguration, logger: Logger) throws {
         self.store = store
         self.registry = registry
         self.configuration = configuration

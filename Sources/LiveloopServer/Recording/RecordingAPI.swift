@@ -9,7 +9,7 @@ import Storage
 /// host (or an API key for it). A recording being written cannot be deleted: switch `record` off first (409).
 struct RecordingAPI {
     let recordings: Recordings
-    let store: SQLiteStore
+    let store: any Store
     let authenticator: Authenticator
 
     /// A recording as the API shows it: what `recording.json` holds, with the URLs to play it.
@@ -53,12 +53,12 @@ struct RecordingAPI {
         let group = router.group("api/v1/channels/:channel/recordings")
         let disk = recordings.disk
         group.get { _, context in
-            let channel = try existingChannel(context)
+            let channel = try await existingChannel(context)
             let list = await RecordingStore.offload { disk.list(channel: channel) }
             return try jsonResponse(.ok, List(recordings: list.map(View.init)))
         }
         group.get(":id") { _, context in
-            let (channel, id) = try recordingPath(context)
+            let (channel, id) = try await recordingPath(context)
             guard let info = await RecordingStore.offload({ disk.info(channel: channel, id: id) }) else {
                 throw APIError.notFound("no recording \"\(id)\" of channel \"\(channel)\"")
             }
@@ -79,16 +79,16 @@ struct RecordingAPI {
         }
     }
 
-    private func existingChannel(_ context: LiveloopRequestContext) throws -> String {
+    private func existingChannel(_ context: LiveloopRequestContext) async throws -> String {
         let channel = context.parameters.get("channel") ?? ""
-        guard Channel.isValidName(channel), try store.channel(named: channel) != nil else {
+        guard Channel.isValidName(channel), try await store.channel(named: channel) != nil else {
             throw APIError.notFound("no channel \"\(channel.prefix(64))\"")
         }
         return channel
     }
 
-    private func recordingPath(_ context: LiveloopRequestContext) throws -> (String, String) {
-        let channel = try existingChannel(context)
+    private func recordingPath(_ context: LiveloopRequestContext) async throws -> (String, String) {
+        let channel = try await existingChannel(context)
         let id = context.parameters.get("id") ?? ""
         guard RecordingStore.isValidID(id) else { throw APIError.notFound("no recording \"\(id.prefix(64))\" of channel \"\(channel)\"") }
         return (channel, id)

@@ -37,7 +37,8 @@ public final class Recordings: Service, Sendable {
     }
 
     public let disk: RecordingStore
-    let store: SQLiteStore
+    let store: any Store
+    private let video: ChannelVideo
     let registry: BroadcastRegistry
     let webhooks: WebhookDispatcher
     let logger: Logger
@@ -56,10 +57,11 @@ public final class Recordings: Service, Sendable {
         .question, .questionVotes,
     ]
 
-    init(configuration: ServerConfiguration, store: SQLiteStore, registry: BroadcastRegistry, video: ChannelVideo,
+    init(configuration: ServerConfiguration, store: any Store, registry: BroadcastRegistry, video: ChannelVideo,
          webhooks: WebhookDispatcher, logger: Logger) {
         disk = RecordingStore(dataDirectory: configuration.dataDirectory)
         self.store = store
+        self.video = video
         self.registry = registry
         self.webhooks = webhooks
         self.logger = logger
@@ -79,9 +81,11 @@ public final class Recordings: Service, Sendable {
         switch lifecycle {
         case let .started(channel, at):
             state.withLock { $0.liveSince[channel] = at }
-            // Read on the ingest path, once per broadcast: the recorder must be attached before the first keyframe.
-            guard (try? store.videoSettings(channel: channel).record) == true else { return }
-            start(channel: channel)
+            // Read before the publish started (`ChannelVideo.prepare`): the recorder must be attached before the first
+            // keyframe, so this asks no database.
+            video.whenKnown(channel: channel) { [weak self] settings in
+                if settings.record { self?.start(channel: channel) }
+            }
         case let .ended(channel, _):
             // The recorder heard `.end` from the broadcast itself and finishes on its own queue.
             state.withLock { _ = $0.liveSince.removeValue(forKey: channel) }

@@ -10,7 +10,7 @@ import Storage
 /// page replays). Public, as the live channel is.
 struct VODRoutes {
     let recordings: Recordings
-    let store: SQLiteStore
+    let store: any Store
 
     func register(on router: Router<LiveloopRequestContext>) {
         router.get("vod/:channel/:id/:file") { request, context in try await serve(request, context) }
@@ -21,7 +21,7 @@ struct VODRoutes {
         let id = context.parameters.get("id") ?? ""
         let file = context.parameters.get("file") ?? ""
         let disk = recordings.disk
-        guard Channel.isValidName(channel), RecordingStore.isValidID(id), try store.channel(named: channel) != nil,
+        guard Channel.isValidName(channel), RecordingStore.isValidID(id), try await store.channel(named: channel) != nil,
               let info = await RecordingStore.offload({ disk.info(channel: channel, id: id) }) else {
             throw APIError.notFound("no recording \"\(id.prefix(64))\" of channel \"\(channel.prefix(64))\"")
         }

@@ -10,9 +10,9 @@ enum Principal: Sendable {
     case tenantKey(APIKey)
 
     /// The principal a presented key proves, or nil for a key this server does not accept (unknown, revoked).
-    static func resolve(_ key: String, store: SQLiteStore) throws -> Principal? {
-        if key.hasPrefix(APIKey.secretPrefix) { return try store.apiKey(forSecret: key).map(Principal.tenantKey) }
-        return try store.verifyAdminKey(key) ? .operatorKey : nil
+    static func resolve(_ key: String, store: any Store) async throws -> Principal? {
+        if key.hasPrefix(APIKey.secretPrefix) { return try await store.apiKey(forSecret: key).map(Principal.tenantKey) }
+        return try await store.verifyAdminKey(key) ? .operatorKey : nil
     }
 
     /// The tenant a key is confined to; nil for the operator.
@@ -46,14 +46,14 @@ enum Principal: Sendable {
 
     /// The channel, when it exists and the caller may see it; otherwise the same 404 for both, so a key learns
     /// nothing about another tenant's channels.
-    func channel(named name: String, in store: SQLiteStore) throws -> Channel {
-        guard let channel = try store.channel(named: name), sees(channel) else { throw ChannelAPI.apiError(.channelNotFound(name)) }
+    func channel(named name: String, in store: any Store) async throws -> Channel {
+        guard let channel = try await store.channel(named: name), sees(channel) else { throw ChannelAPI.apiError(.channelNotFound(name)) }
         return channel
     }
 
     /// The tenant, when it exists and the caller may see it (a tenant key sees only its own); else 404.
-    func tenant(_ idOrName: String, in store: SQLiteStore) throws -> Tenant {
-        guard let tenant = try store.tenant(idOrName), tenantID.map({ $0 == tenant.id }) ?? true else {
+    func tenant(_ idOrName: String, in store: any Store) async throws -> Tenant {
+        guard let tenant = try await store.tenant(idOrName), tenantID.map({ $0 == tenant.id }) ?? true else {
             throw ChannelAPI.apiError(.tenantNotFound(idOrName))
         }
         return tenant
@@ -73,10 +73,10 @@ extension LiveloopRequestContext {
 /// and records who it proves in the context for the route to check scopes and tenants.
 struct APIKeyMiddleware: RouterMiddleware {
     typealias Context = LiveloopRequestContext
-    let store: SQLiteStore
+    let store: any Store
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard let key = AdminKeyMiddleware<Context>.presentedKey(request), let principal = try Principal.resolve(key, store: store) else {
+        guard let key = AdminKeyMiddleware<Context>.presentedKey(request), let principal = try await Principal.resolve(key, store: store) else {
             throw APIError.unauthorized
         }
         var context = context

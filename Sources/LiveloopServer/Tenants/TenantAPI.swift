@@ -8,7 +8,7 @@ import Storage
 /// `admin` key manages its own keys (create with scopes, list, rotate, revoke) and reads its own tenant. A key of one
 /// tenant is answered 404 for every other tenant. Key secrets appear only in the answer that made them.
 struct TenantAPI {
-    let store: SQLiteStore
+    let store: any Store
     let registry: BroadcastRegistry
     let viewers: TenantViewers
 
@@ -64,8 +64,8 @@ struct TenantAPI {
             try context.principal(.admin).requireOperator("create tenants")
             let ask = try await request.decode(as: CreateTenant.self, context: context)
             let quotas = TenantQuotas(maxChannels: ask.maxChannels, maxViewers: ask.maxViewers, maxPublishers: ask.maxPublishers)
-            let (tenant, key, secret) = try storeCall { try store.createTenant(name: ask.name, quotas: quotas) }
-            var body = try body(tenant)
+            let (tenant, key, secret) = try await storeCall { try await store.createTenant(name: ask.name, quotas: quotas) }
+            var body = try await body(tenant)
             body.apiKey = secret
             body.keyID = key.id
             return try jsonResponse(.created, body)
@@ -73,47 +73,49 @@ struct TenantAPI {
         // The operator sees every tenant; a tenant key its own.
         api.get { _, context in
             let principal = try context.principal(.read)
-            let tenants = try store.tenants().filter { tenant in principal.tenantID.map { $0 == tenant.id } ?? true }
-            return try jsonResponse(.ok, tenants.map(body))
+            let tenants = try await store.tenants().filter { tenant in principal.tenantID.map { $0 == tenant.id } ?? true }
+            var bodies: [TenantBody] = []
+            for tenant in tenants { bodies.append(try await body(tenant)) }
+            return try jsonResponse(.ok, bodies)
         }
         api.get(":tenant") { _, context in
-            let tenant = try context.principal(.read).tenant(context.parameters.get("tenant") ?? "", in: store)
-            return try jsonResponse(.ok, body(tenant))
+            let tenant = try await context.principal(.read).tenant(context.parameters.get("tenant") ?? "", in: store)
+            return try await jsonResponse(.ok, body(tenant))
         }
         api.put(":tenant/quotas") { request, context in
             let principal = try context.principal(.admin)
-            let tenant = try principal.tenant(context.parameters.get("tenant") ?? "", in: store)
+            let tenant = try await principal.tenant(context.parameters.get("tenant") ?? "", in: store)
             try principal.requireOperator("change quotas")
             let ask = try await request.decode(as: Quotas.self, context: context)
             let quotas = TenantQuotas(maxChannels: ask.maxChannels, maxViewers: ask.maxViewers, maxPublishers: ask.maxPublishers)
-            return try jsonResponse(.ok, body(try storeCall { try store.setQuotas(tenant: tenant.id, quotas) }))
+            return try await jsonResponse(.ok, body(storeCall { try await store.setQuotas(tenant: tenant.id, quotas) }))
         }
         api.delete(":tenant") { _, context in
             let principal = try context.principal(.admin)
-            let tenant = try principal.tenant(context.parameters.get("tenant") ?? "", in: store)
+            let tenant = try await principal.tenant(context.parameters.get("tenant") ?? "", in: store)
             try principal.requireOperator("delete tenants")
-            try storeCall { try store.deleteTenant(tenant.id) }
+            try await storeCall { try await store.deleteTenant(tenant.id) }
             return Response(status: .noContent)
         }
         api.get(":tenant/keys") { _, context in
-            let tenant = try context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
-            return try jsonResponse(.ok, try store.apiKeys(tenant: tenant.id).map { Self.body($0, secret: nil) })
+            let tenant = try await context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
+            return try jsonResponse(.ok, try await store.apiKeys(tenant: tenant.id).map { Self.body($0, secret: nil) })
         }
         api.post(":tenant/keys") { request, context in
-            let tenant = try context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
+            let tenant = try await context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
             let ask = try await request.decode(as: CreateKey.self, context: context)
             let scopes = try Self.scopes(ask.scopes)
-            let (key, secret) = try storeCall { try store.createAPIKey(tenant: tenant.id, scopes: scopes) }
+            let (key, secret) = try await storeCall { try await store.createAPIKey(tenant: tenant.id, scopes: scopes) }
             return try jsonResponse(.created, Self.body(key, secret: secret))
         }
         api.post(":tenant/keys/:key/rotate") { _, context in
-            let tenant = try context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
-            let (key, secret) = try storeCall { try store.rotateAPIKey(tenant: tenant.id, id: context.parameters.get("key") ?? "") }
+            let tenant = try await context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
+            let (key, secret) = try await storeCall { try await store.rotateAPIKey(tenant: tenant.id, id: context.parameters.get("key") ?? "") }
             return try jsonResponse(.ok, Self.body(key, secret: secret))
         }
         api.delete(":tenant/keys/:key") { _, context in
-            let tenant = try context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
-            _ = try storeCall { try store.revokeAPIKey(tenant: tenant.id, id: context.parameters.get("key") ?? "") }
+            let tenant = try await context.principal(.admin).tenant(context.parameters.get("tenant") ?? "", in: store)
+            _ = try await storeCall { try await store.revokeAPIKey(tenant: tenant.id, id: context.parameters.get("key") ?? "") }
             return Response(status: .noContent)
         }
     }
@@ -132,16 +134,16 @@ struct TenantAPI {
         }
     }
 
-    private func storeCall<T>(_ work: () throws -> T) throws -> T {
+    private func storeCall<T>(_ work: () async throws -> T) async throws -> T {
         do {
-            return try work()
+            return try await work()
         } catch let error as StoreError {
             throw ChannelAPI.apiError(error)
         }
     }
 
-    func body(_ tenant: Tenant) throws -> TenantBody {
-        let names = Set(try store.channels(tenant: tenant.id).map(\.name))
+    func body(_ tenant: Tenant) async throws -> TenantBody {
+        let names = Set(try await store.channels(tenant: tenant.id).map(\.name))
         let publishers = registry.all.filter { !$0.hasEnded && names.contains($0.channel) }.count
         return TenantBody(id: tenant.id, name: tenant.name, createdAt: tenant.createdAt, maxChannels: tenant.quotas.maxChannels,
                           maxViewers: tenant.quotas.maxViewers, maxPublishers: tenant.quotas.maxPublishers,

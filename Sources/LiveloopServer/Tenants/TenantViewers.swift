@@ -30,23 +30,23 @@ final class TenantViewers: Sendable {
     /// Owners kept at most (channels looked up); past this the cache starts over.
     static let maximumCachedChannels = 10_000
 
-    private let store: SQLiteStore
+    private let store: any Store
     private let state = Mutex(State())
 
-    init(store: SQLiteStore) {
+    init(store: any Store) {
         self.store = store
     }
 
     /// The refusal a new viewer of `channel` would get now, or nil when there is room (for the upgrade's answer).
-    func refusal(channel: String, now: ContinuousClock.Instant = .now) -> APIError? {
-        guard let owner = owner(of: channel, now: now), let limit = owner.limit else { return nil }
+    func refusal(channel: String, now: ContinuousClock.Instant = .now) async -> APIError? {
+        guard let owner = await owner(of: channel, now: now), let limit = owner.limit else { return nil }
         let open = state.withLock { $0.open[owner.tenant] ?? 0 }
         return open < limit ? nil : Self.full(limit: limit)
     }
 
     /// Counts a viewer of `channel` in, or refuses it when its tenant's quota is reached.
-    func admit(channel: String, now: ContinuousClock.Instant = .now) throws(APIError) -> Lease {
-        guard let owner = owner(of: channel, now: now) else { return Lease(tenant: nil) }
+    func admit(channel: String, now: ContinuousClock.Instant = .now) async throws(APIError) -> Lease {
+        guard let owner = await owner(of: channel, now: now) else { return Lease(tenant: nil) }
         let admitted = state.withLock { state -> Bool in
             let open = state.open[owner.tenant] ?? 0
             if let limit = owner.limit, open >= limit { return false }
@@ -68,10 +68,10 @@ final class TenantViewers: Sendable {
     /// Viewer connections open now on the tenant's channels.
     func count(tenant: String) -> Int { state.withLock { $0.open[tenant] ?? 0 } }
 
-    private func owner(of channel: String, now: ContinuousClock.Instant) -> Owner? {
+    private func owner(of channel: String, now: ContinuousClock.Instant) async -> Owner? {
         if let cached = state.withLock({ $0.owners[channel] }), now - cached.fetchedAt < Self.refreshInterval { return cached }
         // A store that cannot be read refuses no one here: the routes' own lookups answer that error.
-        guard let tenant = try? store.tenant(ofChannel: channel) else { return nil }
+        guard let tenant = try? await store.tenant(ofChannel: channel) else { return nil }
         let owner = Owner(tenant: tenant.id, limit: tenant.quotas.maxViewers, fetchedAt: now)
         state.withLock { state in
             if state.owners.count >= Self.maximumCachedChannels { state.owners.removeAll(keepingCapacity: true) }

@@ -27,7 +27,7 @@ public final class Transcoders: Sendable {
         registry.observe { [weak self] event in
             switch event {
             case let .started(channel, _):
-                Task { self?.refresh(channel) }
+                Task { await self?.refresh(channel) }
             case let .ended(channel, _):
                 self?.stop(channel)
             }
@@ -50,8 +50,8 @@ public final class Transcoders: Sendable {
         }
     }
 
-    private func refresh(_ channel: String) {
-        guard let names = try? video.settings(channel: channel).renditions else { return }
+    private func refresh(_ channel: String) async {
+        guard let names = try? await video.settings(channel: channel).renditions else { return }
         apply(names, channel: channel)
     }
 

@@ -18,7 +18,7 @@ public final class WebhookDispatcher: Service, Sendable {
     let configuration: WebhookConfiguration
     let http: WebhookHTTP
     private let logger: Logger
-    private let unwritten = Mutex<[SQLiteStore.WebhookEventRow]>([])
+    private let unwritten = Mutex<[WebhookEventRow]>([])
     private let dropped = Atomic<Int>(0)
     private let writerWake = WakeSignal()
     private let senderWake = WakeSignal()
@@ -174,7 +174,7 @@ public final class WebhookDispatcher: Service, Sendable {
     /// One attempt at one delivery, and its outcome recorded (not when cut short by shutdown: its lease runs out and
     /// the next start sends it).
     private func attempt(_ delivery: DueWebhookDelivery) async {
-        let outcome: SQLiteStore.WebhookAttemptOutcome
+        let outcome: WebhookAttemptOutcome
         let attempts = delivery.attempts + 1
         do {
             let answer = try await http.post(url: delivery.url, body: delivery.body, secret: delivery.secret,
@@ -212,7 +212,7 @@ public final class WebhookDispatcher: Service, Sendable {
         }
     }
 
-    private func failure(attempts: Int, status: Int?, error: String) -> SQLiteStore.WebhookAttemptOutcome {
+    private func failure(attempts: Int, status: Int?, error: String) -> WebhookAttemptOutcome {
         guard let delay = configuration.retry.delay(afterFailedAttempts: attempts, random: Double.random(in: 0...1)) else {
             return .failed(status: status, error: error)
         }

@@ -16,6 +16,9 @@ final class TestServer: Sendable {
     let httpPort: Int
     let rtmpPort: Int
     let dataDirectory: String
+    /// The server's SQLite database, opened beside it as the CLI opens it, for tests that set data up or read it back
+    /// directly (synchronous calls; the server itself goes through `Store`).
+    let store: SQLiteStore
 
     static func start(demo: Bool = false, grace: Duration = .seconds(2), hls: HLSConfiguration = HLSConfiguration(segmentTarget: 1.0),
                       maxWebSocketConnections: Int = 10_000, dataDirectory: String? = nil,
@@ -55,19 +58,20 @@ final class TestServer: Sendable {
         let task = Task { try await group.run() }
         let ports = await server.readiness.ports()
         _ = await server.readiness.srtPort()
-        return TestServer(server: server, group: group, task: task, http: ports.http, rtmp: ports.rtmp, data: configuration.dataDirectory)
+        return TestServer(server: server, group: group, task: task, http: ports.http, rtmp: ports.rtmp, data: configuration.dataDirectory,
+                          store: try SQLiteStore(directory: configuration.dataDirectory))
     }
 
-    private init(server: LiveloopServer, group: ServiceGroup, task: Task<Void, any Error>, http: Int, rtmp: Int, data: String) {
+    private init(server: LiveloopServer, group: ServiceGroup, task: Task<Void, any Error>, http: Int, rtmp: Int, data: String,
+                 store: SQLiteStore) {
         self.server = server
         self.group = group
         self.task = task
         self.httpPort = http
         self.rtmpPort = rtmp
         self.dataDirectory = data
+        self.store = store
     }
-
-    var store: SQLiteStore { server.store }
 
     /// The SRT listener's port, or nil where libsrt is missing.
     var srtPort: Int? { server.readiness.boundSRTPort }

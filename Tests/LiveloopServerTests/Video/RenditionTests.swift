@@ -80,7 +80,7 @@ struct RenditionTests {
         let server = try await TestServer.start(grace: .milliseconds(500))
         defer { Task { await server.stop() } }
         let key = try server.createChannel("abr")
-        try server.server.video.apply(.init(renditions: ["360p", "720p"]), channel: "abr")
+        try await server.server.video.apply(.init(renditions: ["360p", "720p"]), channel: "abr")
         guard let publisher = try Self.publisher(proto, server: server, key: key) else {
             print("renditions[\(proto)]: skipped, no SRT here")
             return
@@ -188,7 +188,7 @@ struct RenditionTests {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let key = try server.createChannel("abr")
-        try server.server.video.apply(.init(renditions: ["360p"]), channel: "abr")
+        try await server.server.video.apply(.init(renditions: ["360p"]), channel: "abr")
         let ffmpeg = try Tools.run("ffmpeg", [
             "-hide_banner", "-loglevel", "error", "-re",
             "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=\(Self.rate)", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
