@@ -140,6 +140,8 @@ struct Channels: ParsableCommand {
         @OptionGroup var urls: URLOptions
 
         func run() async throws {
+            // Read first, so a configuration file that cannot be read is an error even where no URL is printed.
+            let ingest = try urls.ingest()
             let channels = try await data.withStore { store in
                 let channels = try await store.channels()
                 guard let tenant else { return channels }
@@ -147,7 +149,6 @@ struct Channels: ParsableCommand {
                 return channels.filter { $0.tenantID == owner.id }
             }
             if json {
-                let ingest = try urls.ingest()
                 Channels.warnIfGuessed(ingest)
                 try Channels.printJSON(channels.map { Channels.output($0, key: nil, ingest: ingest) })
             } else if channels.isEmpty {

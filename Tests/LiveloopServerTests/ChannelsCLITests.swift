@@ -49,10 +49,10 @@ struct ChannelsCLITests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         var (status, out, err) = try await run(["channels", "create", "show", "--config", path])
         #expect(status == 0, "\(err)")
-        #expect(out.contains("RTMP URL:   rtmp://ingest.example.net:1950/live"), out)
+        #expect(out.contains("RTMP URL:   rtmp://ingest.example.net:1950/live"), "\(out)")
         #expect(out.contains("RTMPS URL:  rtmps://ingest.example.net:1936/live"), "TLS on: RTMPS at its default port: \(out)")
-        #expect(out.contains("SRT URL:    srt://ingest.example.net:9200?streamid=sk_"), out)
-        #expect(!out.contains("note:"), out)
+        #expect(out.contains("SRT URL:    srt://ingest.example.net:9200?streamid=sk_"), "\(out)")
+        #expect(!out.contains("note:"), "\(out)")
         // The command line wins over the file; LIVELOOP_CONFIG names the file as well.
         (status, out, err) = try await run(["channels", "list", "--json", "--rtmp-port", "1960"], environment: ["LIVELOOP_CONFIG": path])
         #expect(status == 0, "\(err)")
@@ -73,8 +73,8 @@ struct ChannelsCLITests {
         let machine = ProcessInfo.processInfo.hostName
         var (status, out, err) = try await run(["channels", "create", "show"])
         #expect(status == 0, "\(err)")
-        #expect(out.contains("RTMP URL:   rtmp://\(machine):1935/live"), out)
-        #expect(out.contains("note:       these ingest URLs are a guess"), out)
+        #expect(out.contains("RTMP URL:   rtmp://\(machine):1935/live"), "\(out)")
+        #expect(out.contains("note:       these ingest URLs are a guess"), "\(out)")
         #expect(out.contains("--public-host"), "says how to give the host: \(out)")
         (status, out, err) = try await run(["channels", "rotate-key", "show", "--json"])
         #expect(status == 0, "\(err)")

@@ -1,6 +1,9 @@
 import Foundation
 import Interaction
+import LiveloopClient
 @testable import LiveloopServer
+import NIOHTTP1
+import Storage
 import Testing
 
 /// The numbers a host sees: video viewers on every path (LL-HLS, WebSocket fMP4, WebRTC) in `GET …/health`, on
