@@ -191,8 +191,10 @@ def viewer_counts(studio):
 
 # --- the studio ------------------------------------------------------------------------------------------------------
 
-POLL = {'id': 'r-poll', 'kind': 'poll', 'question': 'Tea or coffee?', 'options': ['Tea', 'Coffee'], 'windowSeconds': 0}
-QUIZ = {'id': 'r-quiz', 'kind': 'quiz', 'title': 'Capitals', 'questions': [
+# Named afresh each run: a second run on the same server (a retry) meets a room that already holds the first run's.
+RUN = f'{int(time.time()) % 100000}'
+POLL = {'id': f'r-poll-{RUN}', 'kind': 'poll', 'question': f'Tea or coffee? ({RUN})', 'options': ['Tea', 'Coffee'], 'windowSeconds': 0}
+QUIZ = {'id': f'r-quiz-{RUN}', 'kind': 'quiz', 'title': f'Capitals ({RUN})', 'questions': [
     {'prompt': 'Capital of France?', 'options': ['Paris', 'Lyon'], 'correct': [0], 'windowSeconds': 15}]}
 
 
@@ -215,20 +217,20 @@ def sync_and_rundown(studio, host_token):
     checks['sync'] = {'split': summary, 'state': text(studio, 'sync-state')}
 
     # A launched poll says so, and still does after a reload.
-    button = rundown_button(studio, 'r-poll')
+    button = rundown_button(studio, POLL['id'])
     if button.text != 'Launch':
         raise CheckFailed(f'an unused poll says {button.text!r}')
     button.click()
-    wait(studio, 'the poll to say "Launch again"', lambda d: rundown_button(d, 'r-poll').text == 'Launch again')
-    badge = studio.find_element(By.CSS_SELECTOR, '#rundown li[data-item-id="r-poll"] .used-badge').text
+    wait(studio, 'the poll to say "Launch again"', lambda d: rundown_button(d, POLL['id']).text == 'Launch again')
+    badge = studio.find_element(By.CSS_SELECTOR, f'#rundown li[data-item-id="{POLL["id"]}"] .used-badge').text
     if not badge.startswith('Launched'):
         raise CheckFailed(f'the used poll is badged {badge!r}')
     studio.execute_script("document.getElementById('studio-rundown').scrollIntoView({block: 'center'})")
     shot(studio, 'studio-rundown-1280x800.png')
     studio.refresh()
     open_studio(studio, host_token)
-    wait(studio, 'the poll to say "Launch again" after a reload', lambda d: rundown_button(d, 'r-poll').text == 'Launch again')
-    checks['rundown'] = {'badge': badge, 'afterReload': rundown_button(studio, 'r-poll').text}
+    wait(studio, 'the poll to say "Launch again" after a reload', lambda d: rundown_button(d, POLL['id']).text == 'Launch again')
+    checks['rundown'] = {'badge': badge, 'afterReload': rundown_button(studio, POLL['id']).text}
 
     # A quiz in the rundown: lock-step by default.
     status, _ = api('PUT', f'/api/v1/channels/{CHANNEL}/rundown', {'version': 1, 'items': [POLL, QUIZ]})
@@ -252,7 +254,7 @@ def sync_and_rundown(studio, host_token):
     open_studio(studio, host_token)
     wait(studio, 'the split summary', lambda d: text(d, 'sync-summary').startswith('Split'))
     wait(studio, 'the room', lambda d: d.execute_script('return window.liveloopRoom?.state') == 'open')
-    rundown_button(studio, 'r-quiz').click()
+    rundown_button(studio, QUIZ['id']).click()
     warning = wait(studio, 'the split warning on launching the quiz', lambda d: 'Sync is split' in text(d, 'onair-status') and text(d, 'onair-status'))
     checks['sync']['quizWarning'] = warning
 
