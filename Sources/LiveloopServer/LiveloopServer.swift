@@ -139,6 +139,14 @@ public struct LiveloopServer: Sendable {
 
     private var advertisedHost: String { configuration.publicHost ?? ProcessInfo.processInfo.hostName }
 
+    /// The ingest URLs an API answer shows, for a request that reached the server as `requestHost` (its `Host`).
+    func ingest(requestHost: String?) -> IngestEndpoints {
+        IngestEndpoints(configured: configuration.publicHost, requestHost: requestHost, machine: ProcessInfo.processInfo.hostName,
+                        rtmpPort: readiness.boundRTMPPort ?? configuration.rtmpPort,
+                        rtmpsPort: tls == nil ? nil : readiness.boundRTMPSPort ?? configuration.rtmpsPort,
+                        srtPort: readiness.boundSRTPort)
+    }
+
     func makeRouter() -> Router<LiveloopRequestContext> {
         let router = Router(context: LiveloopRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
@@ -167,8 +175,8 @@ public struct LiveloopServer: Sendable {
         }
         thumbnails.register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
-        ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens, rtmpURL: { [self] in rtmpURL },
-                   rtmpsURL: { [self] in rtmpsURL }).register(on: router)
+        ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens,
+                   ingest: { [self] host in ingest(requestHost: host) }).register(on: router)
         TenantAPI(store: store, registry: registry, viewers: tenantViewers).register(on: router)
         RoomAPI(rooms: rooms, authenticator: authenticator).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
@@ -179,7 +187,7 @@ public struct LiveloopServer: Sendable {
         VODRoutes(recordings: recordings, store: store).register(on: router)
         AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: authenticator)
             .register(on: router)
-        WHEPRoutes(registry: registry, node: webrtc, viewers: tenantViewers).register(on: router)
+        WHEPRoutes(registry: registry, node: webrtc, viewers: tenantViewers, metrics: metrics).register(on: router)
         JoinAPI(store: store, tokens: tokens, audience: audience).register(on: router)
         AudienceAPI(store: store, audience: audience, rooms: rooms, authenticator: authenticator).register(on: router)
         DestinationAPI(store: store, multistream: multistream, authenticator: authenticator).register(on: router)

@@ -24,12 +24,15 @@ public final class ServerMetrics: Sendable {
     /// Open WebSockets on the HTTP port, interaction and sub-second video together (set when scraped).
     let webSockets: Gauge
     /// Open sub-second video sockets (`/live/CHANNEL/ws`) per channel.
-    let videoSockets = VideoSocketCounter()
+    let videoSockets = ChannelConnections()
+    /// WHEP (WebRTC) sessions per channel, from the answered offer until the session ends, however it ends.
+    let whepSessions = ChannelConnections()
     private let channelGauges = Mutex<[String: ChannelGauges]>([:])
 
     struct ChannelGauges {
         var publishing: Gauge
         var viewers: Gauge
+        var pathViewers: [VideoPath: Gauge]
         var frameRate: Gauge
         var bitrate: Gauge
         var bytesIn: Gauge
@@ -74,7 +77,11 @@ public final class ServerMetrics: Sendable {
                     let labels = [("channel", name)]
                     return ChannelGauges(
                         publishing: registry.makeGauge(descriptor: Self.metric("liveloop_publishers", "1 while a publisher is live"), labels: labels),
-                        viewers: registry.makeGauge(descriptor: Self.metric("liveloop_viewers", "Distinct HLS clients in the last 10 s"), labels: labels),
+                        viewers: registry.makeGauge(descriptor: Self.metric("liveloop_viewers", "Video viewers on every path: LL-HLS clients of the last 10 s, WebSocket fMP4 sockets, WebRTC sessions"), labels: labels),
+                        pathViewers: Dictionary(uniqueKeysWithValues: VideoPath.allCases.map { path in
+                            (path, registry.makeGauge(descriptor: Self.metric("liveloop_path_viewers", "Video viewers per delivery path"),
+                                                      labels: labels + [("path", path.rawValue)]))
+                        }),
                         frameRate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_frame_rate", "Ingest video frames per second"), labels: labels),
                         bitrate: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bitrate_bps", "Ingest bits per second"), labels: labels),
                         bytesIn: registry.makeGauge(descriptor: Self.metric("liveloop_ingest_bytes", "Media bytes received from the current publisher"), labels: labels),
@@ -85,7 +92,9 @@ public final class ServerMetrics: Sendable {
                 gauges[name] = g
                 let stats = broadcast.stats
                 g.publishing.set(broadcast.isLive ? 1.0 : 0.0)
-                g.viewers.set(Double(viewers.count(channel: name, now: now)))
+                let counts = videoViewers(channel: name, now: now)
+                g.viewers.set(Double(counts.total))
+                for path in VideoPath.allCases { g.pathViewers[path]?.set(Double(counts[path])) }
                 g.frameRate.set(stats.frameRate ?? 0)
                 g.bitrate.set(Double(stats.bitrate ?? 0))
                 g.bytesIn.set(Double(stats.bytesIn))
@@ -94,6 +103,42 @@ public final class ServerMetrics: Sendable {
             }
         }
         return registry.emitToString()
+    }
+
+    /// The channel's video viewers now, on each delivery path: what the studio, `GET …/health` and `/metrics` show.
+    func videoViewers(channel: String, now: Date) -> VideoViewers {
+        VideoViewers(llhls: viewers.count(channel: channel, now: now), websocket: videoSockets.count(channel: channel),
+                     webrtc: whepSessions.count(channel: channel))
+    }
+}
+
+/// The ways video reaches a viewer, named as `liveloop_path_viewers{path}` and `viewersByPath` name them.
+enum VideoPath: String, CaseIterable, Sendable {
+    /// LL-HLS over HTTP (`/live/CHANNEL/index.m3u8`), possibly through a CDN.
+    case llhls
+    /// WebSocket fMP4, the sub-second path (`/live/CHANNEL/ws`).
+    case websocket
+    /// WebRTC playback (WHEP, `/live/CHANNEL/whep`).
+    case webrtc
+}
+
+/// One channel's video viewers per delivery path. An LL-HLS viewer is a client address that fetched a playlist within
+/// the last ten seconds (viewers behind one NAT or CDN edge count once); a WebSocket viewer an open video socket; a
+/// WebRTC viewer a WHEP session, connected or still setting up.
+struct VideoViewers: Sendable, Equatable, Encodable {
+    var llhls: Int
+    var websocket: Int
+    var webrtc: Int
+
+    /// Every path together.
+    var total: Int { llhls + websocket + webrtc }
+
+    subscript(path: VideoPath) -> Int {
+        switch path {
+        case .llhls: llhls
+        case .websocket: websocket
+        case .webrtc: webrtc
+        }
     }
 }
 
@@ -121,8 +166,9 @@ public final class ViewerTracker: Sendable {
     }
 }
 
-/// Open sub-second video sockets per channel: one lock per socket opened or closed, never per fragment.
-final class VideoSocketCounter: Sendable {
+/// Open connections of one kind (video sockets, WHEP sessions) per channel: one lock per connection opened or closed,
+/// never per fragment.
+final class ChannelConnections: Sendable {
     private let open = Mutex<[String: Int]>([:])
 
     func opened(_ channel: String) { open.withLock { $0[channel, default: 0] += 1 } }

@@ -15,19 +15,56 @@ struct Channels: ParsableCommand {
         subcommands: [Create.self, List.self, SetVideo.self, RotateKey.self, Delete.self]
     )
 
+    /// Where the server takes publishers, for the URLs `channels` prints. The CLI may run on another machine than the
+    /// server (or in another container), so nothing here is assumed silently: `--public-host`, `--rtmp-port` and
+    /// `--srt-port` (or their variables) win; then the server's own configuration file (`--config`, LIVELOOP_CONFIG:
+    /// its `public-host`, `rtmp-port`, `srt-port`, `tls-cert` and `rtmps-port`; its other keys are the server's
+    /// business); what is still unknown is guessed (this machine's name, the default ports) and said to be a guess.
     struct URLOptions: ParsableArguments {
-        @Option(help: "Host name for the RTMP URL (LIVELOOP_PUBLIC_HOST); this machine's name by default.")
+        @Option(help: "Host name encoders reach the server by (LIVELOOP_PUBLIC_HOST); without it and without --config, this machine's name is printed as a guess.")
         var publicHost: String?
-        @Option(help: "RTMP port for the RTMP URL (LIVELOOP_RTMP_PORT).")
-        var rtmpPort = 1935
+        @Option(help: "The server's RTMP port (LIVELOOP_RTMP_PORT); 1935 unless --config says otherwise.")
+        var rtmpPort: Int?
+        @Option(help: "The server's SRT port (LIVELOOP_SRT_PORT); 9000 unless --config says otherwise.")
+        var srtPort: Int?
+        @Option(help: "The server's TOML configuration file, read for public-host, rtmp-port, srt-port, tls-cert and rtmps-port (LIVELOOP_CONFIG).")
+        var config: String?
 
-        var rtmpURL: String { "rtmp://\(publicHost ?? ProcessInfo.processInfo.hostName):\(rtmpPort)/live" }
+        func ingest() throws -> IngestURLs {
+            var file: [String: String] = [:]
+            if let config {
+                guard let data = FileManager.default.contents(atPath: config) else { throw ConfigFile.Failure.unreadable(config) }
+                for (option, value) in try ConfigFile.settings(String(decoding: data, as: UTF8.self), path: config) {
+                    file[String(option.dropFirst(2))] = value
+                }
+            }
+            func port(_ given: Int?, _ key: String) throws -> Int? {
+                if let given { return given }
+                guard let text = file[key] else { return nil }
+                guard let value = Int(text), (1...65535).contains(value) else {
+                    throw ValidationError("\(config ?? "the configuration file"): \(key) must be a port number, not \(text)")
+                }
+                return value
+            }
+            let host = [publicHost, file["public-host"]].compactMap { $0 }.first { !$0.isEmpty }
+            // RTMPS opens only with a certificate, on the configured port or its default.
+            let rtmps = file["tls-cert"] == nil ? nil : (try port(nil, "rtmps-port") ?? IngestURLs.defaultRTMPSPort)
+            return IngestURLs(host: host, machine: ProcessInfo.processInfo.hostName,
+                              rtmpPort: try port(rtmpPort, "rtmp-port"), srtPort: try port(srtPort, "srt-port"), rtmpsPort: rtmps)
+        }
     }
 
     struct Output: Encodable {
         var name: String
         var createdAt: Date
         var rtmpURL: String
+        var rtmpsURL: String?
+        /// `srt://HOST:PORT?streamid=KEY` with the key when it is shown, `srt://HOST:PORT` otherwise.
+        var srtURL: String
+        /// `configured` (from --public-host or the configuration file) or `machine` (this machine's name: a guess).
+        var ingestHost: String
+        /// What in the URLs is guessed, when something is.
+        var ingestNote: String?
         var playbackPath: String
         var tenant: String
         var streamKey: String?
@@ -40,16 +77,37 @@ struct Channels: ParsableCommand {
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 
-    static func output(_ channel: Channel, key: String?, urls: URLOptions) -> Output {
-        Output(name: channel.name, createdAt: channel.createdAt, rtmpURL: urls.rtmpURL,
-               playbackPath: "/live/\(channel.name)/index.m3u8", tenant: channel.tenantID, streamKey: key)
+    static func output(_ channel: Channel, key: String?, ingest: IngestURLs) -> Output {
+        Output(name: channel.name, createdAt: channel.createdAt, rtmpURL: ingest.rtmp, rtmpsURL: ingest.rtmps,
+               srtURL: ingest.srt(streamKey: key), ingestHost: ingest.hostIsGuessed ? "machine" : "configured",
+               ingestNote: ingest.guessNote, playbackPath: "/live/\(channel.name)/index.m3u8", tenant: channel.tenantID,
+               streamKey: key)
     }
 
     static func describe(_ output: Output) {
         print("channel:    \(output.name)")
         print("RTMP URL:   \(output.rtmpURL)   (OBS: Settings → Stream → Custom)")
+        if let rtmps = output.rtmpsURL { print("RTMPS URL:  \(rtmps)") }
         if let key = output.streamKey { print("stream key: \(key)   (shown once; rotate-key makes a new one)") }
+        print("SRT URL:    \(output.srtURL)\(output.streamKey == nil ? "?streamid=STREAM_KEY" : "")")
+        if let note = output.ingestNote { print("note:       \(note)") }
         print("playback:   http://HOST:8080\(output.playbackPath)")
+    }
+
+    /// Says on standard error what `--json` output guessed, so a script's log shows it.
+    static func warnIfGuessed(_ ingest: IngestURLs) {
+        guard let note = ingest.guessNote else { return }
+        FileHandle.standardError.write(Data("liveloop: \(note)\n".utf8))
+    }
+
+    static func emit(_ channel: Channel, key: String?, ingest: IngestURLs, json: Bool) throws {
+        let out = output(channel, key: key, ingest: ingest)
+        if json {
+            warnIfGuessed(ingest)
+            try printJSON(out)
+        } else {
+            describe(out)
+        }
     }
 
     struct Create: AsyncParsableCommand {
@@ -61,6 +119,7 @@ struct Channels: ParsableCommand {
         @OptionGroup var urls: URLOptions
 
         func run() async throws {
+            let ingest = try urls.ingest()
             let (channel, key) = try await data.withStore { store in
                 var owner = Tenant.defaultID
                 if let tenant {
@@ -69,8 +128,7 @@ struct Channels: ParsableCommand {
                 }
                 return try await store.createChannel(name: name, tenant: owner)
             }
-            let out = Channels.output(channel, key: key, urls: urls)
-            if json { try Channels.printJSON(out) } else { Channels.describe(out) }
+            try Channels.emit(channel, key: key, ingest: ingest, json: json)
         }
     }
 
@@ -82,6 +140,8 @@ struct Channels: ParsableCommand {
         @OptionGroup var urls: URLOptions
 
         func run() async throws {
+            // Read first, so a configuration file that cannot be read is an error even where no URL is printed.
+            let ingest = try urls.ingest()
             let channels = try await data.withStore { store in
                 let channels = try await store.channels()
                 guard let tenant else { return channels }
@@ -89,7 +149,8 @@ struct Channels: ParsableCommand {
                 return channels.filter { $0.tenantID == owner.id }
             }
             if json {
-                try Channels.printJSON(channels.map { Channels.output($0, key: nil, urls: urls) })
+                Channels.warnIfGuessed(ingest)
+                try Channels.printJSON(channels.map { Channels.output($0, key: nil, ingest: ingest) })
             } else if channels.isEmpty {
                 print("no channels; create one with 'liveloop channels create NAME'")
             } else {
@@ -106,13 +167,13 @@ struct Channels: ParsableCommand {
         @OptionGroup var urls: URLOptions
 
         func run() async throws {
+            let ingest = try urls.ingest()
             let (channel, key) = try await data.withStore { store in
                 let key = try await store.rotateKey(name: name)
                 guard let channel = try await store.channel(named: name) else { throw StoreError.channelNotFound(name) }
                 return (channel, key)
             }
-            let out = Channels.output(channel, key: key, urls: urls)
-            if json { try Channels.printJSON(out) } else { Channels.describe(out) }
+            try Channels.emit(channel, key: key, ingest: ingest, json: json)
         }
     }
 

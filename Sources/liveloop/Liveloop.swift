@@ -53,7 +53,7 @@ enum EnvironmentOptions {
                   "--webhook-max-attempts", "--webhook-retry-base", "--webhook-timeout", "--webhook-concurrency", "--max-webhooks",
                   "--publish-hook", "--publish-hook-secret", "--publish-hook-timeout", "--recording-retention-days",
                   "--max-destinations", "--destination-ca-file", "--database", "--database-connections"],
-        "channels": ["--data", "--database", "--public-host", "--rtmp-port"],
+        "channels": ["--data", "--database", "--public-host", "--rtmp-port", "--srt-port", "--config"],
         "admin-key": ["--data", "--database"],
         "tenants": ["--data", "--database"],
         "token": ["--data", "--database"],
@@ -61,9 +61,13 @@ enum EnvironmentOptions {
     ]
     static let flags: [String: [String]] = ["serve": ["--demo", "--webhook-allow-private", "--destination-allow-private"]]
 
+    /// Subcommands whose every option the `--config` file may set. (`channels` takes `--config` too, but reads only
+    /// the ingest keys of the server's file itself: see `Channels.URLOptions`.)
+    static let configFileCommands: Set<String> = ["serve"]
+
     /// Adds what the `--config` file sets (see `ConfigFile`), for the subcommands that take one.
     static func applyConfigFile(to arguments: [String]) throws(ConfigFile.Failure) -> [String] {
-        guard let subcommand = arguments.first, let options = options[subcommand], options.contains("--config"),
+        guard let subcommand = arguments.first, configFileCommands.contains(subcommand), let options = options[subcommand],
               !arguments.contains("--help"), !arguments.contains("-h") else { return arguments }
         var path: String?
         for (index, argument) in arguments.enumerated() {

@@ -43,7 +43,7 @@ struct Serve: AsyncParsableCommand {
     var database: String?
     @Option(help: "Most PostgreSQL connections in the server's pool, with --database (LIVELOOP_DATABASE_CONNECTIONS).")
     var databaseConnections = 16
-    @Option(help: "Host name in the RTMP URLs the server prints (LIVELOOP_PUBLIC_HOST); this machine's name by default.")
+    @Option(help: "Host name encoders reach this server by, in the RTMP, RTMPS and SRT URLs it prints and the channel API answers (LIVELOOP_PUBLIC_HOST); without it the API uses the host each request came by, and the startup line this machine's name (a guess).")
     var publicHost: String?
     @Option(help: "LL-HLS part target in seconds (LIVELOOP_PART_TARGET).")
     var partTarget = 0.2
@@ -287,6 +287,9 @@ struct Serve: AsyncParsableCommand {
         let web = "\(server.tls == nil ? "http" : "https")://\(webHost):\(httpPort)"
         let rtmps = server.rtmpsURL.map { "  RTMPS on \($0)" } ?? ""
         print("Liveloop: \(server.tls == nil ? "HTTP" : "HTTPS") on \(web)  RTMP on \(server.rtmpURL)\(rtmps)  SRT on udp port \(srtPort)  WebRTC on udp port \(webrtcPort)")
+        if publicHost == nil {
+            print("Ingest URLs name this machine (\(ProcessInfo.processInfo.hostName)), a guess: set --public-host to the name encoders reach it by; the API and the admin page use the host each request came by.")
+        }
         if demo { print("Demo channel: \(web)/watch/demo  (LL-HLS: /live/demo/index.m3u8)") }
         // Shown once: make sure it reaches a redirected stdout (a log file) before the server runs for days.
         fflush(nil)

@@ -13,8 +13,8 @@ struct ChannelAPI {
     let registry: BroadcastRegistry
     let rooms: RoomRegistry
     let tokens: TokenAuthority
-    let rtmpURL: @Sendable () -> String
-    let rtmpsURL: @Sendable () -> String?
+    /// The ingest URLs for a request that reached the server by this host (its `Host` header).
+    let ingest: @Sendable (_ requestHost: String?) -> IngestEndpoints
 
     struct ChannelBody: Codable, Sendable {
         var name: String
@@ -23,6 +23,11 @@ struct ChannelAPI {
         var rtmpURL: String
         /// Present when the server has TLS: the same ingest inside TLS.
         var rtmpsURL: String?
+        /// Present where SRT ingest runs (libsrt found): `srt://HOST:PORT`, the stream key goes in `streamid`.
+        var srtURL: String?
+        /// Where the host in these URLs came from: `configured` (`--public-host`), `request` (the host this request
+        /// reached the server by), `machine` (this machine's name: a guess).
+        var ingestHost: IngestEndpoints.HostSource
         var playbackURL: String
         /// The id of the tenant that owns the channel.
         var tenant: String
@@ -77,13 +82,14 @@ struct ChannelAPI {
 
     func register(on router: Router<LiveloopRequestContext>) {
         let api = router.group("api/v1/channels").add(middleware: APIKeyMiddleware(store: store))
-        api.get { _, context in
+        api.get { request, context in
             let channels = if let tenant = try context.principal(.read).tenantID {
                 try await store.channels(tenant: tenant)
             } else {
                 try await store.channels()
             }
-            return try jsonResponse(.ok, channels.map { body($0, key: nil) })
+            let endpoints = ingest(request.head.authority)
+            return try jsonResponse(.ok, channels.map { body($0, key: nil, ingest: endpoints) })
         }
         api.post { request, context in
             let principal = try context.principal(.channelsWrite)
@@ -94,21 +100,21 @@ struct ChannelAPI {
                     tenant = try await principal.tenant(named, in: store).id
                 }
                 let (channel, key) = try await store.createChannel(name: create.name, tenant: tenant)
-                return try jsonResponse(.created, body(channel, key: key))
+                return try jsonResponse(.created, body(channel, key: key, ingest: ingest(request.head.authority)))
             } catch let error as StoreError {
                 throw Self.apiError(error)
             }
         }
-        api.get(":channel") { _, context in
+        api.get(":channel") { request, context in
             let channel = try await context.principal(.read).channel(named: context.parameters.get("channel") ?? "", in: store)
-            return try jsonResponse(.ok, body(channel, key: nil))
+            return try jsonResponse(.ok, body(channel, key: nil, ingest: ingest(request.head.authority)))
         }
-        api.post(":channel/rotate-key") { _, context in
+        api.post(":channel/rotate-key") { request, context in
             let name = try await context.principal(.channelsWrite).channel(named: context.parameters.get("channel") ?? "", in: store).name
             do {
                 let key = try await store.rotateKey(name: name)
                 guard let channel = try await store.channel(named: name) else { throw StoreError.channelNotFound(name) }
-                return try jsonResponse(.ok, body(channel, key: key))
+                return try jsonResponse(.ok, body(channel, key: key, ingest: ingest(request.head.authority)))
             } catch let error as StoreError {
                 throw Self.apiError(error)
             }
@@ -199,10 +205,10 @@ struct ChannelAPI {
         }
     }
 
-    func body(_ channel: Channel, key: String?) -> ChannelBody {
+    func body(_ channel: Channel, key: String?, ingest: IngestEndpoints) -> ChannelBody {
         ChannelBody(
             name: channel.name, createdAt: channel.createdAt, live: registry.broadcast(channel.name)?.isLive ?? false,
-            rtmpURL: rtmpURL(), rtmpsURL: rtmpsURL(), playbackURL: "/live/\(channel.name)/index.m3u8", tenant: channel.tenantID,
+            rtmpURL: ingest.rtmp, rtmpsURL: ingest.rtmps, srtURL: ingest.srt, ingestHost: ingest.hostSource, playbackURL: "/live/\(channel.name)/index.m3u8", tenant: channel.tenantID,
             streamKey: key
         )
     }

@@ -35,6 +35,11 @@ struct ChannelStatusAPI {
         var frameRate: Double?
         var bitrate: Int?
         var keyframeInterval: Double?
+        /// Video viewers on every path (`viewersByPath` added up).
+        var videoViewers: Int
+        /// Video viewers per delivery path: `llhls`, `websocket`, `webrtc`.
+        var viewersByPath: VideoViewers
+        /// LL-HLS viewers only (the same as `viewersByPath.llhls`; kept for clients written before the breakdown).
         var hlsViewers: Int
         var interactiveViewers: Int
         var programDateTimeAnchor: Date?
@@ -47,9 +52,11 @@ struct ChannelStatusAPI {
                 let broadcast = registry.broadcast(channel.name)
                 let rendition = broadcast?.rendition
                 let roomViewers = rooms.loadedRoom(for: channel.name)?.viewerCount ?? 0
+                // A watch page holds a room socket and a video connection: the larger count, not their sum.
+                let videoViewers = metrics.videoViewers(channel: channel.name, now: now).total
                 return LiveChannel(
                     name: channel.name, live: broadcast?.isLive ?? false,
-                    viewers: metrics.viewers.count(channel: channel.name, now: now) + roomViewers,
+                    viewers: max(videoViewers, roomViewers),
                     width: rendition?.width, height: rendition?.height, watchURL: "/watch/\(channel.name)",
                     guestsAllowed: channel.allowAnonymous
                 )
@@ -62,10 +69,11 @@ struct ChannelStatusAPI {
             let broadcast = registry.broadcast(channel)
             let rendition = broadcast?.rendition
             let stats = broadcast?.stats
+            let viewers = metrics.videoViewers(channel: channel, now: Date())
             let health = Health(
                 live: broadcast?.isLive ?? false, codecs: rendition?.codecs, width: rendition?.width, height: rendition?.height,
                 frameRate: stats?.frameRate, bitrate: stats?.bitrate, keyframeInterval: stats?.keyframeInterval,
-                hlsViewers: metrics.viewers.count(channel: channel, now: Date()),
+                videoViewers: viewers.total, viewersByPath: viewers, hlsViewers: viewers.llhls,
                 interactiveViewers: rooms.loadedRoom(for: channel)?.viewerCount ?? 0,
                 programDateTimeAnchor: broadcast?.streamClock?.anchorWallClock
             )
@@ -82,7 +90,9 @@ struct ChannelStatusAPI {
             }
             let settings = stored.flatMap { try? JSONDecoder().decode(ChannelSettings.self, from: $0) } ?? ChannelSettings()
             let allowAnonymous = try await store.channel(named: channel)?.allowAnonymous ?? false
-            let effective = ChannelSettings(effective: settings.roomConfiguration(allowAnonymousDefault: allowAnonymous))
+            let runsQuizzes = ChannelSettings.runsQuizzes(rundown: try await store.rundown(channel: channel))
+            let effective = ChannelSettings(effective: settings.roomConfiguration(allowAnonymousDefault: allowAnonymous,
+                                                                                  runsQuizzes: runsQuizzes))
             return try jsonResponse(.ok, effective)
         }
         // New settings take effect by rebuilding the room from its log: connected clients are closed and reconnect.
@@ -109,7 +119,14 @@ struct ChannelStatusAPI {
             guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else {
                 throw APIError.badRequest("a rundown is a JSON object")
             }
+            let ranQuizzes = ChannelSettings.runsQuizzes(rundown: try await store.rundown(channel: channel))
             try await store.saveRundown(channel: channel, body: data)
+            // A channel without sync targets of its own goes to lock-step when its rundown gains a quiz (and back when
+            // it loses the last): the room is rebuilt with the new targets, and its clients reconnect.
+            if ChannelSettings.runsQuizzes(rundown: data) != ranQuizzes {
+                let stored = try await store.channelSettings(channel: channel).flatMap { try? JSONDecoder().decode(ChannelSettings.self, from: $0) }
+                if stored?.syncTargets == nil { rooms.remove(channel) }
+            }
             return Response(status: .noContent)
         }
     }

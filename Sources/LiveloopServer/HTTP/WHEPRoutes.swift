@@ -16,11 +16,14 @@ struct WHEPRoutes {
     let registry: BroadcastRegistry
     let node: WebRTCNode
     let viewers: TenantViewers
+    /// Counts each session as a WebRTC viewer of its channel until it ends.
+    let metrics: ServerMetrics
 
     func register(on router: Router<LiveloopRequestContext>) {
         let registry = registry
         let node = node
         let viewers = viewers
+        let metrics = metrics
         router.post("live/:channel/whep") { request, context -> Response in
             let channel = context.parameters.get("channel") ?? ""
             let type = request.headers[.contentType]?.lowercased() ?? ""
@@ -33,9 +36,13 @@ struct WHEPRoutes {
                 throw APIError.notFound("channel \"\(channel)\" is not live")
             }
             let lease = try await viewers.admit(channel: channel)
+            metrics.whepSessions.opened(channel)
             let created = try await node.createSession(channel: channel, broadcast: broadcast,
                                                        offer: String(buffer: body), client: context.remoteAddress?.ipAddress,
-                                                       release: { viewers.release(lease) })
+                                                       release: {
+                                                           viewers.release(lease)
+                                                           metrics.whepSessions.closed(channel)
+                                                       })
             var headers: HTTPFields = [:]
             headers[.contentType] = "application/sdp"
             headers[.location] = "/live/\(channel)/whep/\(created.id)"

@@ -1,3 +1,4 @@
+import Foundation
 import Interaction
 
 /// What an operator can set per channel for its room (`GET/PUT /api/v1/channels/CHANNEL/settings`). Fields left out
@@ -22,8 +23,8 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
     public var ballotChangesAllowed: Bool?
     public var maxMessageLength: Int?
     public var gifts: [GiftItem]?
-    /// The latency behind ingest the channel's players hold, in seconds, per path (defaults 0.5 WebSocket, 1.5 LL-HLS);
-    /// give both the same value to put every viewer in lock-step.
+    /// The latency behind ingest the channel's players hold, in seconds, per path; give both the same value to put every
+    /// viewer in lock-step. Unset: `defaultSyncTargets(runsQuizzes:)`.
     public var syncTargets: SyncTargets?
     /// The largest display latency (seconds) the server believes a viewer's report up to; answer windows stay open
     /// this long after their end for late viewers. Default: the larger target + 1.5 s, at least 3 s.
@@ -119,8 +120,24 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         maxDisplayLatency = Double(configuration.maxDisplayLatency.wholeMilliseconds) / 1000
     }
 
-    /// The room configuration these settings give.
-    public func roomConfiguration(allowAnonymousDefault: Bool) -> RoomConfiguration {
+    /// The sync targets of a channel whose settings set none. A channel that runs quizzes (its rundown holds one) is in
+    /// lock-step at the LL-HLS target, so every viewer sees each question at the same moment whatever their path; the
+    /// others keep the split defaults, where WebSocket viewers (0.5 s) see each cue about a second before LL-HLS
+    /// viewers (1.5 s).
+    public static func defaultSyncTargets(runsQuizzes: Bool) -> SyncTargets {
+        let split = SyncTargets()
+        return runsQuizzes ? .lockstep(split.hls) : split
+    }
+
+    /// Whether a studio rundown document (`PUT …/rundown`) holds a quiz; false for anything unreadable.
+    public static func runsQuizzes(rundown: Data?) -> Bool {
+        guard let rundown, let document = try? JSONSerialization.jsonObject(with: rundown) as? [String: Any],
+              let items = document["items"] as? [Any] else { return false }
+        return items.contains { ($0 as? [String: Any])?["kind"] as? String == "quiz" }
+    }
+
+    /// The room configuration these settings give; `runsQuizzes` picks the sync targets when none are set.
+    public func roomConfiguration(allowAnonymousDefault: Bool, runsQuizzes: Bool = false) -> RoomConfiguration {
         var configuration = RoomConfiguration()
         configuration.allowsAnonymous = allowAnonymous ?? allowAnonymousDefault
         if let rateLimits {
@@ -143,7 +160,7 @@ public struct ChannelSettings: Codable, Sendable, Equatable {
         if let ballotChangesAllowed { configuration.ballotChangesAllowed = ballotChangesAllowed }
         if let maxMessageLength { configuration.maxMessageLength = maxMessageLength }
         if let gifts { configuration.gifts = gifts }
-        if let syncTargets { configuration.syncTargets = syncTargets }
+        configuration.syncTargets = syncTargets ?? Self.defaultSyncTargets(runsQuizzes: runsQuizzes)
         let bound = maxDisplayLatency ?? max(3, max(configuration.syncTargets.ws, configuration.syncTargets.hls) + 1.5)
         configuration.maxDisplayLatency = .milliseconds(Int64((bound * 1000).rounded()))
         return configuration

@@ -86,7 +86,9 @@ public final class RoomRegistry: Sendable {
         let settingsBody = try await store.channelSettings(channel: channelName)
         let decoder = JSONDecoder()
         let settings = settingsBody.flatMap { try? decoder.decode(ChannelSettings.self, from: $0) }
-        let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous)
+        let runsQuizzes = ChannelSettings.runsQuizzes(rundown: try await store.rundown(channel: channelName))
+        let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous,
+                                                                              runsQuizzes: runsQuizzes)
         let (room, lastID, uncheckpointed) = try await Self.restore(channelName, configuration: configuration, from: eventLog, logger: logger)
         var adopted = room
         adopted.adoptBroadcast(liveBroadcast(channelName))

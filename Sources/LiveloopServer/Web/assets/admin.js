@@ -1,5 +1,8 @@
-// Channel admin: with the admin API key (kept in sessionStorage for this tab), list channels, create one (showing the
-// RTMP URL and stream key to paste into OBS), rotate a key, delete a channel.
+// Channel admin: with the admin API key (kept in sessionStorage for this tab), list channels with their ingest URLs
+// (RTMP, RTMPS with TLS, SRT where the server runs it), create one (showing the URLs and the stream key to paste into
+// OBS), rotate a key, delete a channel. The channel API says where the host in the URLs came from (`ingestHost`):
+// the server's --public-host, the address this page reached it by, or the server machine's name (a guess); the page
+// says which, so nobody pastes a URL that only works on the server itself.
 
 import { h, flash, number } from './dom.js';
 
@@ -19,11 +22,52 @@ async function api(method, path, body) {
   return json;
 }
 
+/** What the page says about the host in the ingest URLs; '' when it is the server's configured public host. */
+function hostNote(ingestHost) {
+  if (ingestHost === 'request') return 'The host is the one this page reached the server by (the server has no --public-host). Encoders elsewhere may need another name.';
+  if (ingestHost === 'machine') return "The host is a guess: the server machine's own name. Start the server with --public-host set to the name encoders reach it by.";
+  return '';
+}
+
+/** The SRT URL an encoder dials: the stream key in streamid (a placeholder when the key is not shown). */
+function srtURL(base, key) {
+  return base ? `${base}?streamid=${key ?? 'STREAM_KEY'}` : '';
+}
+
+function copyButton(text, label) {
+  return h('button', { type: 'button', class: 'mini', 'aria-label': label, onclick: async (event) => {
+    try {
+      await navigator.clipboard.writeText(text);
+      event.target.textContent = 'Copied';
+      setTimeout(() => { event.target.textContent = 'Copy'; }, 1500);
+    } catch {
+      getSelection().selectAllChildren(event.target.previousElementSibling);
+    }
+  } }, 'Copy');
+}
+
+/** The ingest cell of a channel's row: the RTMP URL, and RTMPS and SRT where the server has them. */
+function ingestCell(channel) {
+  const line = (label, url) => h('div', { class: 'ingest-line' }, h('span', { class: 'ingest-label' }, label),
+    h('code', { class: 'ingest-url' }, url), copyButton(url, `Copy the ${label} URL of ${channel.name}`));
+  const note = hostNote(channel.ingestHost);
+  return h('td', { class: 'ingest', 'data-label': 'Ingest' },
+    line('RTMP', channel.rtmpURL),
+    channel.rtmpsURL ? line('RTMPS', channel.rtmpsURL) : null,
+    channel.srtURL ? line('SRT', srtURL(channel.srtURL)) : null,
+    note ? h('p', { class: 'hint ingest-note', dataset: { ingestHost: channel.ingestHost } }, note) : null);
+}
+
 function showSecret(result, name) {
   $('secret-title').textContent = `Stream settings for ${name}`;
   $('rtmp-url').textContent = result.rtmpURL ?? '';
   $('rtmps-url').textContent = result.rtmpsURL ?? '';
   $('rtmps-row').hidden = !result.rtmpsURL;
+  $('srt-url').textContent = srtURL(result.srtURL, result.streamKey);
+  $('srt-row').hidden = !result.srtURL;
+  const note = hostNote(result.ingestHost);
+  $('secret-host-note').textContent = note;
+  $('secret-host-note').hidden = !note;
   $('stream-key').textContent = result.streamKey ?? '';
   $('secret-box').hidden = false;
   $('secret-box').scrollIntoView({ block: 'nearest' });
@@ -47,12 +91,13 @@ async function load() {
   $('channel-rows').replaceChildren(...list.map((channel) => {
     const name = channel.name;
     const status = byName.get(name);
-    return h('tr', {},
+    return h('tr', { dataset: { channel: name } },
       h('th', { scope: 'row' }, name),
-      h('td', {}, status?.live ? h('span', { class: 'live-badge' }, 'Live') : h('span', { class: 'muted' }, 'Offline'),
+      h('td', { 'data-label': 'Status' }, status?.live ? h('span', { class: 'live-badge' }, 'Live') : h('span', { class: 'muted' }, 'Offline'),
         status?.live ? ` ${number.format(status.viewers)} watching` : ''),
-      h('td', {}, h('a', { href: `/watch/${encodeURIComponent(name)}` }, 'Watch'), ' · ', h('a', { href: `/studio/${encodeURIComponent(name)}` }, 'Studio')),
-      h('td', {}, h('div', { class: 'row-actions' },
+      ingestCell(channel),
+      h('td', { 'data-label': 'Pages' }, h('a', { href: `/watch/${encodeURIComponent(name)}` }, 'Watch'), ' · ', h('a', { href: `/studio/${encodeURIComponent(name)}` }, 'Studio')),
+      h('td', { 'data-label': 'Actions' }, h('div', { class: 'row-actions' },
         h('button', { type: 'button', class: 'mini', onclick: async () => {
           if (!confirm(`Rotate the stream key of ${name}? The current key stops working; a live publisher keeps streaming until it reconnects.`)) return;
           try { showSecret(await api('POST', `/api/v1/channels/${encodeURIComponent(name)}/rotate-key`), name); } catch (error) { flash($('admin-status'), error.message); }
@@ -64,7 +109,7 @@ async function load() {
       )),
     );
   }));
-  if (!list.length) $('channel-rows').append(h('tr', {}, h('td', { colspan: '4', class: 'muted' }, 'No channels yet.')));
+  if (!list.length) $('channel-rows').append(h('tr', {}, h('td', { colspan: '5', class: 'muted' }, 'No channels yet.')));
 }
 
 function signOut() {

@@ -8,6 +8,11 @@
 //     {"id": "r3", "kind": "offer", "offer": {"offerID": "tee", "title": "…", "price": "24.90", "currency": "EUR", "imageURL": "https://…", "link": "https://…"}}
 //   ]}
 // Each item holds exactly the fields of its protocol message (poll.create, quiz.create, offer.show), plus `id` and `kind`.
+//
+// An item once launched says so: "Launched 14:02" (or "Shown") next to it and "Launch again" on its button, so the
+// host sees what has been used. What was launched is kept per channel in this browser (localStorage, by item id),
+// and a poll or quiz the room already holds (the studio's snapshot: same question, same quiz title) counts as used
+// too, so another host's browser, or this one after a restart, shows it as well.
 
 import { h, flash } from './dom.js';
 import { formatPrice } from './offers.js';
@@ -19,28 +24,58 @@ const $ = (id) => document.getElementById(id);
  * Loads the rundown and wires its list, editor and buttons. `act(type, fields, done)` sends a host action over the
  * room (and shows its outcome in the On air box); `rest(method, path, body)` calls the channel's API.
  */
-export function mountRundown({ act, rest }) {
+export function mountRundown({ act, rest, room, channel, sync }) {
   const list = $('rundown');
   const editor = $('editor');
   const stateLine = $('rundown-state');
   let items = [];
   let dirty = false;
   let editing = null;
+  let loaded = false;
+  const usedKey = `liveloop.rundown.used.${channel}`;
+  /** Item id → {at (ms), ref}: what this browser launched. */
+  const used = (() => { try { return JSON.parse(localStorage.getItem(usedKey) ?? '{}') ?? {}; } catch { return {}; } })();
+  /** What the room holds (from its snapshots): poll questions and quiz titles. */
+  const inRoom = { polls: new Set(), quizzes: new Set() };
+  const clock = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+
+  function markUsed(item, ref) {
+    used[item.id] = { at: Date.now(), ref: ref ?? null };
+    // Keep the record small: the newest 200 items.
+    const ids = Object.keys(used).sort((a, b) => used[b].at - used[a].at);
+    for (const id of ids.slice(200)) delete used[id];
+    try { localStorage.setItem(usedKey, JSON.stringify(used)); } catch { /* private mode: this page still shows it */ }
+    render();
+  }
+
+  /** When the item was launched (ms), true when the room shows it was but not when, or null. */
+  function usedAt(item) {
+    if (used[item.id]) return used[item.id].at;
+    if (item.kind === 'poll' && inRoom.polls.has(item.question)) return true;
+    if (item.kind === 'quiz' && inRoom.quizzes.has(item.title)) return true;
+    return null;
+  }
 
   const setDirty = (value) => { dirty = value; stateLine.textContent = dirty ? 'Unsaved changes.' : 'Saved on the server.'; };
   const title = (item) => item.kind === 'poll' ? item.question : item.kind === 'quiz' ? `${item.title} (${item.questions.length} q)` : `${item.offer.title} · ${formatPrice(item.offer.price, item.offer.currency)}`;
 
   function render() {
-    list.replaceChildren(...items.map((item, index) => h('li', { dataset: { itemId: item.id, kind: item.kind } },
+    list.replaceChildren(...items.map((item, index) => {
+      const at = usedAt(item);
+      const verb = item.kind === 'offer' ? 'Show' : 'Launch';
+      const done = item.kind === 'offer' ? 'Shown' : 'Launched';
+      return h('li', { class: at ? 'used' : '', dataset: { itemId: item.id, kind: item.kind, used: at ? 'true' : 'false' } },
       h('span', { class: 'kind' }, item.kind),
       h('span', { class: 'title' }, title(item)),
+      at ? h('span', { class: 'used-badge', title: `${done} already` }, typeof at === 'number' ? `${done} ${clock.format(new Date(at))}` : done) : null,
       h('span', { class: 'row-actions' },
-        h('button', { type: 'button', class: 'mini primary', onclick: () => launch(item) }, item.kind === 'offer' ? 'Show' : 'Launch'),
+        h('button', { type: 'button', class: at ? 'mini' : 'mini primary', 'aria-label': `${at ? `${verb} again` : verb}: ${title(item)}`, onclick: () => launch(item) }, at ? `${verb} again` : verb),
         h('button', { type: 'button', class: 'mini', onclick: () => edit(item) }, 'Edit'),
         h('button', { type: 'button', class: 'mini', 'aria-label': `Move ${title(item)} up`, disabled: index === 0, onclick: () => move(index, -1) }, '↑'),
         h('button', { type: 'button', class: 'mini', 'aria-label': `Move ${title(item)} down`, disabled: index === items.length - 1, onclick: () => move(index, 1) }, '↓'),
         h('button', { type: 'button', class: 'mini danger', 'aria-label': `Remove ${title(item)}`, onclick: () => { items.splice(index, 1); setDirty(true); render(); } }, '✕'),
-      ))));
+      ));
+    }));
     if (!items.length) list.append(h('li', { class: 'muted' }, 'Empty. Add a poll, a quiz or an offer, then Save.'));
   }
 
@@ -58,13 +93,21 @@ export function mountRundown({ act, rest }) {
         if (!fields.windowSeconds) delete fields.windowSeconds;
         const ack = await act('poll.create', fields);
         await act('poll.launch', { pollID: ack.ref }, `Poll “${item.question}” is live.`);
+        markUsed(item, ack.ref);
       } else if (item.kind === 'quiz') {
         const ack = await act('quiz.create', { title: item.title, questions: item.questions });
-        await act('quiz.next', { quizID: ack.ref }, `Quiz “${item.title}” started.`);
+        const targets = sync?.current();
+        // Split targets: say so, since a quiz is where a second between the paths shows.
+        const split = targets?.loaded && !targets.lockstep
+          ? ` Sync is split: ${targets.ws < targets.hls ? 'WebSocket' : 'LL-HLS'} viewers see each question ${Math.abs(targets.hls - targets.ws).toFixed(1)} s earlier — Lock-step in Sync shows it to everyone at once.`
+          : '';
+        await act('quiz.next', { quizID: ack.ref }, `Quiz “${item.title}” started.${split}`);
+        markUsed(item, ack.ref);
       } else {
         const offer = { ...item.offer };
         if (!offer.imageURL) delete offer.imageURL;
         await act('offer.show', { offer }, `Offer “${item.offer.title}” is on screen.`);
+        markUsed(item, offer.offerID);
       }
     } catch { /* act() showed the error */ }
   }
@@ -160,15 +203,23 @@ export function mountRundown({ act, rest }) {
     try {
       await rest('PUT', 'rundown', { version: 1, items });
       setDirty(false);
+      // A first quiz (or the last one gone) changes the channel's default sync targets: show what now applies.
+      sync?.reload();
     } catch (error) {
       stateLine.textContent = `Not saved: ${error.message}`;
     }
   });
   addEventListener('beforeunload', (event) => { if (dirty) event.preventDefault(); });
+  room?.on('snapshot', (snapshot) => {
+    for (const poll of snapshot.polls ?? []) if (poll.phase && poll.phase !== 'draft') inRoom.polls.add(poll.question);
+    if (snapshot.quiz?.title && snapshot.quiz.phase !== 'ready') inRoom.quizzes.add(snapshot.quiz.title);
+    if (loaded) render();
+  });
 
   rest('GET', 'rundown').then((doc) => {
     items = Array.isArray(doc?.items) ? doc.items.filter((i) => ['poll', 'quiz', 'offer'].includes(i.kind)).map((i) => ({ id: i.id ?? newID(), ...i })) : [];
     setDirty(false);
+    loaded = true;
     render();
-  }).catch((error) => { stateLine.textContent = `Could not load the rundown: ${error.message}`; render(); });
+  }).catch((error) => { stateLine.textContent = `Could not load the rundown: ${error.message}`; loaded = true; render(); });
 }

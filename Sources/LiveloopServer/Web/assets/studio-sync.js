@@ -1,6 +1,9 @@
 // The studio's Sync panel (#studio-sync): the latency target each delivery path holds, lock-step, and the largest
 // display latency the server honours. Fields are checked as the server bounds them (ChannelSettings.validate); Save
 // merges them into the channel's stored settings (GET, then PUT), so the channel's other settings are kept.
+// The panel says in words what the targets mean for viewers (#sync-summary): split targets put WebSocket viewers ahead
+// of LL-HLS viewers by their difference; lock-step shows every cue to everyone at once. Without targets of its own a
+// channel runs the server's default: lock-step for a channel whose rundown holds a quiz, split otherwise (docs/sync.md).
 
 import { flash, leavingForButton } from './dom.js';
 
@@ -16,6 +19,8 @@ const SYNC = { minTarget: 0.2, maxTarget: 10, minBound: 0.5, maxBound: 30, ws: 0
  * `rest(method, path, body)` calls the channel's API with the studio's credential.
  */
 export function mountSync(rest) {
+  /** What the room runs with now: the effective targets, and whether they are the channel's own or a default. */
+  const running = { ws: SYNC.ws, hls: SYNC.hls, own: false, loaded: false };
   const form = $('sync-form');
   const lockstep = $('sync-lockstep');
   const ws = $('sync-ws');
@@ -31,20 +36,42 @@ export function mountSync(rest) {
   const decimal = (value) => String(Math.round(value * 1000) / 1000);
   const snapshot = () => JSON.stringify([lockstep.checked, ws.value, hls.value, bound.value]);
 
-  function show(settings) {
-    const targets = settings?.syncTargets;
+  /** `stored`: what the channel set (`?stored=true`); `effective`: what its room runs with, defaults included. */
+  function show(stored, effective) {
+    const targets = stored?.syncTargets ?? effective?.syncTargets;
+    running.ws = targets?.ws ?? SYNC.ws;
+    running.hls = targets?.hls ?? SYNC.hls;
+    running.own = !!stored?.syncTargets;
+    running.loaded = true;
     saved = '';
-    ws.value = decimal(targets?.ws ?? SYNC.ws);
-    hls.value = decimal(targets?.hls ?? SYNC.hls);
-    lockstep.checked = !!targets && targets.ws === targets.hls;
-    bound.value = typeof settings?.maxDisplayLatency === 'number' ? decimal(settings.maxDisplayLatency) : '';
+    ws.value = decimal(running.ws);
+    hls.value = decimal(running.hls);
+    lockstep.checked = running.ws === running.hls;
+    bound.value = typeof stored?.maxDisplayLatency === 'number' ? decimal(stored.maxDisplayLatency) : '';
     submitted = false;
     touched.clear();
     for (const input of [ws, hls, bound]) delete input.dataset.edited;
     update();
     saved = snapshot();
-    savedLabel = !targets ? 'server defaults' : lockstep.checked ? 'lock-step' : '';
+    savedLabel = running.own ? (lockstep.checked ? 'lock-step' : 'split') : lockstep.checked ? 'default for quiz channels: lock-step' : 'server default: split';
     update();
+  }
+
+  /** One sentence on what viewers see with these targets (the fields as they stand, saved or not). */
+  function summary() {
+    const a = Number(ws.value);
+    const b = Number(lockstep.checked ? ws.value : hls.value);
+    const line = $('sync-summary');
+    if (!(a > 0) || !(b > 0)) { line.textContent = ''; return; }
+    if (a === b) {
+      line.dataset.mode = 'lockstep';
+      line.textContent = `Lock-step: every viewer sees each cue at the same moment, ${decimal(a)} s behind live, on every path.`;
+    } else {
+      line.dataset.mode = 'split';
+      const [ahead, behind] = a < b ? ['WebSocket', 'LL-HLS'] : ['LL-HLS', 'WebSocket'];
+      line.textContent = `Split: ${ahead} viewers see each cue ${Math.abs(b - a).toFixed(1)} s before ${behind} viewers. ` +
+        'For quizzes, lock-step shows every question to everyone at once.';
+    }
   }
 
   function problems() {
@@ -78,6 +105,7 @@ export function mountSync(rest) {
       if (describedBy) input.setAttribute('aria-describedby', describedBy); else input.removeAttribute('aria-describedby');
     }
     $('sync-state').textContent = saved && snapshot() !== saved ? 'unsaved changes' : savedLabel;
+    summary();
     return found;
   }
 
@@ -110,7 +138,8 @@ export function mountSync(rest) {
       next.syncTargets = { ws: Number(ws.value), hls: Number(lockstep.checked ? ws.value : hls.value) };
       if (bound.value.trim() === '') delete next.maxDisplayLatency;
       else next.maxDisplayLatency = Number(bound.value);
-      show((await rest('PUT', 'settings', next)) ?? next);
+      const stored = (await rest('PUT', 'settings', next)) ?? next;
+      show(stored, stored);
       flash(status, `Saved: WebSocket ${decimal(next.syncTargets.ws)} s, LL-HLS ${decimal(next.syncTargets.hls)} s. Viewers are reconnecting.`, 'ok', 5000);
     } catch (error) {
       flash(status, `Not saved: ${error.message ?? error}`, 'error', 15000);
@@ -119,5 +148,21 @@ export function mountSync(rest) {
     }
   });
 
-  rest('GET', 'settings?stored=true').then(show).catch((error) => flash(status, `Could not load the sync settings: ${error.message ?? error}`, 'error', 15000));
+  async function load() {
+    try {
+      const [stored, effective] = await Promise.all([rest('GET', 'settings?stored=true'), rest('GET', 'settings')]);
+      // Keep what the host is typing: reload only when nothing is edited.
+      if (!saved || snapshot() === saved) show(stored, effective);
+    } catch (error) {
+      flash(status, `Could not load the sync settings: ${error.message ?? error}`, 'error', 15000);
+    }
+  }
+  load();
+
+  return {
+    /** The targets the room runs with (as last loaded or saved): `{ws, hls, lockstep, own}`. */
+    current: () => ({ ws: running.ws, hls: running.hls, lockstep: running.ws === running.hls, own: running.own, loaded: running.loaded }),
+    /** Reads the settings again (after a rundown save, which may change the default). */
+    reload: load,
+  };
 }

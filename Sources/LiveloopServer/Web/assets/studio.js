@@ -3,7 +3,8 @@
 // tallies (studio-onair.js), the analytics of the live and past broadcasts (studio-analytics.js), the multistream
 // destinations (studio-destinations.js), the rundown of
 // prepared polls, quizzes and offers (studio-rundown.js, its quiz editor in
-// studio-quiz-editor.js), and here chat moderation, the Q&A queue and the supporters board.
+// studio-quiz-editor.js), the host's gift alerts (studio-alerts.js), and here chat moderation, the Q&A queue and the
+// supporters board.
 //
 // Signs in with `?token=` (kept in localStorage), a stored host/moderator token, or the admin API key from the admin
 // page (sessionStorage). The admin key never goes into a URL: the studio exchanges it (token API, key in the
@@ -16,6 +17,7 @@ import { h, flash, describeError, number, channelFromPath } from './dom.js';
 import { mountChat } from './chat.js';
 import { mountQA } from './qa.js';
 import { mountGifts } from './gifts.js';
+import { mountGiftAlerts } from './studio-alerts.js';
 import { mountHealth } from './studio-health.js';
 import { mountSync } from './studio-sync.js';
 import { mountOnAir } from './studio-onair.js';
@@ -161,7 +163,7 @@ async function start() {
   player.start();
   mountHealth({ rest, player });
 
-  mountSync(rest);
+  const sync = mountSync(rest);
   mountAudience({ rest, channel });
   mountDestinations({ rest });
   mountAnalytics({ rest, channel, authorization: () => `Bearer ${session}` });
@@ -170,12 +172,13 @@ async function start() {
   mountOnAir(room, act);
 
   // --- rundown -----------------------------------------------------------------------------------------------------
-  mountRundown({ act, rest });
+  mountRundown({ act, rest, room, channel, sync });
 
   // --- chat, Q&A, supporters ---------------------------------------------------------------------------------------
   mountChat($('studio-chat'), room, { staff: true });
   mountQA($('studio-qa'), room, { staff: true });
   mountGifts({ board: $('supporters'), status: onair }, room);
+  mountGiftAlerts({ region: $('host-alerts'), recent: $('recent-gifts') }, room);
   const chatStatus = document.querySelector('#studio-chat .chat-status');
   const moderate = async (type, fields, done) => {
     try { await room.request(type, fields); flash(chatStatus, done, 'ok', 3000); } catch (error) { flash(chatStatus, describeError(error)); }
