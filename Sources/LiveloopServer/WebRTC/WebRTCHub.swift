@@ -90,6 +90,14 @@ final class WebRTCHub: @unchecked Sendable {
         byUfrag[session.localUfrag] = session.id
         ensureFeed(broadcast)
         feeds[session.channel]?.sessions.insert(session.id)
+        // The channel's first viewer: the feed stops keeping frames by itself and hands over what it kept.
+        if let feed = feeds[session.channel], feed.sessions.count == 1, let parked = feed.subscriber.unpark() {
+            if parked.resetGOP {
+                feeds[session.channel]?.gop = []
+                feeds[session.channel]?.gopBytes = 0
+            }
+            for delivery in parked.deliveries { deliver(delivery, from: feed.subscriber) }
+        }
     }
 
     /// DELETE: false when there is no such session on that channel.
@@ -107,6 +115,7 @@ final class WebRTCHub: @unchecked Sendable {
         if let peer = entry.session.peer, byAddress[peer] == id { byAddress[peer] = nil }
         feeds[entry.session.channel]?.sessions.remove(id)
         stopTranscoderIfUnused(entry.session.channel)
+        if let feed = feeds[entry.session.channel], feed.sessions.isEmpty { feed.subscriber.park() }
         entry.release()
         logger.info("WHEP session closed", metadata: ["channel": "\(entry.session.channel)", "session": "\(id)", "reason": "\(reason)",
                                                       "packets": "\(entry.session.packetsSent)", "retransmitted": "\(entry.session.retransmitted)"])
