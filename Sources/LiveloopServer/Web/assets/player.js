@@ -409,6 +409,7 @@ export class LivePlayer extends EventTarget {
   onWaiting() {
     if (this.state === 'playing') this.setState('buffering');
     if (this.video.seeking || this.video.paused || performance.now() - this.lastSeekAt < 1000 || this.stall) return;
+    if (this.atGap()) return; // a hole in the timeline, which the next tick jumps: not the network's doing
     this.stats.stalls++;
     this.stall = { at: performance.now(), gaps: this.stats.gaps };
   }
@@ -424,6 +425,16 @@ export class LivePlayer extends EventTarget {
     const now = performance.now();
     this.resyncUntil = now + RESYNC_FOR;
     if (this.stats.gaps === stall.gaps && this.target.stalled(now)) this.targetChanged();
+  }
+
+  /** Whether the playhead waits at the end of a buffered range that another one follows. */
+  atGap() {
+    const ranges = this.video.buffered;
+    const t = this.video.currentTime;
+    for (let i = 0; i + 1 < ranges.length; i++) {
+      if (t >= ranges.start(i) - 0.01 && ranges.end(i) - t < GAP_EDGE) return true;
+    }
+    return false;
   }
 
   // --- the control loop ---------------------------------------------------------------------------------------
