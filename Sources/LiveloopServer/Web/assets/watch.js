@@ -169,7 +169,6 @@ const playerStatus = $('player-status');
 const syncNotice = $('sync-notice');
 // While the host is away or after the broadcast: a still card instead of the last frame, frozen.
 const STILL_STATES = ['interrupted', 'offline'];
-$('placeholder-initial').textContent = channel.slice(0, 1).toUpperCase();
 player.addEventListener('state', ({ detail }) => {
   playerStatus.hidden = detail.state === 'playing' || !detail.message;
   playerStatus.textContent = detail.message;
