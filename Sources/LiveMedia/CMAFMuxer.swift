@@ -6,7 +6,9 @@ import NIOCore
 /// so a frame is on the wire the moment it is ingested. Video is track 1 at 90 kHz, audio track 2 at its sample rate.
 ///
 /// Sample durations are not known until the next frame arrives; the muxer writes the last observed frame interval and
-/// relies on each chunk's `tfdt` for exact timing, which keeps the latency at zero frames instead of one.
+/// relies on each chunk's `tfdt` for exact timing, which keeps the latency at zero frames instead of one. Audio is
+/// written back to back by counting samples (``audioStart(measured:counted:rate:canJump:correcting:)``), so that jittery audio
+/// timestamps never open a gap a browser would take for a discontinuity.
 ///
 /// Given the stream clock, each chunk starts with a `prft` (ISO/IEC 14496-12 §8.16.5) mapping its decode time to the
 /// clock's wall time, the same mapping as `EXT-X-PROGRAM-DATE-TIME`; `emsg` boxes given for a chunk follow it.
@@ -22,6 +24,7 @@ public struct CMAFMuxer: Sendable {
     private var lastVideoDTS: Int64?
     private var videoFrames = 0
     private var nextAudioTime: Int64?
+    private var audioCorrecting = false
 
     static let videoTrackID: UInt32 = 1
     static let audioTrackID: UInt32 = 2
@@ -86,11 +89,11 @@ public struct CMAFMuxer: Sendable {
         if !frames.isEmpty, let audio {
             let rate = Int64(max(1, audio.samplingFrequency))
             let measured = frames[0].dts * rate / StreamClock.timescale
-            // RTMP timestamps are whole milliseconds; counting samples keeps AAC frames back to back, and we only
-            // resynchronise when the source jumps by more than half a frame.
             var start = measured
-            if let expected = nextAudioTime, abs(expected - measured) < Self.aacFrameSamples / 2 {
-                start = expected
+            if let counted = nextAudioTime {
+                (start, audioCorrecting) = Self.audioStart(
+                    measured: measured, counted: counted, rate: rate, canJump: video == nil || frame?.isKeyframe == true,
+                    correcting: audioCorrecting)
             }
             let samples = frames.map {
                 FMP4.Sample(duration: UInt32(Self.aacFrameSamples), isSync: true, compositionOffset: 0, data: $0.data)
@@ -101,6 +104,25 @@ public struct CMAFMuxer: Sendable {
         sequenceNumber &+= 1
         let reference = clock.flatMap { producerReferenceTime(runs: runs, clock: $0) }
         return FMP4.fragment(sequenceNumber: sequenceNumber, runs: runs, producerReferenceTime: reference, eventMessages: events)
+    }
+
+    /// Audio timestamps within this many samples of the samples counted so far are jitter (RTMP's whole milliseconds,
+    /// an encoder's uneven timestamps): audio stays back to back.
+    static let audioJitterSamples: Int64 = 4 * aacFrameSamples
+
+    /// Where a chunk's audio starts (in samples), and whether the audio is still being moved toward its timestamps.
+    /// Where the audio counted so far ends (`counted`), unless its timestamp (`measured`) says otherwise by more than
+    /// jitter. Then the audio moves toward its timestamp by at most half a frame a chunk, until it is within half a
+    /// frame of it (`correcting` meanwhile), because MSE takes a gap of more than two frame durations as a
+    /// discontinuity and drops every track's frames until the next random access point: the picture would freeze until
+    /// the next keyframe while the sound played on. A jump of more than a second is taken at once, in a chunk that can
+    /// start afresh (`canJump`: it carries a video keyframe, or the stream has no video).
+    static func audioStart(measured: Int64, counted: Int64, rate: Int64, canJump: Bool, correcting: Bool) -> (Int64, correcting: Bool) {
+        let drift = measured - counted
+        let step = aacFrameSamples / 2
+        if abs(drift) > rate { return canJump ? (measured, false) : (counted, false) }
+        if abs(drift) <= (correcting ? step : audioJitterSamples) { return (counted, false) }
+        return (counted + min(max(drift, -step), step), true)
     }
 
     /// The `prft` of a chunk: the decode time of its video run (else its audio run) in that track's timescale, and

@@ -8,7 +8,12 @@ import MediaFormats
 /// - A jump of one track's timestamps by more than `jumpThreshold` either way (an encoder restart, a wrap, a forged
 ///   value) is taken out: that track continues one frame after its last frame, and the jump is reported so the
 ///   packager starts a new segment after `EXT-X-DISCONTINUITY`. The timeline itself keeps going, with no gap.
-/// - A frame that goes backwards on its track by less than that is dropped: fMP4 decode times only increase.
+/// - A video frame that goes backwards on its track by less than that is dropped: fMP4 decode times only increase.
+///   An audio frame that does is kept, one tick after the last (an encoder's jittery audio timestamps): the muxer
+///   writes audio back to back by counting samples, so its content matters and its timestamp hardly does.
+/// - A publisher that falls behind real time is followed (``ArrivalDrift``): when its frames have all arrived late
+///   for a while, the timeline moves forward at a video keyframe by that lag, so the stream clock says when the media
+///   arrived and cues stamped "now" do not wait for media that comes later and later.
 ///
 /// A value with no clock: the caller passes the stream clock's media time of the moment the frame arrived.
 public struct MediaTimeline: Sendable {
@@ -25,6 +30,9 @@ public struct MediaTimeline: Sendable {
     }
 
     public let jumpThreshold: Int64
+    private var drift = ArrivalDrift()
+    /// How far the timeline has moved forward to follow a publisher behind real time, in total (90 kHz).
+    public private(set) var driftCorrection: Int64 = 0
     private var needsAnchor = true
     private var baseOffset: Int64 = 0
     private var tracks: [MediaFrame.Track: Track] = [:]
@@ -39,6 +47,7 @@ public struct MediaTimeline: Sendable {
     /// The publisher changed (a reconnect): its first frame is anchored afresh.
     public mutating func reanchor() {
         needsAnchor = true
+        drift.reset()
     }
 
     /// - Parameters:
@@ -63,10 +72,24 @@ public struct MediaTimeline: Sendable {
                 dts = last + step
                 jumped = true
             } else if delta < 0 {
-                return .dropped
+                guard frame.track == .audio else { return .dropped }
+                dts = last + 1
             }
         }
         guard dts >= 0 else { return .dropped }
+        // The arrival lag of video frames (of audio ones while there is no video) decides whether the timeline
+        // follows a publisher that fell behind real time; it moves at a keyframe, every track by the same amount.
+        let timed = frame.track == .video || tracks[.video] == nil
+        if timed, !jumped {
+            let forward = drift.observe(dts: dts, arrival: now, canJump: frame.track == .audio || frame.isKeyframe)
+            if forward > 0 {
+                driftCorrection += forward
+                baseOffset += forward
+                for key in tracks.keys { tracks[key]?.offset += forward }
+                track.offset += forward
+                dts += forward
+            }
+        }
         var mapped = frame
         mapped.dts = dts
         // The composition offset is the publisher's and stays as sent, within what a frame may carry.

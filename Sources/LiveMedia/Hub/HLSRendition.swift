@@ -32,6 +32,8 @@ final class HLSRendition: BroadcastSubscriber {
         var partReaders: [Int: PartReader] = [:]
         var live = LiveViewers()
         var nextID = 0
+        /// The publisher is away (an `interrupt` with no frame since): a viewer joining now is told so.
+        var interrupted = false
     }
 
     /// What to do once the lock is released.
@@ -70,6 +72,7 @@ final class HLSRendition: BroadcastSubscriber {
             let events: [PackagerEvent]
             switch delivery {
             case let .configure(video, audio, clock):
+                state.interrupted = false
                 var packager = state.packager ?? HLSPackager(configuration: configuration, clock: clock)
                 state.packager = nil
                 // Other codecs close the open segment: its readers must hear that its last part completed.
@@ -77,6 +80,7 @@ final class HLSRendition: BroadcastSubscriber {
                 state.packager = packager
             case let .frame(frame, afterJump):
                 guard var packager = state.packager else { return }
+                state.interrupted = false
                 // Taken out while it changes, so its buffers are uniquely referenced and appends do not copy them.
                 state.packager = nil
                 // The publisher's timestamps jumped: what is open closes, and the next segment follows a discontinuity.
@@ -86,6 +90,7 @@ final class HLSRendition: BroadcastSubscriber {
                 state.packager = packager
             case .interrupt:
                 events = state.packager?.interrupt() ?? []
+                state.interrupted = true
             case .end:
                 // Ending flushes held audio into the open part: its readers get those last chunks before they finish.
                 events = state.packager?.end() ?? []
@@ -97,6 +102,7 @@ final class HLSRendition: BroadcastSubscriber {
             }
             Self.feedLive(events, state: &state, wakeups: &wakeups)
             Self.dispatch(events, state: &state, wakeups: &wakeups)
+            if case .interrupt = delivery { wakeups.liveFinishes += state.live.interrupt() }
             if case .end = delivery {
                 wakeups.resumes += state.waiters.values.map(\.continuation)
                 state.waiters.removeAll()
@@ -151,8 +157,9 @@ final class HLSRendition: BroadcastSubscriber {
 
     // MARK: Sub-second viewers
 
-    /// The init segment and every chunk since the last keyframe first, then each chunk as it is packaged. The stream
-    /// ends when the broadcast ends or the viewer falls `bufferLimit` fragments behind.
+    /// The init segment and every chunk since the last keyframe first, then each chunk as it is packaged; `interrupted`
+    /// after them while the publisher is away, and again each time it leaves. The stream ends when the broadcast ends
+    /// or the viewer falls `bufferLimit` fragments behind.
     func subscribeLive(bufferLimit: Int) -> AsyncStream<LiveFragment> {
         let (stream, continuation) = AsyncStream.makeStream(of: LiveFragment.self, bufferingPolicy: .bufferingOldest(bufferLimit))
         let live = state.withLock { state -> Bool in
@@ -164,6 +171,7 @@ final class HLSRendition: BroadcastSubscriber {
                     continuation.yield(.media(bytes))
                 }
             }
+            if state.interrupted { continuation.yield(.interrupted) }
             let id = state.live.add(continuation, initVersion: packager.muxer == nil ? -1 : packager.initVersion)
             continuation.onTermination = { [weak self] _ in
                 self?.state.withLock { $0.live.remove(id) }

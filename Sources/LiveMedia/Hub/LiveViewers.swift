@@ -6,6 +6,8 @@ public enum LiveFragment: Sendable {
     case initSegment(ByteBuffer, codecs: String)
     /// One CMAF chunk (`moof`+`mdat`).
     case media(ByteBuffer)
+    /// The publisher went away: no media comes until it is back (within the reconnect grace) or the broadcast ends.
+    case interrupted
 }
 
 /// The sub-second viewers of one rendition: each gets the rendition's CMAF chunks — the same bytes as its LL-HLS
@@ -57,6 +59,18 @@ struct LiveViewers: Sendable {
                     viewers[id] = nil
                     break
                 }
+            }
+        }
+        return full
+    }
+
+    /// Tells every viewer that the publisher went away. Returns the viewers that were full, already removed.
+    mutating func interrupt() -> [AsyncStream<LiveFragment>.Continuation] {
+        var full: [AsyncStream<LiveFragment>.Continuation] = []
+        for (id, continuation) in viewers {
+            if case .dropped = continuation.yield(.interrupted) {
+                full.append(continuation)
+                viewers[id] = nil
             }
         }
         return full

@@ -12,7 +12,9 @@ import Prometheus
 /// it is packaged. `clock` is the broadcast's stream clock: the media time `M` (the video track's decode timeline, in
 /// `timescale` units) was ingested at `MS` (Unix milliseconds, server clock); it never moves during a broadcast, so
 /// `wallClock(t) = MS + (t − M) / timescale × 1000` for every fragment — the same mapping `EXT-X-PROGRAM-DATE-TIME`
-/// carries in the playlist. `target` (seconds) is the channel's sync target for this path. `?rendition=NAME` (`720p`) gives one of the channel's
+/// carries in the playlist. `target` (seconds) is the channel's sync target for this path. `{"type":"interrupted"}`
+/// says the publisher went away (sent when it drops, and to a viewer who joins meanwhile): media resumes on the same
+/// timeline if it is back within the reconnect grace, else the socket closes with the reason `broadcast ended`. `?rendition=NAME` (`720p`) gives one of the channel's
 /// transcoded renditions instead of the source (404 if the channel has none by that name). A viewer that cannot keep up is disconnected rather than buffered without bound.
 struct LiveSocket {
     let registry: BroadcastRegistry
@@ -81,6 +83,8 @@ struct LiveSocket {
                         case let .media(bytes):
                             try await outbound.write(.binary(bytes))
                             metrics.bytesOut.increment(by: Int64(bytes.readableBytes))
+                        case .interrupted:
+                            try await outbound.write(.text(#"{"type":"interrupted"}"#))
                         }
                     }
                     try await outbound.close(.normalClosure, reason: "broadcast ended")

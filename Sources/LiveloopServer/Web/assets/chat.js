@@ -73,10 +73,18 @@ export function mountChat(root, room, { staff = false } = {}) {
     if (input) input.placeholder = slowMode && !room.isStaff ? `Say something (slow mode: ${slowMode} s)` : 'Say something';
   }
 
+  // The empty log invites to write only those who can.
+  function emptyText() { return room.canParticipate ? 'No messages yet. Say hello!' : 'No messages yet.'; }
+  function showEmpty() {
+    const empty = log.querySelector('.empty');
+    if (empty) empty.textContent = emptyText();
+    else if (!log.children.length) log.append(h('li', { class: 'empty muted' }, emptyText()));
+  }
+
   room.on('snapshot', (snapshot) => {
     log.replaceChildren();
     for (const message of snapshot.chat ?? []) add(message);
-    if (!log.children.length) log.append(h('li', { class: 'empty muted' }, 'No messages yet. Say hello!'));
+    showEmpty();
     slowMode = snapshot.slowModeSeconds ?? 0;
     setComposer();
     log.scrollTop = log.scrollHeight;
@@ -97,7 +105,7 @@ export function mountChat(root, room, { staff = false } = {}) {
     flash(status, text, message.action === 'unban' ? 'ok' : 'error', 15000);
   });
   room.on('state', setComposer);
-  room.on('hello', setComposer);
+  room.on('hello', () => { setComposer(); showEmpty(); });
 
   form?.addEventListener('submit', async (event) => {
     event.preventDefault();

@@ -119,11 +119,10 @@ $('join-form').addEventListener('submit', async (event) => {
 
 const status = $('player-status');
 player.addEventListener('state', ({ detail }) => {
-  const quiet = detail.state === 'playing' || detail.state === 'behind';
-  status.hidden = quiet || !detail.message;
+  status.hidden = detail.state === 'playing' || !detail.message;
   status.textContent = detail.message;
   status.dataset.kind = detail.state;
-  $('live-badge').hidden = !(detail.state === 'playing' || detail.state === 'behind' || detail.state === 'buffering');
+  $('live-badge').hidden = !(detail.state === 'playing' || detail.state === 'buffering');
   bridge.playerState(detail);
 });
 playback.onChange(() => player.restartFeed('playback token'));

@@ -1,25 +1,51 @@
-// Gifts: the catalogue as buttons (send one), a gift animation over the video for each gift in the room, and the
-// top-supporters board. With prefers-reduced-motion the animation is a plain notice that fades.
+// Gifts: the catalogue as buttons, each with its price (a free one says so), a gift animation over the video for each
+// gift in the room, and the top-supporters board. A paid gift asks first: "Send a Star ⭐ for 🪙 10?" with Send and
+// Cancel in place of the buttons (Escape cancels); a free one goes at once. With prefers-reduced-motion the animation is
+// a plain notice that fades. `value` is in the channel's smallest unit (coins): shown as "🪙 10".
 
 import { h, flash, describeError, number } from './dom.js';
 
+/** "🪙 10", or "Free". */
+export function giftPrice(value) { return value > 0 ? `🪙 ${number.format(value)}` : 'Free'; }
+
 export function mountGifts({ picker, layer, board, status }, room) {
   let catalogue = [];
+  let confirming = null;        // the paid gift waiting for the viewer's yes
+
+  async function send(gift) {
+    try {
+      await room.request('gift.send', { giftID: gift.giftID, count: 1 });
+      if (gift.value > 0) flash(status, `Sent ${gift.name} ${gift.icon} for ${giftPrice(gift.value)}.`, 'ok', 4000);
+    } catch (error) {
+      flash(status, describeError(error));
+    }
+  }
 
   function renderPicker() {
     if (!picker) return;
+    const off = !room.canParticipate || room.state !== 'open';
+    if (confirming && !off) {
+      const gift = confirming;
+      const cancel = () => { confirming = null; renderPicker(); picker.querySelector(`[data-gift-id="${CSS.escape(gift.giftID)}"]`)?.focus(); };
+      const yes = h('button', { type: 'button', class: 'primary mini', onclick: () => { confirming = null; renderPicker(); send(gift); } }, 'Send');
+      const bar = h('div', { class: 'gift-confirm', role: 'group', 'aria-label': 'Confirm the gift', onkeydown: (e) => { if (e.key === 'Escape') cancel(); } },
+        h('p', {}, `Send a ${gift.name} ${gift.icon} for ${giftPrice(gift.value)}?`),
+        yes,
+        h('button', { type: 'button', class: 'mini', onclick: cancel }, 'Cancel'));
+      picker.replaceChildren(bar);
+      yes.focus();
+      return;
+    }
+    confirming = null;
     picker.replaceChildren(...catalogue.map((gift) => h('button', {
-      type: 'button', class: 'gift-button', disabled: !room.canParticipate || room.state !== 'open',
-      title: room.canParticipate ? `Send ${gift.name}${gift.value ? ` (${gift.value})` : ' (free)'}` : 'Join with a viewer token to send gifts',
-      'aria-label': `Send ${gift.name}${gift.value ? `, value ${gift.value}` : ', free'}`,
-      onclick: async () => {
-        try {
-          await room.request('gift.send', { giftID: gift.giftID, count: 1 });
-        } catch (error) {
-          flash(status, describeError(error));
-        }
+      type: 'button', class: 'gift-button', disabled: off, dataset: { giftId: gift.giftID },
+      title: room.canParticipate ? `Send ${gift.name} (${giftPrice(gift.value)})` : 'Join the chat to send gifts',
+      'aria-label': `Send ${gift.name}, ${gift.value > 0 ? `costs ${number.format(gift.value)} coins` : 'free'}`,
+      onclick: () => {
+        if (gift.value > 0) { confirming = gift; renderPicker(); } else send(gift);
       },
-    }, h('span', { 'aria-hidden': 'true' }, gift.icon), h('span', { class: 'gift-name' }, gift.name))));
+    }, h('span', { 'aria-hidden': 'true' }, gift.icon), h('span', { class: 'gift-name' }, gift.name),
+    gift.value > 0 ? h('span', { class: 'gift-price', 'aria-hidden': 'true' }, giftPrice(gift.value)) : null)));
   }
 
   function renderBoard(top = []) {

@@ -114,7 +114,7 @@ export function parseMultivariant(text) {
   return variants.sort((x, y) => y.bandwidth - x.bandwidth);
 }
 
-import { withPlayback, lockedMessage } from './playback.js';
+import { withPlayback, lockedMessage, HOST_AWAY, BROADCAST_ENDED } from './playback.js';
 
 export class LLHLSLoader extends EventTarget {
   /** @param {{channel: string, serverNow: () => number, targetLatency: () => number}} options */
@@ -249,9 +249,13 @@ export class LLHLSLoader extends EventTarget {
         const offline = Boolean(error.offline);
         if (offline) this.ended = true;
         const locked = error.status === 401 || error.status === 403;
+        // 503 from a blocking reload: the server is there, but no new part came in three target durations — the
+        // publisher is away, not the viewer's connection.
+        const away = error.status === 503;
         this.emit('state', locked ? { state: 'locked', message: lockedMessage(error.status) } : offline
-          ? { state: 'offline', message: error.ended ? 'The broadcast has ended.' : 'The stream is offline. It will start here as soon as the host goes live.' }
-          : { state: 'reconnecting', message: 'Connection lost — reconnecting…' });
+          ? { state: 'offline', message: error.ended ? BROADCAST_ENDED : 'The stream is offline. It will start here as soon as the host goes live.' }
+          : away ? { state: 'interrupted', message: HOST_AWAY }
+            : { state: 'reconnecting', message: 'Connection lost — reconnecting…' });
         await new Promise((resolve) => setTimeout(resolve, Math.min(offline ? 3000 : 8000, 500 * 2 ** Math.min(this.attempt, 4))));
       }
     }

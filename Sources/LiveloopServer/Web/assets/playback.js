@@ -29,3 +29,8 @@ export function lockedMessage(status) {
     ? 'This stream is for members. Sign in on the host\'s site to watch.'
     : 'Your access to this stream has expired. Renew it on the host\'s site to keep watching.';
 }
+
+/** What a player says while the publisher is away (the server told it) — the viewer's connection is fine. */
+export const HOST_AWAY = "The host is offline right now — the stream continues here when they're back.";
+/** What a player says once the broadcast is over. */
+export const BROADCAST_ENDED = 'The broadcast has ended. A new one starts here when the host goes live again.';

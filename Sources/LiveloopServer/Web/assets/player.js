@@ -12,8 +12,15 @@
 //   playheadDate = wallClock(currentTime − cto),  latency = serverNow − playheadDate.
 //
 // The target is the channel's, shared by its viewers (`setTargetLatency`). A viewer whose network cannot hold it —
-// repeated stalls, or data that arrives later than the target — gets a larger target of their own (latencytarget.js);
-// the `behind` state tells them so.
+// repeated stalls, or data that arrives later than the target — gets a larger target of their own (latencytarget.js),
+// and works back to the shared one once the data arrives in time again; a new broadcast starts from the shared one.
+// That is not a playback state: the `behind` event ({behind, seconds, message}) tells the page, which says so below
+// the video (the studio's preview never shows it).
+//
+// States (`state` events, {state, message}): idle, connecting, playing, buffering, reconnecting, interrupted (the
+// publisher went away: the server said so; media resumes on the same timeline), offline (no broadcast, or it ended),
+// locked (members only), error. A hole in the buffered media (a publisher's outage, the timeline following a slow
+// publisher) is jumped: the playhead moves to the next buffered range when it reaches the end of one.
 
 import { parseFragment } from './cmaf.js';
 import { LatencyTarget } from './latencytarget.js';
@@ -34,6 +41,7 @@ const MIN_AHEAD = 0.12;          // never plan to play closer than this to the e
 const KEEP_BEHIND = 20;          // seconds kept behind the playhead
 const MAX_QUEUE = 240;           // chunks waiting for the SourceBuffer before we start again from a keyframe
 const FROZEN_AFTER = 5000;       // ms without progress after which the picture no longer counts as playing video
+const GAP_EDGE = 0.15;           // seconds from the end of a buffered range at which a waiting playhead jumps to the next
 
 export class LivePlayer extends EventTarget {
   /**
@@ -70,6 +78,8 @@ export class LivePlayer extends EventTarget {
     this.edgeDelay = null;
     this.wantsPlay = true;
     this.needsInitialSeek = true;
+    this.interrupted = false;    // the feed said the publisher is away, and no media came since
+    this.behind = false;         // this viewer sits behind the shared target (and was told so)
   }
 
   /** The latency held now: the shared target plus this viewer's own extra. */
@@ -83,9 +93,21 @@ export class LivePlayer extends EventTarget {
     this.targetChanged();
   }
 
-  /** Says so when this viewer's own target moved (the notice names the latency). */
+  /** Tells the page when this viewer's own target moved (the notice names the latency). */
   targetChanged() {
-    if (this.state === 'playing' || this.state === 'behind') this.setState('playing');
+    const behind = this.target.raised;
+    const seconds = this.targetLatency;
+    if (behind === this.behind && (!behind || seconds === this.behindSeconds)) return;
+    this.behind = behind;
+    this.behindSeconds = seconds;
+    const message = behind ? `Your connection can't keep up with the live edge — you're watching ${seconds.toFixed(1)} s behind.` : '';
+    this.dispatchEvent(new CustomEvent('behind', { detail: { behind, seconds, message } }));
+  }
+
+  /** A new broadcast (another timeline): this viewer's own target starts again from the shared one. */
+  newBroadcast() {
+    this.target.reset();
+    this.targetChanged();
   }
 
   start() {
@@ -111,10 +133,8 @@ export class LivePlayer extends EventTarget {
   // --- state and stats ---------------------------------------------------------------------------------------
 
   setState(state, message = '') {
-    if (state === 'playing' && this.target.raised) {
-      state = 'behind';
-      message = `Your connection can't keep up with the live edge — you're watching ${this.targetLatency.toFixed(1)} s behind.`;
-    }
+    // The publisher is away: what is left in the buffer plays out, but the page keeps saying so until media comes.
+    if (this.interrupted && ['playing', 'buffering', 'connecting', 'reconnecting'].includes(state)) return;
     if (state === this.state && message === this.message) return;
     this.state = state;
     this.message = message;
@@ -147,7 +167,7 @@ export class LivePlayer extends EventTarget {
 
   /** Whether a moving picture is on screen (not paused, not offline, not frozen for long): cues then wait for it. */
   isPlaying() {
-    return !this.video.paused && this.playheadDate() !== null && !['offline', 'error', 'idle', 'locked'].includes(this.state)
+    return !this.video.paused && this.playheadDate() !== null && !['offline', 'error', 'idle', 'locked', 'interrupted'].includes(this.state)
       && performance.now() - this.lastProgress.at < FROZEN_AFTER;
   }
 
@@ -162,6 +182,7 @@ export class LivePlayer extends EventTarget {
       get mode() { return player.mode; },
       get path() { return player.mode; },
       get state() { return player.state; },
+      get behind() { return player.behind; },
       get latency() { return player.latency(); },
       get playheadDate() { return player.playheadDate(); },
       get targetLatency() { return player.targetLatency; },
@@ -315,6 +336,7 @@ export class LivePlayer extends EventTarget {
       this.enqueue({ kind: 'init', codecs: detail.codecs, data: detail.data });
     });
     feed.addEventListener('media', ({ detail }) => {
+      this.interrupted = false;
       this.stats.chunks++;
       this.stats.bytes += detail.data.byteLength;
       this.noteFragment(detail.data);
@@ -324,12 +346,19 @@ export class LivePlayer extends EventTarget {
       // Another stream clock is another broadcast on another timeline: start a fresh MediaSource.
       const c = this.clock;
       const offset = (k) => k.wallClock - (k.mediaTime / k.timescale) * 1000;
-      if (c && Math.abs(offset(c) - offset(detail)) > 50 && this.sourceBuffer) this.resetMediaSource();
+      if (c && Math.abs(offset(c) - offset(detail)) > 50) {
+        if (this.sourceBuffer) this.resetMediaSource();
+        this.newBroadcast();
+      }
       this.clock = detail;
     });
     feed.addEventListener('target', ({ detail }) => { if (!this.targetSet && detail > 0) this.target.setBase(detail); });
-    feed.addEventListener('reset', () => { this.clock = null; this.resetMediaSource(); });
-    feed.addEventListener('state', ({ detail }) => this.setState(detail.state, detail.message));
+    feed.addEventListener('reset', () => { this.clock = null; this.resetMediaSource(); this.newBroadcast(); });
+    feed.addEventListener('state', ({ detail }) => {
+      if (detail.state === 'interrupted') this.interrupted = true;
+      else if (detail.state === 'offline' || detail.state === 'locked') this.interrupted = false;
+      this.setState(detail.state, detail.message);
+    });
     // Adaptive bitrate (LL-HLS): the variants the feed found and the one it follows now.
     feed.addEventListener('variants', ({ detail }) => this.dispatchEvent(new CustomEvent('variants', { detail })));
     feed.addEventListener('variant', ({ detail }) => { this.variant = detail.name; this.dispatchEvent(new CustomEvent('variant', { detail })); });
@@ -378,8 +407,9 @@ export class LivePlayer extends EventTarget {
 
   /** The buffer ran dry while playing (not because we seeked): a stall. */
   onWaiting() {
-    if (this.state === 'playing' || this.state === 'behind') this.setState('buffering');
+    if (this.state === 'playing') this.setState('buffering');
     if (this.video.seeking || this.video.paused || performance.now() - this.lastSeekAt < 1000 || this.stall) return;
+    if (this.atGap()) return; // a hole in the timeline, which the next tick jumps: not the network's doing
     this.stats.stalls++;
     this.stall = { at: performance.now(), gaps: this.stats.gaps };
   }
@@ -395,6 +425,16 @@ export class LivePlayer extends EventTarget {
     const now = performance.now();
     this.resyncUntil = now + RESYNC_FOR;
     if (this.stats.gaps === stall.gaps && this.target.stalled(now)) this.targetChanged();
+  }
+
+  /** Whether the playhead waits at the end of a buffered range that another one follows. */
+  atGap() {
+    const ranges = this.video.buffered;
+    const t = this.video.currentTime;
+    for (let i = 0; i + 1 < ranges.length; i++) {
+      if (t >= ranges.start(i) - 0.01 && ranges.end(i) - t < GAP_EDGE) return true;
+    }
+    return false;
   }
 
   // --- the control loop ---------------------------------------------------------------------------------------
@@ -426,7 +466,17 @@ export class LivePlayer extends EventTarget {
     // In a gap (a publisher outage, a dropped chunk): jump to the next buffered range.
     let inRange = false;
     for (let i = 0; i < ranges.length; i++) {
-      if (t >= ranges.start(i) - 0.01 && t < ranges.end(i)) { inRange = true; break; }
+      if (t >= ranges.start(i) - 0.01 && t < ranges.end(i)) {
+        inRange = true;
+        // At the end of a range with another after it: the browser waits there for data that will never come.
+        if (ranges.end(i) - t < GAP_EDGE && i + 1 < ranges.length && video.readyState < 3 && canSeek) {
+          this.stats.gaps++;
+          this.resyncUntil = now + RESYNC_FOR;
+          this.seek(ranges.start(i + 1) + 0.01);
+          return;
+        }
+        break;
+      }
       if (ranges.start(i) > t && canSeek) {
         this.stats.gaps++;
         this.resyncUntil = now + RESYNC_FOR;
@@ -450,7 +500,7 @@ export class LivePlayer extends EventTarget {
       this.enqueue({ kind: 'remove', start: ranges.start(0), end: t - KEEP_BEHIND });
     }
     if (!inRange || video.paused || (video.seeking && now - this.lastSeekAt < 1000)) return;
-    if (video.readyState >= 3 && !['playing', 'behind'].includes(this.state)) this.setState('playing');
+    if (video.readyState >= 3 && this.state !== 'playing') this.setState('playing');
     // Hold the target latency: the error is measured on the stream clock when we have it, on the buffer otherwise,
     // and never asks us to go closer to the buffer's end than MIN_AHEAD.
     const ahead = end - t;
@@ -459,7 +509,7 @@ export class LivePlayer extends EventTarget {
     // an outage or a stall lasts, playback does not move, so those do not count).
     const behind = measured === null ? 0 : measured - this.targetLatency;
     const starved = behind > 0.25 && ahead - MIN_AHEAD < behind && !this.stall && now - this.lastProgress.at < 500;
-    if (this.target.update(now, starved, measured)) this.targetChanged();
+    if (this.target.update(now, starved, measured, this.edgeDelay)) this.targetChanged();
     let error = (measured ?? ahead) - this.targetLatency;
     error = Math.min(error, ahead - MIN_AHEAD);
     const threshold = now < this.resyncUntil ? RESYNC_THRESHOLD : SEEK_THRESHOLD;
@@ -539,7 +589,7 @@ export class LivePlayer extends EventTarget {
     if (this.wantsPlay && video.paused && video.readyState >= 2) this.play();
     const measured = this.latency();
     if (measured === null || video.paused || video.readyState < 3 || document.visibilityState !== 'visible') return;
-    if (!['playing', 'behind'].includes(this.state)) this.setState('playing');
+    if (this.state !== 'playing') this.setState('playing');
     const seekable = video.seekable;
     const edge = seekable.length ? seekable.end(seekable.length - 1) : null;
     // Never plan closer to the live edge than the player can play.

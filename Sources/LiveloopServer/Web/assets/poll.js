@@ -1,5 +1,9 @@
 // Polls for viewers: the newest launched poll as a card over the video — vote with one click (or tick several and
 // submit, for multiple choice), a countdown to its deadline, "closed" until the host reveals, then the results.
+// Finished cards leave by themselves: results after 15 s, a closed poll never revealed after 30 s. A viewer who
+// joins (or reconnects) gets only the live poll from the snapshot, not old results, unless the card was on screen
+// already. The card says whether it is live (`data-live`): over the video a live card goes first and hides the
+// finished ones (the stylesheet), so a live question is always whole.
 // A vote carries `shownAt`: the server time this viewer first saw the poll live (when its cue reached the playhead).
 // `renderBars` draws a tally as a bar chart; the studio uses it too.
 
@@ -40,10 +44,14 @@ export function formatCountdown(ms) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+/** Milliseconds a finished card stays, by phase. */
+export const FINISHED_FOR = { revealed: 15000, closed: 30000, ended: 20000 };
+
 export function mountPolls(container, room) {
   const polls = new Map();
   const shownAt = new Map();    // pollID → server time this viewer first had it live on screen
-  const dismissed = new Set();
+  const dismissed = new Set();  // hidden by the viewer, or finished and gone
+  const leaveAt = new Map();    // pollID → {phase, at}: when (performance.now()) its finished card leaves
   const storageKey = `liveloop.votes.${room.channel}`;
   let votes = {};
   try { votes = JSON.parse(sessionStorage.getItem(storageKey) || '{}'); } catch { votes = {}; }
@@ -73,7 +81,7 @@ export function mountPolls(container, room) {
     shownID = poll.pollID;
     const titleID = `poll-${poll.pollID}-title`;
     const mine = votes[poll.pollID] ?? null;
-    const next = h('section', { class: 'card poll', 'aria-labelledby': titleID, dataset: { pollId: poll.pollID, phase: poll.phase } },
+    const next = h('section', { class: 'card poll', 'aria-labelledby': titleID, dataset: { pollId: poll.pollID, phase: poll.phase, live: String(poll.phase === 'live') } },
       h('header', { class: 'card-head' },
         h('span', { class: 'eyebrow' }, poll.phase === 'revealed' ? 'Poll results' : 'Poll'),
         h('span', { class: 'countdown', 'aria-live': 'off' }),
@@ -142,7 +150,29 @@ export function mountPolls(container, room) {
     render();
   }
 
+  /** A finished card leaves once its time is up. */
+  function expire() {
+    const now = performance.now();
+    let changed = false;
+    for (const [id, { at }] of leaveAt) {
+      if (now < at) continue;
+      leaveAt.delete(id);
+      dismissed.add(id);
+      changed = true;
+    }
+    if (changed) render();
+  }
+
+  /** Starts (or, for a phase it already had, keeps) the clock of a finished poll's card. */
+  function finishing(poll) {
+    const duration = FINISHED_FOR[poll.phase];
+    if (duration === undefined) { leaveAt.delete(poll.pollID); return; }
+    if (leaveAt.get(poll.pollID)?.phase === poll.phase) return;
+    leaveAt.set(poll.pollID, { phase: poll.phase, at: performance.now() + duration });
+  }
+
   function tickCountdown() {
+    expire();
     if (!card) return;
     const poll = polls.get(shownID);
     const element = card.querySelector('.countdown');
@@ -159,20 +189,36 @@ export function mountPolls(container, room) {
 
   const noteShown = (poll) => { if (poll.phase === 'live' && !shownAt.has(poll.pollID)) shownAt.set(poll.pollID, room.serverNow()); };
   room.on('snapshot', (snapshot) => {
+    const onScreen = shownID && polls.get(shownID);
     polls.clear();
-    for (const poll of snapshot.polls ?? []) { polls.set(poll.pollID, poll); noteShown(poll); }
+    for (const poll of snapshot.polls ?? []) {
+      polls.set(poll.pollID, poll);
+      noteShown(poll);
+      // Old results are not news: only the live poll, or the card this viewer already had (a reconnect), shows.
+      const same = onScreen && onScreen.pollID === poll.pollID && onScreen.phase === poll.phase;
+      if (poll.phase !== 'live' && !same) { dismissed.add(poll.pollID); leaveAt.delete(poll.pollID); }
+    }
     render();
   });
   room.on('poll', (poll) => {
     polls.delete(poll.pollID); // re-insert: the newest change wins the card
     polls.set(poll.pollID, poll);
     noteShown(poll);
-    if (poll.phase === 'live' || poll.phase === 'revealed') dismissed.delete(poll.pollID);
+    if (poll.phase === 'live' || poll.phase === 'revealed' || (poll.phase === 'closed' && shownID === poll.pollID)) {
+      dismissed.delete(poll.pollID);
+    }
+    finishing(poll);
     render();
   });
   room.on('results', (results) => {
     const poll = polls.get(results.pollID);
-    if (poll) { poll.results = { counts: results.counts, ballots: results.ballots }; poll.phase = 'revealed'; render(); }
+    if (poll) {
+      poll.results = { counts: results.counts, ballots: results.ballots };
+      poll.phase = 'revealed';
+      dismissed.delete(poll.pollID);
+      finishing(poll);
+      render();
+    }
   });
   room.on('hello', render);
 }

@@ -2,9 +2,12 @@
 // sent as `shownAt`, in server time, so the score measures this viewer's speed), then the reveal — the right answer,
 // the answers per option, the viewer's own standing — and the leaderboard. A question carried by a cue reaches us
 // when this viewer's playhead reaches it (cues.js), so "sees it" is the moment the message is applied.
+// Finished cards leave by themselves (a reveal after 15 s, the final results after 20 s, a question closed and never
+// revealed after 30 s); a viewer who joins gets the quiz from the snapshot only while a question is asking. The card
+// says whether it is live (`data-live`, while asking): over the video it goes first and hides finished cards.
 
 import { h, describeError, number } from './dom.js';
-import { renderBars, formatCountdown } from './poll.js';
+import { renderBars, formatCountdown, FINISHED_FOR } from './poll.js';
 
 export function renderLeaderboard(top = [], players = 0, you = null) {
   return h('div', { class: 'leaderboard' },
@@ -24,6 +27,8 @@ export function mountQuiz(container, room) {
   let card = null;
   let note = '';
   let hidden = false;
+  let closedByViewer = false;
+  let leaving = null;           // {key, at}: when (performance.now()) the finished card leaves
   const seen = new Map();       // question index → server time this viewer first displayed it
   const answers = new Map();    // question index → choices sent
   const selected = new Set();
@@ -32,11 +37,11 @@ export function mountQuiz(container, room) {
     if (!quiz || quiz.phase === 'ready' || hidden) { card?.remove(); card = null; return; }
     const q = quiz.question;
     const titleID = `quiz-${quiz.quizID}-title`;
-    const next = h('section', { class: 'card quiz', 'aria-labelledby': titleID, dataset: { quizId: quiz.quizID, phase: quiz.phase } },
+    const next = h('section', { class: 'card quiz', 'aria-labelledby': titleID, dataset: { quizId: quiz.quizID, phase: quiz.phase, live: String(quiz.phase === 'asking') } },
       h('header', { class: 'card-head' },
         h('span', { class: 'eyebrow' }, q ? `${quiz.title} · ${q.index + 1}/${quiz.questionCount}` : quiz.title),
         h('span', { class: 'countdown' }),
-        h('button', { class: 'icon-button dismiss', type: 'button', 'aria-label': 'Hide the quiz', onclick: () => { hidden = true; render(); } }, '×'),
+        h('button', { class: 'icon-button dismiss', type: 'button', 'aria-label': 'Hide the quiz', onclick: () => { hidden = true; closedByViewer = true; render(); } }, '×'),
       ),
     );
     if (q && quiz.phase !== 'ended') {
@@ -106,7 +111,16 @@ export function mountQuiz(container, room) {
     render();
   }
 
+  /** Starts the clock of a finished card (once per phase of a question); a live one has none. */
+  function finishing() {
+    const duration = FINISHED_FOR[quiz?.phase];
+    if (duration === undefined) { leaving = null; return; }
+    const key = `${quiz.quizID}:${quiz.question?.index ?? 'end'}:${quiz.phase}`;
+    if (leaving?.key !== key) leaving = { key, at: performance.now() + duration };
+  }
+
   function tick() {
+    if (leaving && performance.now() >= leaving.at) { leaving = null; hidden = true; render(); }
     if (!card || !quiz?.question || quiz.phase !== 'asking') {
       const element = card?.querySelector('.countdown');
       if (element) element.textContent = quiz?.phase === 'closed' ? 'Closed' : '';
@@ -127,16 +141,26 @@ export function mountQuiz(container, room) {
     if (quiz && view.quizID !== quiz.quizID && view.phase !== 'asking' && quiz.phase !== 'ended') return;
     if (quiz?.quizID !== view.quizID || quiz?.question?.index !== view.question?.index) { selected.clear(); note = ''; }
     if (quiz?.quizID !== view.quizID) { standing = null; leaderboard = null; answers.clear(); seen.clear(); }
-    if (view.phase === 'asking') hidden = false;
+    // A new question shows again; so does a reveal, unless the viewer closed the card themselves.
+    if (view.phase === 'asking') closedByViewer = false;
+    if (view.phase === 'asking' || (view.phase === 'revealed' && !closedByViewer)) hidden = false;
     if (view.phase === 'asking' && view.question && !seen.has(view.question.index)) seen.set(view.question.index, room.serverNow());
     quiz = view;
+    finishing();
     render();
   }
 
+  // What the card showed before a snapshot: a reconnect keeps it, a newcomer gets only a question being asked.
   room.on('snapshot', (snapshot) => {
+    const before = quiz && !hidden && card ? `${quiz.quizID}:${quiz.question?.index}:${quiz.phase}` : null;
     leaderboard = snapshot.quiz ? { top: snapshot.leaderboard ?? [], players: 0 } : null;
     standing = snapshot.standing ?? null;
-    if (snapshot.quiz) take(snapshot.quiz); else { quiz = null; render(); }
+    if (!snapshot.quiz) { quiz = null; render(); return; }
+    const view = snapshot.quiz;
+    const same = before === `${view.quizID}:${view.question?.index}:${view.phase}`;
+    if (quiz?.quizID !== view.quizID) quiz = null;
+    take(view);
+    if (view.phase !== 'asking' && !same) { hidden = true; leaving = null; render(); }
   });
   room.on('quiz', take);
   room.on('leaderboard', (message) => { leaderboard = message; render(); });

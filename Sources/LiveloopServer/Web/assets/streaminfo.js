@@ -5,7 +5,7 @@
 
 import { number } from './dom.js';
 
-const LIVE_STATES = ['playing', 'behind', 'buffering'];
+const LIVE_STATES = ['playing', 'buffering'];
 
 /** "0:42", "12:05", "1:02:09": a duration in milliseconds as a clock reads. */
 export function formatUptime(ms) {

@@ -1,11 +1,14 @@
 // The sub-second video feed: `/live/CHANNEL/ws` sends a text frame `{"type":"init","codecs":…,"clock":…,"target"?:…}`
-// before each init segment (a binary frame), then one CMAF chunk (moof+mdat) per frame from the last keyframe on.
-// Reconnects with backoff, and after a silence. Events, as the LL-HLS loader's: `init` {codecs, data}, `media`
+// before each init segment (a binary frame), then one CMAF chunk (moof+mdat) per frame from the last keyframe on;
+// `{"type":"interrupted"}` when the publisher goes away (state `interrupted`: the host is offline, not the viewer), and
+// the close reason `broadcast ended` when it does not come back (state `offline`). Reconnects with backoff, and after
+// a silence (not while the publisher is away: the server said why nothing comes). Events, as the LL-HLS loader's: `init` {codecs, data}, `media`
 // {data}, `clock` (the stream clock), `target` (seconds, when the server names one), `state` {state, message}.
 
-import { withPlayback, lockedMessage } from './playback.js';
+import { withPlayback, lockedMessage, HOST_AWAY, BROADCAST_ENDED } from './playback.js';
 
 const SILENCE_RECONNECT = 8000;  // ms without a frame on an open socket before we reconnect
+const SILENCE_AWAY = 30000;      // … while the publisher is away
 
 export class VideoSocket extends EventTarget {
   constructor({ channel }) {
@@ -14,6 +17,8 @@ export class VideoSocket extends EventTarget {
     this.live = true;            // the server starts us at the live edge
     this.attempt = 0;
     this.lastFrameAt = 0;
+    this.away = false;           // the server said the publisher went away, and no media came since
+    this.ended = false;          // the last broadcast ended (until media comes again)
     this.stats = { reconnects: 0 };
   }
 
@@ -22,8 +27,9 @@ export class VideoSocket extends EventTarget {
   start() {
     this.connect();
     this.watchdog = setInterval(() => {
-      if (this.socket && this.lastFrameAt && performance.now() - this.lastFrameAt > SILENCE_RECONNECT) {
-        this.emit('state', { state: 'reconnecting', message: 'No video for a while — reconnecting…' });
+      const silence = this.away ? SILENCE_AWAY : SILENCE_RECONNECT;
+      if (this.socket && this.lastFrameAt && performance.now() - this.lastFrameAt > silence) {
+        if (!this.away) this.emit('state', { state: 'reconnecting', message: 'No video for a while — reconnecting…' });
         this.restart('silence');
       }
     }, 1000);
@@ -61,6 +67,11 @@ export class VideoSocket extends EventTarget {
       if (typeof event.data === 'string') {
         let message;
         try { message = JSON.parse(event.data); } catch { return; }
+        if (message.type === 'interrupted') {
+          this.away = true;
+          this.emit('state', { state: 'interrupted', message: HOST_AWAY });
+          return;
+        }
         if (message.type !== 'init') return;
         expectInit = message;
         if (typeof message.target === 'number') this.emit('target', message.target);
@@ -69,6 +80,8 @@ export class VideoSocket extends EventTarget {
       }
       gotData = true;
       this.attempt = 0;
+      this.away = false;
+      this.ended = false;
       if (expectInit) {
         this.emit('init', { codecs: expectInit.codecs, data: event.data });
         expectInit = null;
@@ -80,7 +93,9 @@ export class VideoSocket extends EventTarget {
       if (socket !== this.socket) return;
       this.socket = null;
       if (event.reason === 'broadcast ended') {
-        this.emit('state', { state: 'offline', message: 'The broadcast has ended.' });
+        this.away = false;
+        this.ended = true;
+        this.emit('state', { state: 'offline', message: BROADCAST_ENDED });
         this.scheduleReconnect(true);
       } else if (!gotData) {
         this.checkOffline();
@@ -104,7 +119,10 @@ export class VideoSocket extends EventTarget {
     } catch {
       live = null;
     }
-    if (live === false) this.emit('state', { state: 'offline', message: 'The stream is offline. It will start here as soon as the host goes live.' });
+    if (live === false) {
+      this.away = false;
+      this.emit('state', { state: 'offline', message: this.ended ? BROADCAST_ENDED : 'The stream is offline. It will start here as soon as the host goes live.' });
+    }
     this.scheduleReconnect(live === false);
   }
 
@@ -112,7 +130,7 @@ export class VideoSocket extends EventTarget {
     this.attempt++;
     const base = Math.min(10000, 500 * 2 ** Math.min(this.attempt - 1, 5));
     const delay = (offline ? Math.min(base, 3000) : base) * (0.8 + Math.random() * 0.4);
-    if (!offline) this.emit('state', { state: 'reconnecting', message: `Connection lost — reconnecting in ${Math.ceil(delay / 1000)} s…` });
+    if (!offline && !this.away) this.emit('state', { state: 'reconnecting', message: `Connection lost — reconnecting in ${Math.ceil(delay / 1000)} s…` });
     this.stats.reconnects++;
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), delay);

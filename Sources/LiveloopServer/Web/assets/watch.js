@@ -167,15 +167,22 @@ function tokenKid(jwt) {
 
 const playerStatus = $('player-status');
 const syncNotice = $('sync-notice');
+// While the host is away or after the broadcast: a still card instead of the last frame, frozen.
+const STILL_STATES = ['interrupted', 'offline'];
 player.addEventListener('state', ({ detail }) => {
-  const quiet = detail.state === 'playing' || detail.state === 'behind';
-  playerStatus.hidden = quiet || !detail.message;
+  playerStatus.hidden = detail.state === 'playing' || !detail.message;
   playerStatus.textContent = detail.message;
   playerStatus.dataset.kind = detail.state;
-  $('live-badge').hidden = !(detail.state === 'playing' || detail.state === 'behind' || detail.state === 'buffering');
-  // "Your connection can't keep up…": below the video, so it covers nothing; kept through a brief rebuffer.
-  if (detail.state === 'behind') syncNotice.textContent = detail.message;
-  if (detail.state !== 'buffering') syncNotice.hidden = detail.state !== 'behind';
+  $('live-badge').hidden = !(detail.state === 'playing' || detail.state === 'buffering');
+  $('stream-placeholder').hidden = !STILL_STATES.includes(detail.state);
+  // Not this viewer's connection: the notice that blames it waits until the stream plays again.
+  syncNotice.hidden = !player.behind || STILL_STATES.includes(detail.state);
+  showLatency();
+});
+// "Your connection can't keep up…": below the video, so it covers nothing.
+player.addEventListener('behind', ({ detail }) => {
+  syncNotice.textContent = detail.message;
+  syncNotice.hidden = !detail.behind || STILL_STATES.includes(player.state);
 });
 playback.onChange(() => player.restartFeed('playback token'));
 mountQuality(player, $('quality'));
@@ -199,10 +206,14 @@ $('fullscreen-toggle').addEventListener('click', () => {
   else (screen.requestFullscreen?.() ?? video.webkitEnterFullscreen?.());
 });
 
-setInterval(() => {
+// How far behind live the picture is, while a moving picture is on screen (not while the host is away: the figure
+// would only count the time since the last frame).
+function showLatency() {
   const latency = player.latency();
-  $('latency').textContent = latency === null || video.paused ? '' : `${latency.toFixed(1)} s behind live`;
-}, 500);
+  const shown = latency !== null && player.isPlaying() && ['playing', 'buffering'].includes(player.state);
+  $('latency').textContent = shown ? `${latency.toFixed(1)} s behind live` : '';
+}
+setInterval(showLatency, 500);
 setInterval(() => room.reportSync(player.isPlaying() ? player.latency() : null, player.mode), 250);
 
 const debug = mountSyncDebug(document.querySelector('.screen'), { player, room, cues });
