@@ -273,3 +273,47 @@ struct AudioTimingTests {
         #expect(jumpedAtKeyframe == true)
     }
 }
+
+@Suite("Sub-second viewers are told when the publisher is away")
+struct PublisherAwayTests {
+    /// What a viewer's stream held, in order: "init", "media" or "interrupted" per fragment.
+    static func kinds(_ stream: AsyncStream<LiveFragment>) async -> [String] {
+        var kinds: [String] = []
+        for await fragment in stream {
+            switch fragment {
+            case .initSegment: kinds.append("init")
+            case .media: kinds.append("media")
+            case .interrupted: kinds.append("interrupted")
+            }
+        }
+        return kinds
+    }
+
+    @Test("a viewer hears `interrupted` when the publisher drops, one joining meanwhile after its chunks, and media again when it is back")
+    func interrupted() async throws {
+        var feed = try BroadcastFeed()
+        let frames = SyntheticStream().frames(seconds: 6)
+        let (first, rest) = (Array(frames.prefix(frames.count / 2)), Array(frames.suffix(from: frames.count / 2)))
+        feed.ingest(first)
+        let watching = feed.broadcast.subscribeLive(bufferLimit: 4096)
+        _ = feed.broadcast.publisherDisconnected()
+        let joined = feed.broadcast.subscribeLive(bufferLimit: 4096)
+        feed.broadcast.publisherReconnected()
+        // The publisher is back: its frames, 5 s later on the clock, continue the timeline.
+        for frame in rest {
+            var later = frame
+            later.dts += 5 * 90_000
+            later.pts += 5 * 90_000
+            feed.broadcast.ingest(.frame(later), now: BroadcastFeed.time(of: later))
+        }
+        _ = feed.broadcast.end()
+        let seen = await Self.kinds(watching)
+        let late = await Self.kinds(joined)
+        #expect(seen.filter { $0 == "interrupted" }.count == 1)
+        #expect(seen.drop { $0 != "interrupted" }.dropFirst().contains("media"), "media after the interruption")
+        #expect(late.first == "init")
+        #expect(late.firstIndex(of: "interrupted").map { late[..<$0].allSatisfy { $0 != "interrupted" } && $0 > 1 } == true,
+                "the joiner hears it after the chunks it needs to start")
+        #expect(late.last == "media")
+    }
+}
