@@ -18,18 +18,9 @@ struct AudienceBrowserTests {
         let adminKey = try #require(try server.store.ensureAdminKey())
         #expect(await eventually(timeout: .seconds(15)) { (try? await server.get("/live/demo/media.m3u8"))?.status == 200 })
         try FileManager.default.createDirectory(atPath: BrowserTests.artifacts, withIntermediateDirectories: true)
-        let arguments = [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, BrowserTests.artifacts]
-        var (status, out, err) = try await Tools.output("python3", arguments)
-        if status != 0 {
-            // A real browser on a loaded two-core machine can miss a deadline once; a real defect fails twice.
-            print("audience browser run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
-            (status, out, err) = try await Tools.output("python3", arguments)
-        }
-        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
-        print("audience browser: \(summaryLine)")
-        #expect(status == 0, "audience.py: \(summaryLine)\n\(err.suffix(2000))")
-        let summary = try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any]
-        let checks = summary?["checks"] as? [String: Any]
+        let outcome = try await BrowserScript.run(Self.script, ["http://127.0.0.1:\(server.httpPort)", adminKey, BrowserTests.artifacts],
+                                                  label: "audience browser")
+        let checks = outcome.checks
         #expect((checks?["join"] as? [String: Any])?["ballotsFromTwoTabs"] as? Int == 1)
         let events = ((checks?["embed"] as? [String: Any])?["events"] as? [String]) ?? []
         #expect(["ready", "identity", "poll", "results"].allSatisfy(events.contains), "postMessage events seen: \(events)")

@@ -29,17 +29,9 @@ struct BrowserTests {
         let adminKey = try #require(try server.store.ensureAdminKey())
         try FileManager.default.createDirectory(atPath: Self.artifacts, withIntermediateDirectories: true)
         let environment = ["LIVELOOP_TEST_CHANNEL": "show"]
-        let arguments = [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, Self.artifacts]
-        var (status, out, err) = try await Tools.output("python3", arguments, environment: environment)
-        if status != 0 {
-            // A real browser on a loaded two-core machine can miss a deadline once; a real defect fails twice.
-            print("browser run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
-            (status, out, err) = try await Tools.output("python3", arguments, environment: environment)
-        }
-        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
-        print("browser: \(summaryLine)")
-        #expect(status == 0, "run.py: \(summaryLine)\n\(err.suffix(2000))")
-        let summary = try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any]
+        let outcome = try await BrowserScript.run(Self.script, ["http://127.0.0.1:\(server.httpPort)", adminKey, Self.artifacts],
+                                                  environment: environment, label: "browser")
+        let summary = outcome.summary
         #expect(summary?["ok"] as? Bool == true)
         #expect(summary?["channel"] as? String == "show", "the page played the ffmpeg-published channel")
         #expect(summary?["identities"] as? String == "api", "viewers and the host sign in with minted tokens")
@@ -61,13 +53,6 @@ struct BrowserTests {
         let server = try await TestServer.start(demo: true)
         defer { Task { await server.stop() } }
         let adminKey = try #require(try server.store.ensureAdminKey())
-        var (status, out, err) = try await Tools.output("python3", [Self.syncScript, "http://127.0.0.1:\(server.httpPort)", adminKey])
-        if status != 0 {
-            print("sync run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
-            (status, out, err) = try await Tools.output("python3", [Self.syncScript, "http://127.0.0.1:\(server.httpPort)", adminKey])
-        }
-        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
-        print("browser sync: \(summaryLine)")
-        #expect(status == 0, "sync.py: \(summaryLine)\n\(err.suffix(2000))")
+        _ = try await BrowserScript.run(Self.syncScript, ["http://127.0.0.1:\(server.httpPort)", adminKey], label: "browser sync")
     }
 }

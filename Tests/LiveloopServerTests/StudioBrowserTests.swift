@@ -21,18 +21,9 @@ struct StudioBrowserTests {
         #expect(await eventually(timeout: .seconds(15)) { (try? await server.get("/live/demo/media.m3u8"))?.status == 200 })
         // This test's playlist requests and the script's LL-HLS reader come from one address: one LL-HLS viewer.
         try FileManager.default.createDirectory(atPath: BrowserTests.artifacts, withIntermediateDirectories: true)
-        let arguments = [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, BrowserTests.artifacts]
-        var (status, out, err) = try await Tools.output("python3", arguments)
-        if status != 0 {
-            // A real browser on a loaded two-core machine can miss a deadline once; a real defect fails twice.
-            print("studio browser run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
-            (status, out, err) = try await Tools.output("python3", arguments)
-        }
-        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
-        print("studio browser: \(summaryLine)")
-        #expect(status == 0, "studiopage.py: \(summaryLine)\n\(err.suffix(2000))")
-        let summary = try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any]
-        let checks = summary?["checks"] as? [String: Any]
+        let outcome = try await BrowserScript.run(Self.script, ["http://127.0.0.1:\(server.httpPort)", adminKey, BrowserTests.artifacts],
+                                                  label: "studio browser")
+        let checks = outcome.checks
         let viewers = checks?["viewers"] as? [String: Any]
         #expect(viewers?["studio"] as? String == "5", "3 WebSocket viewers + the preview + 1 LL-HLS reader")
         #expect(viewers?["health"] as? Int == 5 && (viewers?["metrics"] as? NSNumber)?.doubleValue == 5)

@@ -22,18 +22,9 @@ struct WatchPageBrowserTests {
         let adminKey = try #require(try server.store.ensureAdminKey())
         try FileManager.default.createDirectory(atPath: BrowserTests.artifacts, withIntermediateDirectories: true)
         let environment = ["LIVELOOP_RTMP_URL": "rtmp://127.0.0.1:\(server.rtmpPort)/live"]
-        let arguments = [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, BrowserTests.artifacts]
-        var (status, out, err) = try await Tools.output("python3", arguments, environment: environment)
-        if status != 0 {
-            // A real browser on a loaded two-core machine can miss a deadline once; a real defect fails twice.
-            print("watch page browser run failed once, retrying: \(out.split(separator: "\n").last ?? "")")
-            (status, out, err) = try await Tools.output("python3", arguments, environment: environment)
-        }
-        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
-        print("watch page browser: \(summaryLine)")
-        #expect(status == 0, "watchpage.py: \(summaryLine)\n\(err.suffix(2000))")
-        let summary = try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any]
-        let checks = summary?["checks"] as? [String: Any]
+        let outcome = try await BrowserScript.run(Self.script, ["http://127.0.0.1:\(server.httpPort)", adminKey, BrowserTests.artifacts],
+                                                  environment: environment, label: "watch page browser")
+        let checks = outcome.checks
         let slow = checks?["slowPublisher"] as? [String: Any]
         #expect((slow?["pollShownAfterSeconds"] as? Double ?? 99) <= 1.5, "a poll on a slow publisher's stream: \(String(describing: slow))")
         #expect(slow?["toldBehind"] as? Bool == false, "the viewer is not blamed for a slow publisher")
