@@ -54,7 +54,7 @@ import Testing
             .viewerSample(count: 4, at: at(50)),
             .offerClicked(offerID: "o1", sub: "user-1", at: at(51)),
             .offerClicked(offerID: "o1", sub: "user-1", at: at(52)),
-            .offerClicked(offerID: "o1", sub: "user-2", at: at(53)),
+            .offerClicked(offerID: "o1", sub: "user-2", at: at(53), mediaTime: 12.5),
             .viewerSample(count: 2, at: at(60)),
             gift("g1", by: 1, item: "rose", value: 5, count: 3, at: 70),
             gift("g2", by: 2, item: "rocket", value: 100, count: 1, at: 80),
@@ -117,6 +117,10 @@ import Testing
         let offer = try #require(report.offers.first)
         #expect(offer.title == "Mug" && offer.impressions == 4 && offer.clicks == 3 && offer.uniqueClicks == 2)
         #expect(offer.clickThrough == 0.5)
+        // Each click attributed: who, when, and where on the video the viewer's playhead was (when their client said).
+        #expect(offer.clickLog.map(\.sub) == ["user-1", "user-1", "user-2"])
+        #expect(offer.clickLog.map(\.at) == [at(51).date, at(52).date, at(53).date])
+        #expect(offer.clickLog.map(\.mediaTime) == [nil, nil, 12.5])
 
         #expect(report.gifts.events == 3 && report.gifts.items == 5 && report.gifts.value == 120)
         #expect(report.gifts.byItem.map(\.giftID) == ["rose", "rocket"])

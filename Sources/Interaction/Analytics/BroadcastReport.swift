@@ -103,6 +103,19 @@ public struct BroadcastReport: Sendable, Hashable, Codable {
         public var uniqueClicks: Int
         /// uniqueClicks ÷ impressions (nil when nobody was watching).
         public var clickThrough: Double?
+        /// Each click attributed: who, when, and where on the video's timeline — the first ``maximumClickLog`` of the
+        /// offer in this broadcast (`clicks` counts them all).
+        public var clickLog: [OfferClick]
+
+        public static let maximumClickLog = 1_000
+    }
+
+    /// One counted offer click: the viewer (`sub`), the server's time, and the viewer's playhead in seconds of media
+    /// time when their client sent it.
+    public struct OfferClick: Sendable, Hashable, Codable {
+        public var sub: String
+        public var at: Date
+        public var mediaTime: Double?
     }
 
     public struct Gifts: Sendable, Hashable, Codable {

@@ -117,7 +117,7 @@ extension BroadcastReportBuilder {
         offers.map { offerID, entry in
             .init(offerID: offerID, title: entry.title, firstShownAt: entry.firstShownAt.date, shows: entry.shows,
                   impressions: entry.impressions, clicks: entry.clicks, uniqueClicks: entry.clickers.count,
-                  clickThrough: Self.ratio(entry.clickers.count, entry.impressions))
+                  clickThrough: Self.ratio(entry.clickers.count, entry.impressions), clickLog: entry.clickLog)
         }
     }
 

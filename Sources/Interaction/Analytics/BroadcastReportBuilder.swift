@@ -71,6 +71,7 @@ public struct BroadcastReportBuilder: Sendable {
         var impressions: Int
         var clicks = 0
         var clickers: Set<String> = []
+        var clickLog: [BroadcastReport.OfferClick] = []
     }
 
     public init(broadcastID: String) {
@@ -149,9 +150,12 @@ public struct BroadcastReportBuilder: Sendable {
                 offers[offer.offerID] = entry
             }
             awaiting.append((.offer(offer.offerID), at))
-        case .offerClicked(let offerID, let sub, _, _):
+        case .offerClicked(let offerID, let sub, let at, let mediaTime):
             offers[offerID]?.clicks += 1
             offers[offerID]?.clickers.insert(sub)
+            if let logged = offers[offerID]?.clickLog.count, logged < BroadcastReport.OfferStats.maximumClickLog {
+                offers[offerID]?.clickLog.append(.init(sub: sub, at: at.date, mediaTime: mediaTime))
+            }
         case .chatPosted(let message, let shadow):
             if !shadow { chatTimes.append(message.at) }
         case .reactionsCounted(let counts, let at):

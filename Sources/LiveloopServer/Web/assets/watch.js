@@ -55,8 +55,11 @@ mountChat($('panel-chat'), room);
 mountQA($('panel-qa'), room);
 mountReactions($('reactions'), $('float-layer'), room);
 mountGifts({ picker: $('gift-picker'), layer: $('gift-layer'), board: $('supporters'), status: $('action-status') }, room);
-mountOffers($('shelf-offers'), room, { heading: 'h4', announce: $('shelf-news') });
-mountOffers($('offers'), room);   // over the video: shown in full screen only
+// A click carries the playhead in media seconds where the MSE paths put it (the fMP4 decode times); WebRTC and a
+// browser's own HLS keep other clocks, so their clicks go without one.
+const clickMediaTime = () => (player.isPlaying() && player.mode !== 'webrtc' && !player.native ? video.currentTime : null);
+mountOffers($('shelf-offers'), room, { heading: 'h4', announce: $('shelf-news'), mediaTime: clickMediaTime });
+mountOffers($('offers'), room, { mediaTime: clickMediaTime });   // over the video: shown in full screen only
 mountStreamInfo({
   title: $('stream-title'), live: $('stream-live'), since: $('stream-since'), uptime: $('stream-uptime'),
   viewers: $('stream-viewers'), share: $('stream-share'), shareStatus: $('stream-share-status'),
