@@ -180,7 +180,7 @@ public struct LiveloopServer: Sendable {
         TenantAPI(store: store, registry: registry, viewers: tenantViewers).register(on: router)
         RoomAPI(rooms: rooms, authenticator: authenticator).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
-                         authenticator: authenticator).register(on: router)
+                         authenticator: authenticator, audience: audience).register(on: router)
         WebhookAPI(webhooks: webhooks, store: store).register(on: router)
         ChannelVideoAPI(video: video, authenticator: authenticator).register(on: router)
         RecordingAPI(recordings: recordings, store: store, authenticator: authenticator).register(on: router)

@@ -163,6 +163,38 @@ struct AudienceTests {
         #expect(statuses.last == 429 && Self.errorCode(last) == "rate_limited")
     }
 
+    @Test("the public channel list leaves members-only channels out, filters by tenant, and bounds its length")
+    func publicList() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let port = server.httpPort
+        _ = try server.createChannel("open-house")
+        _ = try server.createChannel("members")
+        let (tenantStatus, tenantBody) = try await httpRequest(port: port, .POST, "/api/v1/tenants", bearer: adminKey, body: #"{"name":"acme"}"#)
+        #expect(tenantStatus == 201)
+        let acme = try #require(tenantBody?["id"] as? String)
+        let (made, _) = try await httpRequest(port: port, .POST, "/api/v1/channels", bearer: adminKey,
+                                              body: #"{"name":"acme-show","tenant":"\#(acme)"}"#)
+        #expect(made == 201)
+        func listed(_ query: String = "") async throws -> [String] {
+            let (status, body) = try await httpJSON(port: port, .GET, "/api/v1/live\(query)", bearer: nil)
+            #expect(status == 200)
+            return ((body as? [[String: Any]]) ?? []).compactMap { $0["name"] as? String }.sorted()
+        }
+        #expect(try await listed() == ["acme-show", "members", "open-house"])
+        let (locked, _) = try await httpRequest(port: port, .PUT, "/api/v1/channels/members/audience", bearer: adminKey, body: #"{"private":true}"#)
+        #expect(locked == 200)
+        #expect(try await listed() == ["acme-show", "open-house"], "a members-only channel is not advertised")
+        #expect(try await listed("?tenant=\(acme)") == ["acme-show"])
+        #expect(try await listed("?tenant=tn_nobody").isEmpty)
+        #expect(try await listed("?limit=1").count == 1)
+        for bad in ["0", "201", "many"] {
+            let (status, body) = try await httpRequest(port: port, .GET, "/api/v1/live?limit=\(bad)", bearer: nil)
+            #expect(status == 400 && Self.errorCode(body) == "bad_request", "limit=\(bad): \(status)")
+        }
+    }
+
     @Test("the join mode, members-only and branding are set over the API; bad changes are refused and change nothing")
     func audienceAPI() async throws {
         let server = try await TestServer.start()

@@ -12,9 +12,12 @@ struct ChannelStatusAPI {
     let rooms: RoomRegistry
     let metrics: ServerMetrics
     let authenticator: Authenticator
+    let audience: AudienceDirectory
 
     /// Largest rundown accepted.
     static let maximumRundownBytes = 256 * 1024
+    /// Most channels one `GET /api/v1/live` lists (live ones first); `?limit=` asks for fewer.
+    static let maximumListed = 200
 
     struct LiveChannel: Encodable {
         var name: String
@@ -46,22 +49,37 @@ struct ChannelStatusAPI {
     }
 
     func register(on router: Router<LiveloopRequestContext>) {
-        router.get("api/v1/live") { _, _ in
+        // The public front page's list: members-only channels are left out (their existence is for their members),
+        // `?tenant=ID` keeps one tenant's channels, live ones come first, at most `maximumListed`.
+        router.get("api/v1/live") { request, _ in
             let now = Date()
-            let channels = try await store.channels().map { channel -> LiveChannel in
+            let query = request.uri.queryParameters
+            let tenant = query.get("tenant")
+            var limit = Self.maximumListed
+            if let text = query.get("limit") {
+                guard let asked = Int(text), (1...Self.maximumListed).contains(asked) else {
+                    throw APIError.badRequest("limit must be a whole number from 1 to \(Self.maximumListed)")
+                }
+                limit = asked
+            }
+            var channels: [LiveChannel] = []
+            for channel in try await store.channels() where tenant == nil || channel.tenantID == tenant {
+                guard let settings = await audience.audience(channel.name, at: now), !settings.private else { continue }
                 let broadcast = registry.broadcast(channel.name)
                 let rendition = broadcast?.rendition
                 let roomViewers = rooms.loadedRoom(for: channel.name)?.viewerCount ?? 0
                 // A watch page holds a room socket and a video connection: the larger count, not their sum.
                 let videoViewers = metrics.videoViewers(channel: channel.name, now: now).total
-                return LiveChannel(
+                channels.append(LiveChannel(
                     name: channel.name, live: broadcast?.isLive ?? false,
                     viewers: max(videoViewers, roomViewers),
                     width: rendition?.width, height: rendition?.height, watchURL: "/watch/\(channel.name)",
                     guestsAllowed: channel.allowAnonymous
-                )
+                ))
             }
-            return try jsonResponse(.ok, channels)
+            // Stable: live before not live, then the store's order.
+            let ordered = channels.filter(\.live) + channels.filter { !$0.live }
+            return try jsonResponse(.ok, Array(ordered.prefix(limit)))
         }
         let group = router.group("api/v1/channels/:channel")
         group.get("health") { request, context in
