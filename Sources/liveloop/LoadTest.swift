@@ -239,6 +239,7 @@ struct LoadTestRun {
 
         // Vote: viewer k (in a shuffled order) at k/N of the window.
         LoadTestSupport.log("voting: \(expected) votes over \(window) s")
+        report.serverCPUBeforeBurst = target.pid.flatMap { ProcessStats.read(pid: $0)?.cpuSeconds }
         let votes = await vote(clients: connected.clients, pollID: pollID)
         report.serverCPUAfterVotes = target.pid.flatMap { ProcessStats.read(pid: $0)?.cpuSeconds }
         report.clientCPUVotes = ProcessStats.current().cpuSeconds - clientCPUBeforeVotes
@@ -386,6 +387,8 @@ struct LoadTestReport {
     var serverRSSBefore: Int?
     var serverRSSConnected: Int?
     var serverCPUBeforeVotes: Double?
+    /// The server's CPU time after the launch's fan-out, before the first vote.
+    var serverCPUBeforeBurst: Double?
     var serverCPUAfterVotes: Double?
     var clientCPUVotes = 0.0
     var fanOut = LatencySummary(latencies: [], expected: 0)
@@ -437,6 +440,12 @@ struct LoadTestReport {
         rows.append(("vote → host tally", latency(voteToTally)))
         if let before = serverCPUBeforeVotes, let after = serverCPUAfterVotes {
             rows.append(("CPU, launch + burst", String(format: "server %.2f CPU-s · load generator %.2f CPU-s", after - before, clientCPUVotes)))
+        }
+        if let burst = serverCPUBeforeBurst, let after = serverCPUAfterVotes, votesAccepted > 0 {
+            // The server's own CPU time (utime + stime from /proc) from the first vote to the last ack, per accepted vote:
+            // parsing, judging, committing, acknowledging, and the tally broadcasts of those ticks.
+            rows.append(("server CPU per vote", String(format: "%.1f µs (%.2f CPU-s for %d accepted votes)",
+                                                       (after - burst) / Double(votesAccepted) * 1_000_000, after - burst, votesAccepted)))
         }
         rows.append(("final tally", "\(finalCounts) = \(finalBallots) ballots; expected \(expectedCounts) of \(votesSent) sent: "
             + (exact ? "exact, no vote lost" : "MISMATCH")))
