@@ -11,9 +11,14 @@ cue-bearing message and its playhead's program date at that moment. The test rep
 moments across the three viewers, and for every viewer the gap between applying the cue and its playhead reaching
 the cue (`playheadDate − cue.at`). Exits non-zero when the spread exceeds 100 ms at p95 or a gap exceeds 50 ms;
 prints one JSON summary line last.
+
+With LIVELOOP_SYNC_PATHS=webrtc the second viewer plays over WebRTC (`?mode=webrtc`) instead: one viewer per path,
+and the WebRTC page must hold the shared target too (its jitter buffer stretched to it). Publish without B-frames
+for that (docs/webrtc.md).
 """
 
 import json
+import os
 import sys
 import time
 
@@ -67,7 +72,11 @@ def main():
                                 {"syncTargets": {"ws": TARGET, "hls": TARGET}}, bearer=admin_key)
         if status != 200:
             raise run.CheckFailed(f"could not set the sync targets: HTTP {status} {body}")
-        pages = [("ws-first", ""), ("ws-second", ""), ("hls", "&mode=hls")]
+        # LIVELOOP_SYNC_PATHS=webrtc: the second WebSocket viewer is replaced by a WebRTC one (the three paths).
+        if os.environ.get("LIVELOOP_SYNC_PATHS") == "webrtc":
+            pages = [("ws-first", ""), ("webrtc", "&mode=webrtc"), ("hls", "&mode=hls")]
+        else:
+            pages = [("ws-first", ""), ("ws-second", ""), ("hls", "&mode=hls")]
         for index, (name, query) in enumerate(pages):
             token, _ = run.mint_token(server, admin_key, channel, "viewer", f"sync-{name}", name)
             driver = run.browser()
@@ -77,7 +86,7 @@ def main():
                 time.sleep(3)  # the second WebSocket viewer starts a few seconds after the first
         states = {name: converge(driver, name) for name, driver in drivers.items()}
         summary["players"] = {name: {"mode": s["mode"], "latency": round(s["latency"], 3)} for name, s in states.items()}
-        if states["hls"]["mode"] != "hls" or states["ws-first"]["mode"] != "ws":
+        if any(states[name]["mode"] != name.split("-")[0] for name in states):
             raise run.CheckFailed(f"unexpected player modes: {summary['players']}")
 
         launched = []

@@ -36,6 +36,8 @@ const video = $('video');
 video.muted = params.get('muted') !== '0';
 const autoplay = params.get('autoplay') !== '0';
 const player = new LivePlayer(video, { channel, mode: params.get('mode'), serverNow: () => room.serverNow() });
+// The channel's shared latency target for this path, as on the watch page, so embedded viewers see cues with everyone else.
+room.on('snapshot', (snapshot) => player.applySync(snapshot.sync));
 const cues = new CueScheduler(room, {
   displayedDate: () => (player.isPlaying() ? player.playheadDate() : room.serverNow() - player.targetLatency * 1000),
   playheadDate: () => player.playheadDate(),

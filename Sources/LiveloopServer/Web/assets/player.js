@@ -31,6 +31,18 @@ import { WebRTCSession } from './webrtc.js';
 
 const VIDEO_TRACK = 1;
 const DEFAULT_TARGET = { ws: 0.5, hls: 1.5, webrtc: 0.3 };
+const WEBRTC_STEER_INTERVAL = 500;  // ms between changes of the WebRTC jitter buffer target
+const MAX_JITTER_BUFFER_MS = 4000;  // the most RTCRtpReceiver.jitterBufferTarget takes
+
+/**
+ * The channel's shared target for a path, from the snapshot's `sync` (`{ws, hls}`): WebRTC has none of its own and
+ * plays at its lowest latency, except in lock-step (both targets equal), where it holds the same as everyone else.
+ */
+export function sharedTarget(sync, mode) {
+  if (!sync) return undefined;
+  if (mode === 'webrtc') return typeof sync.webrtc === 'number' ? sync.webrtc : sync.ws === sync.hls ? sync.ws : undefined;
+  return sync[mode];
+}
 const SEEK_THRESHOLD = 1.0;      // seconds off target before we seek instead of steering the rate
 const RESYNC_THRESHOLD = 0.25;   // … right after a stall or a tab switch, when waiting for ±5 % would take too long
 const RESYNC_FOR = 4000;         // ms after such an event during which the tighter threshold applies
@@ -61,6 +73,8 @@ export class LivePlayer extends EventTarget {
     this.native = !MS;
     this.target = new LatencyTarget(options.targetLatency ?? DEFAULT_TARGET[this.mode]);
     this.targetSet = options.targetLatency != null;
+    this.ownTarget = options.targetLatency != null;  // the page chose this viewer's latency: the channel's does not apply
+    this.sync = null;            // the channel's shared targets ({ws, hls}) from the room's last snapshot
     this.state = 'idle';
     this.message = '';
     this.clock = null;
@@ -91,6 +105,13 @@ export class LivePlayer extends EventTarget {
     this.targetSet = true;
     this.target.setBase(seconds);
     this.targetChanged();
+  }
+
+  /** The channel's shared targets from a room snapshot: this path's is held (unless the page chose its own). */
+  applySync(sync) {
+    this.sync = sync ?? null;
+    const shared = sharedTarget(this.sync, this.mode);
+    if (!this.ownTarget && typeof shared === 'number') this.setTargetLatency(shared);
   }
 
   /** Tells the page when this viewer's own target moved (the notice names the latency). */
@@ -543,19 +564,42 @@ export class LivePlayer extends EventTarget {
     this.fallbackReason = String(error?.message ?? error);
     this.video.srcObject = null;
     this.mode = this.native ? 'hls' : 'ws';
-    if (!this.targetSet) this.target.setBase(DEFAULT_TARGET[this.mode]);
+    const shared = sharedTarget(this.sync, this.mode);
+    if (!this.ownTarget && typeof shared === 'number') this.target.setBase(shared);
+    else if (!this.targetSet) this.target.setBase(DEFAULT_TARGET[this.mode]);
     if (this.native) { this.startNativeHLS(); return; }
     this.openMediaSource();
     this.startFeed(new VideoSocket({ channel: this.channel }));
   }
 
-  /** The browser's jitter buffer holds the latency on this path: we only start playback and watch for progress. */
+  /**
+   * The browser's jitter buffer holds the latency on this path: we start playback, watch for progress and, when the
+   * channel holds its viewers in lock-step at a target above this path's own, stretch that buffer until the picture
+   * sits at the shared target, so cues show here when they show on the other paths.
+   */
   tickWebRTC(now) {
     const video = this.video;
     if (this.wantsPlay && video.paused && video.readyState >= 2) this.play();
     if (video.currentTime !== this.lastProgress.time) this.lastProgress = { time: video.currentTime, at: now };
     if (video.readyState >= 2 && !video.paused && this.state !== 'playing') this.setState('playing');
+    this.holdWebRTCTarget(now);
     this.rtc.refreshStats();
+  }
+
+  holdWebRTCTarget(now) {
+    const rtc = this.rtc;
+    if (this.targetLatency <= DEFAULT_TARGET.webrtc + 0.05 || !rtc.canHoldTarget) {
+      if (rtc.bufferTarget !== null) rtc.setBufferTarget(null);
+      return;
+    }
+    const measured = this.latency();
+    if (measured === null || this.video.paused || now - (this.rtcSteeredAt ?? 0) < WEBRTC_STEER_INTERVAL) return;
+    const error = this.targetLatency - measured;   // > 0: play later
+    if (Math.abs(error) < DEADBAND) return;
+    this.rtcSteeredAt = now;
+    // Half the error at a time: the browser moves its playout towards a new target gradually, over a second or so.
+    const next = Math.max(0, Math.min(MAX_JITTER_BUFFER_MS, (rtc.bufferTarget ?? 0) + error * 500));
+    rtc.setBufferTarget(Math.round(next));
   }
 
   // --- native HLS (no MediaSource) ------------------------------------------------------------------------------

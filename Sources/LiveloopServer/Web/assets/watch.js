@@ -71,8 +71,7 @@ function showViewers(count) {
 }
 room.on('snapshot', (snapshot) => {
   showViewers(snapshot.viewers ?? 0);
-  const shared = snapshot.sync?.[player.mode];
-  if (ownLatency === undefined && typeof shared === 'number') player.setTargetLatency(shared);
+  player.applySync(snapshot.sync);
 });
 room.on('viewers', ({ count }) => showViewers(count));
 

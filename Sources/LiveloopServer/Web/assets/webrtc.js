@@ -31,6 +31,7 @@ export class WebRTCSession {
     this.lastFrame = null;    // {rtpTimestamp, at: performance.now()} of the last frame shown
     this.stats = { framesDecoded: 0, packetsLost: 0, nackCount: 0, audioPacketsReceived: 0 };
     this.closed = false;
+    this.bufferTarget = null; // ms of jitter buffer asked for (null: the browser's choice)
   }
 
   /**
@@ -105,6 +106,22 @@ export class WebRTCSession {
     media += Math.round((now - media) / RTP_WRAP) * RTP_WRAP;
     // The frame has been on screen since it was shown: the picture is that much older.
     return c.wallClock + (media - c.mediaTime) / 90 + (performance.now() - frame.at);
+  }
+
+  /**
+   * Asks the browser to hold `ms` of media in its jitter buffer before playing (RTCRtpReceiver.jitterBufferTarget,
+   * on video and audio alike so they stay in step; null: the browser's own choice, the lowest latency it can).
+   */
+  setBufferTarget(ms) {
+    this.bufferTarget = ms;
+    for (const receiver of this.pc?.getReceivers() ?? []) {
+      if ('jitterBufferTarget' in receiver) receiver.jitterBufferTarget = ms;
+    }
+  }
+
+  /** Whether this browser lets a page stretch the jitter buffer (Chromium does; without it the path plays at its lowest latency). */
+  get canHoldTarget() {
+    return (this.pc?.getReceivers() ?? []).some((receiver) => 'jitterBufferTarget' in receiver);
   }
 
   async refreshStats() {
