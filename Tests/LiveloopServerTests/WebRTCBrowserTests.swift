@@ -3,13 +3,14 @@ import LiveloopServer
 import Storage
 import Testing
 
-/// The watch page's `?mode=webrtc` in Debian's headless Chromium (Tests/browser/webrtc.py), on an ffmpeg RTMP stream.
+/// The watch page's WebRTC path in Debian's headless Chromium (Tests/browser/webrtc.py), on an ffmpeg RTMP stream: the
+/// default where it works, the WebSocket where the node is full or the stream has B-frames.
 @Suite("browser: WebRTC playback", .serialized)
 struct WebRTCBrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("browser/webrtc.py").path
 
-    @Test("?mode=webrtc plays over WebRTC (video advances, getStats counts decoded frames and Opus packets); a refused viewer falls back to the WebSocket",
+    @Test("the page plays over WebRTC by default (video advances, getStats counts decoded frames and Opus packets); a refused viewer falls back to the WebSocket; both playheads agree on media time",
           .enabled(if: BrowserTests.haveBrowser && WebRTCNode.isAvailable, "needs chromium, chromedriver, selenium and OpenSSL 3"))
     func playsAndFallsBack() async throws {
         let server = try await TestServer.start(webrtcMaxViewers: 1)
@@ -29,5 +30,22 @@ struct WebRTCBrowserTests {
         #expect(webrtc?["size"] as? String == "640x360")
         #expect((webrtc?["audioPacketsReceived"] as? Int ?? 0) >= 50, "Opus reaches Chromium")
         #expect((summary["fallback"] as? [String: Any])?["mode"] as? String == "ws")
+        #expect(summary["mediaTimes"] != nil)
+    }
+
+    @Test("a stream with B-frames: the page's automatic choice takes the WebSocket (Liveloop-B-Frames), ?mode=webrtc keeps WebRTC",
+          .enabled(if: BrowserTests.haveBrowser && WebRTCNode.isAvailable, "needs chromium, chromedriver, selenium and OpenSSL 3"))
+    func bFramesTakeTheWebSocket() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let key = try server.createChannel("show")
+        let ffmpeg = try Tools.publish(to: server.rtmpURL(key: key), frames: 30 * 120, preset: "ultrafast", bFrames: 2)
+        defer { ffmpeg.terminate() }
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let (status, out, err) = try await Tools.output("python3", [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey, "--bframes"],
+                                                       environment: ["LIVELOOP_TEST_CHANNEL": "show"])
+        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
+        print("browser webrtc b-frames: \(summaryLine)")
+        #expect(status == 0, "webrtc.py --bframes: \(summaryLine)\n\(err.suffix(2000))")
     }
 }

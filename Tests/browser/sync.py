@@ -74,9 +74,9 @@ def main():
             raise run.CheckFailed(f"could not set the sync targets: HTTP {status} {body}")
         # LIVELOOP_SYNC_PATHS=webrtc: the second WebSocket viewer is replaced by a WebRTC one (the three paths).
         if os.environ.get("LIVELOOP_SYNC_PATHS") == "webrtc":
-            pages = [("ws-first", ""), ("webrtc", "&mode=webrtc"), ("hls", "&mode=hls")]
+            pages = [("ws-first", "&mode=ws"), ("webrtc", "&mode=webrtc"), ("hls", "&mode=hls")]
         else:
-            pages = [("ws-first", ""), ("ws-second", ""), ("hls", "&mode=hls")]
+            pages = [("ws-first", "&mode=ws"), ("ws-second", "&mode=ws"), ("hls", "&mode=hls")]
         for index, (name, query) in enumerate(pages):
             token, _ = run.mint_token(server, admin_key, channel, "viewer", f"sync-{name}", name)
             driver = run.browser()

@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""The watch page's WebRTC mode in headless Chromium (docs/webrtc.md).
+"""The watch page's WebRTC path in headless Chromium (docs/webrtc.md).
 
-    python3 Tests/browser/webrtc.py SERVER_URL ADMIN_KEY
+    python3 Tests/browser/webrtc.py SERVER_URL ADMIN_KEY            # a stream without B-frames
+    python3 Tests/browser/webrtc.py SERVER_URL ADMIN_KEY --bframes  # a stream with them
 
-The server must have a live channel and room for exactly one WebRTC viewer (`--webrtc-max-viewers 1`). A first page
-opens `/watch/CHANNEL?mode=webrtc`: it must play over WebRTC — the video element advances, `getStats` counts decoded
-frames, and the playhead's latency comes from the RTP clock. A second page asks for WebRTC too, is refused
-(`server_full`), and must fall back to the WebSocket path and play. Prints one JSON summary line last; exits non-zero
-on a failed check.
+Without `--bframes` the server must have a live channel without B-frames and room for exactly one WebRTC viewer
+(`--webrtc-max-viewers 1`). A first page opens `/watch/CHANNEL` with no mode: by default it must play over WebRTC —
+the video element advances, `getStats` counts decoded frames, and the playhead's latency comes from the RTP clock. A
+second page asks for WebRTC outright (`?mode=webrtc`), is refused (`server_full`), and must fall back to the WebSocket
+path and play; the two pages' playheads must sit at about the same media time (the time a click carries).
+
+With `--bframes` the stream has B-frames: the page with no mode must give WebRTC up (the answer's `Liveloop-B-Frames`
+header) and play over the WebSocket, while `?mode=webrtc` still plays over WebRTC. Prints one JSON summary line last;
+exits non-zero on a failed check.
 """
 
 import json
@@ -18,7 +23,7 @@ import run  # the team's helpers: http, browser, wait, js, mint_token, javascrip
 
 STATE = """
 const p = window.liveloopPlayer, v = document.getElementById('video');
-return p ? {mode: p.mode, state: p.state, latency: p.latency, webrtc: p.webrtc, fallbackReason: p.fallbackReason,
+return p ? {mode: p.mode, state: p.state, latency: p.latency, mediaTime: p.mediaTime, webrtc: p.webrtc, fallbackReason: p.fallbackReason,
             currentTime: v.currentTime, paused: v.paused, readyState: v.readyState,
             width: v.videoWidth, height: v.videoHeight} : null;
 """
@@ -30,6 +35,8 @@ def sample(driver):
 
 def main():
     server, admin_key = sys.argv[1].rstrip("/"), sys.argv[2]
+    if "--bframes" in sys.argv[3:]:
+        return bframes(server, admin_key)
     summary = {"ok": False}
     drivers = []
     try:
@@ -37,9 +44,9 @@ def main():
         token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-1", "rtc-1")
         first = run.browser()
         drivers.append(first)
-        first.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+        first.get(f"{server}/watch/{channel}?token={token}")
         started = time.monotonic()
-        run.wait(first, "the WebRTC viewer to play", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
+        run.wait(first, "the page (no mode asked for) to play over WebRTC", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
                  and s["state"] == "playing" and s["currentTime"] > 0, timeout=20)
         summary["secondsToPlay"] = round(time.monotonic() - started, 2)
         before = sample(first)
@@ -79,6 +86,49 @@ def main():
         summary["fallback"] = {"mode": fallback["mode"], "reason": fallback["fallbackReason"]}
         if "WebRTC viewers" not in (fallback["fallbackReason"] or ""):
             raise run.CheckFailed(f"the fallback does not name the refusal: {fallback}")
+        # Where each playhead is on the broadcast's timeline, read at once: WebRTC's from the RTP clock, the
+        # WebSocket's from the fMP4 times. They differ by the two paths' latencies (well under 2 s), not by a clock.
+        rtc_media, ws_media = sample(first)["mediaTime"], sample(second)["mediaTime"]
+        summary["mediaTimes"] = {"webrtc": rtc_media, "ws": ws_media}
+        if not isinstance(rtc_media, (int, float)) or not isinstance(ws_media, (int, float)) or abs(rtc_media - ws_media) > 2:
+            raise run.CheckFailed(f"the playheads' media times disagree: WebRTC {rtc_media}, WebSocket {ws_media}")
+        errors = [e for d in drivers for e in run.javascript_errors(d)]
+        if errors:
+            raise run.CheckFailed(f"JavaScript errors: {errors}")
+        summary["ok"] = True
+    except run.CheckFailed as failure:
+        summary["error"] = str(failure)
+    finally:
+        for driver in drivers:
+            driver.quit()
+    print(json.dumps(summary))
+    return 0 if summary["ok"] else 1
+
+
+def bframes(server, admin_key):
+    """A stream with B-frames: the automatic choice takes the WebSocket, an explicit ?mode=webrtc keeps WebRTC."""
+    summary = {"ok": False}
+    drivers = []
+    try:
+        channel = run.wait_for_live_channel(server)
+        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-b", "rtc-b")
+        page = run.browser()
+        drivers.append(page)
+        page.get(f"{server}/watch/{channel}?token={token}")
+        run.wait(page, "the page (no mode asked for) to give WebRTC up and play over the WebSocket",
+                 lambda d: (s := sample(d)) and s["mode"] == "ws" and s["state"] in ("playing", "behind") and s["currentTime"] > 0,
+                 timeout=25)
+        auto = sample(page)
+        summary["auto"] = {"mode": auto["mode"], "reason": auto["fallbackReason"]}
+        if "B-frames" not in (auto["fallbackReason"] or ""):
+            raise run.CheckFailed(f"the page left WebRTC for another reason: {auto}")
+        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-c", "rtc-c")
+        explicit = run.browser()
+        drivers.append(explicit)
+        explicit.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+        run.wait(explicit, "?mode=webrtc to play over WebRTC all the same",
+                 lambda d: (s := sample(d)) and s["mode"] == "webrtc" and s["state"] == "playing", timeout=20)
+        summary["explicit"] = {"mode": sample(explicit)["mode"]}
         errors = [e for d in drivers for e in run.javascript_errors(d)]
         if errors:
             raise run.CheckFailed(f"JavaScript errors: {errors}")

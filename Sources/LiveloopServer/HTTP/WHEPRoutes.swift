@@ -54,6 +54,9 @@ struct WHEPRoutes {
                 clock += ";mediaTime=\(stream.anchorMediaTime);wallClock=\(Int64((stream.anchorWallClock.timeIntervalSince1970 * 1000).rounded()))"
             }
             if let name = HTTPField.Name("Liveloop-RTP-Clock") { headers[name] = clock }
+            // Browsers' WebRTC H.264 decoders show few frames of a stream with B-frames: the watch page's automatic
+            // choice of path reads this and takes the WebSocket instead.
+            if created.hasBFrames, let name = HTTPField.Name("Liveloop-B-Frames") { headers[name] = "present" }
             return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(string: created.answer)))
         }
         router.delete("live/:channel/whep/:session") { _, context -> Response in

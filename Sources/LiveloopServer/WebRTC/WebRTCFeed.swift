@@ -42,6 +42,11 @@ final class WebRTCFeed: BroadcastSubscriber {
     private let hub: WebRTCHub
     private let pending = Atomic<Int>(0)
     private let mode = Mutex(Mode.parked(Parked()))
+    private let bFrames = Atomic<Bool>(false)
+
+    /// Whether a video frame with B-frame reordering (presentation time ≠ decode time) has come by, parked or not,
+    /// since the feed attached at the broadcast's start.
+    var sawBFrames: Bool { bFrames.load(ordering: .relaxed) }
 
     init(channel: String, broadcastID: ObjectIdentifier, hub: WebRTCHub) {
         self.channel = channel
@@ -52,6 +57,9 @@ final class WebRTCFeed: BroadcastSubscriber {
     var overflowPolicy: BroadcastOverflowPolicy { .skipToKeyframe }
 
     func receive(_ delivery: BroadcastDelivery) -> BroadcastReceipt {
+        if case let .frame(frame, _) = delivery, frame.track == .video, frame.pts != frame.dts, !sawBFrames {
+            bFrames.store(true, ordering: .relaxed)
+        }
         let forward = mode.withLock { mode -> Bool in
             guard case var .parked(parked) = mode else { return true }
             switch Self.keep(delivery, in: &parked) {

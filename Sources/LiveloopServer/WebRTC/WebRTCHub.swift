@@ -223,6 +223,12 @@ final class WebRTCHub: @unchecked Sendable {
         feeds[broadcast.channel] = Feed(subscriber: subscriber, broadcast: broadcast, subscriberID: subscriberID)
     }
 
+    /// Whether the channel's video has shown a B-frame (a frame whose presentation time is not its decode time).
+    func hasBFrames(channel: String) -> Bool {
+        guard let feed = feeds[channel] else { return false }
+        return feed.warnedAboutBFrames || feed.subscriber.sawBFrames
+    }
+
     func deliver(_ delivery: BroadcastDelivery, from subscriber: WebRTCFeed) {
         guard var feed = feeds[subscriber.channel], feed.subscriber === subscriber else { return }
         switch delivery {

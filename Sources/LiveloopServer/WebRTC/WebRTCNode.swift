@@ -90,6 +90,8 @@ public final class WebRTCNode: Sendable {
         public var answer: String
         /// RTP timestamp − offset (mod 2^32) = presentation time on the broadcast's media timeline (90 kHz).
         public var timestampOffset: UInt32
+        /// Whether the channel's video has shown B-frames so far (its kept keyframe group or any frame since).
+        public var hasBFrames: Bool
     }
 
     /// Answers a WHEP offer for a live broadcast: a new session whose ICE and DTLS must complete within
@@ -137,22 +139,24 @@ public final class WebRTCNode: Sendable {
             release()
         }
         let hub = hub
+        // nil: the DTLS endpoint could not be made; else whether the video has B-frames (known once `add` has
+        // handed the session the kept keyframe group).
         let created = try? await hub.loop.submit { () throws -> Bool in
             let endpoint = try DTLSEndpoint(context: dtls, peerFingerprint: offer.fingerprint)
             let session = WHEPSession(id: id, channel: channel, offer: offer, localUfrag: ufrag, localPassword: password,
                                       dtls: endpoint, ssrc: ssrc, cname: cname, timestampOffset: timestampOffset,
                                       audioSSRC: audioSSRC, now: .now())
             hub.add(session, broadcast: broadcast, release: releaseAll)
-            return true
+            return hub.hasBFrames(channel: channel)
         }.get()
-        guard created == true else {
+        guard let hasBFrames = created else {
             releaseAll()
             throw APIError(.internalServerError, code: "dtls_failed", message: "the DTLS session could not be set up")
         }
         let answer = WHEPAnswer(offer: offer, iceUfrag: ufrag, icePassword: password, fingerprint: dtls.fingerprint,
                                 candidates: addresses.map { ($0, port) }, ssrc: ssrc, cname: cname,
                                 sessionID: UInt64.random(in: 1...UInt64(Int64.max)), audioSSRC: audioSSRC)
-        return Created(id: id, answer: answer.text, timestampOffset: timestampOffset)
+        return Created(id: id, answer: answer.text, timestampOffset: timestampOffset, hasBFrames: hasBFrames)
     }
 
     /// Ends a session (WHEP DELETE); false when `channel` has no session `id`.

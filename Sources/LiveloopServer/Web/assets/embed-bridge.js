@@ -52,7 +52,7 @@ export class EmbedBridge {
     const playhead = this.player.isPlaying?.() ? this.player.playheadDate() : null;
     this.post('offer.click', {
       offerID: offer.offerID, title: offer.title, price: offer.price, currency: offer.currency, link: offer.link,
-      mediaTime: Number.isFinite(this.video.currentTime) ? this.video.currentTime : null,
+      mediaTime: this.player.mediaTime?.() ?? null,
       streamTime: Number.isFinite(playhead) ? playhead : null,
     });
   }

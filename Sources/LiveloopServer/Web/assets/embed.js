@@ -1,5 +1,5 @@
 // The embed (/embed/CHANNEL, docs/embedding.md): the player and the interactive layer, chrome-less, for an iframe.
-// Query options: `mode` (ws | hls), `muted` (1 | 0, default 1), `autoplay` (1 | 0, default 1), `theme` (dark | light),
+// Query options: `mode` (webrtc | ws | hls; default WebRTC where it works, else the WebSocket), `muted` (1 | 0, default 1), `autoplay` (1 | 0, default 1), `theme` (dark | light),
 // `show` (the interaction types on screen: any of poll,quiz,offers,reactions,chat,gifts; default all but gifts),
 // `offerlinks` (open | host: with `host` an offer card's button does not open its link; the host page gets
 // `offer.click` and adds the product to its own cart).
@@ -57,7 +57,7 @@ if (show.has('offers')) {
   mountOffers($('offers'), room, {
     navigate: params.get('offerlinks') !== 'host',
     onClick: (offer) => bridge.offerClicked(offer),
-    mediaTime: () => video.currentTime,
+    mediaTime: () => player.mediaTime(),
   });
 }
 

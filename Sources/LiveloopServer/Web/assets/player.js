@@ -1,9 +1,11 @@
 // The live player: one muxed MSE SourceBuffer fed by fMP4 over a WebSocket (`/live/CHANNEL/ws`, sub-second) or by
 // LL-HLS (`llhls.js`, for `?mode=hls` and audiences behind a CDN), held at a target latency by steering playbackRate
 // (±5 %) and seeking when more than a second off (a quarter second right after a stall or a tab switch). Native HLS
-// (`video.src`) only where MediaSource is missing (iOS Safari). `?mode=webrtc` plays over WebRTC (webrtc.js, WHEP) and
-// falls back to the WebSocket (or, without MediaSource, to LL-HLS) when the browser has no WebRTC, the server refuses
-// the session, or no frame arrives within a few seconds.
+// (`video.src`) only where MediaSource is missing (iOS Safari). WebRTC (webrtc.js, WHEP) is the default where the
+// browser has it, and `?mode=webrtc` asks for it outright; either falls back to the WebSocket (or, without MediaSource,
+// to LL-HLS) when the server refuses the session (no WebRTC on this server, the node is full) or no frame arrives
+// within a few seconds. The default also gives way when the server says the stream has B-frames, which browsers'
+// WebRTC decoders show only a few of a second. `?mode=ws` and `?mode=hls` choose those paths outright.
 //
 // Latency is measured against the stream clock — from the WebSocket's init frame, or from EXT-X-PROGRAM-DATE-TIME:
 //   wallClock(t) = clock.wallClock + (t × timescale − clock.mediaTime) / timescale × 1000
@@ -67,7 +69,10 @@ export class LivePlayer extends EventTarget {
     this.serverNow = options.serverNow ?? (() => Date.now());
     const MS = window.MediaSource || window.ManagedMediaSource;
     this.MediaSourceType = MS;
-    this.mode = options.mode === 'webrtc' && WebRTCSession.supported ? 'webrtc' : options.mode === 'hls' || !MS ? 'hls' : 'ws';
+    // No mode asked for: WebRTC where the browser has it (the lowest latency), giving way as above.
+    const wanted = options.mode === 'ws' || options.mode === 'hls' || options.mode === 'webrtc' ? options.mode : 'auto';
+    this.autoMode = wanted === 'auto';
+    this.mode = (wanted === 'webrtc' || this.autoMode) && WebRTCSession.supported ? 'webrtc' : wanted === 'hls' || !MS ? 'hls' : 'ws';
     this.rtc = null;             // the WebRTCSession while the webrtc path plays
     this.fallbackReason = null;  // why the webrtc path gave way, once it did
     this.native = !MS;
@@ -180,6 +185,16 @@ export class LivePlayer extends EventTarget {
     return this.wallClockAt(this.video.currentTime - this.cto);
   }
 
+  /**
+   * The playhead's media time in seconds on the broadcast's timeline (the fMP4 paths' presentation times; on WebRTC
+   * the frame on screen's RTP time mapped to the same timeline), or null while nothing plays or on a browser's own HLS.
+   */
+  mediaTime() {
+    if (!this.isPlaying()) return null;
+    if (this.rtc) return this.rtc.playheadMediaTime();
+    return this.native ? null : this.video.currentTime;
+  }
+
   /** Seconds from ingest to the frame on screen, or null before the clock is known. */
   latency() {
     const date = this.playheadDate();
@@ -206,6 +221,8 @@ export class LivePlayer extends EventTarget {
       get behind() { return player.behind; },
       get latency() { return player.latency(); },
       get playheadDate() { return player.playheadDate(); },
+      get mediaTime() { return player.mediaTime(); },
+      get autoMode() { return player.autoMode; },
       get targetLatency() { return player.targetLatency; },
       get baseTargetLatency() { return player.target.base; },
       get buffered() { const end = player.bufferEnd(); return end === null ? 0 : Math.max(0, end - player.video.currentTime); },
@@ -549,7 +566,7 @@ export class LivePlayer extends EventTarget {
 
   startWebRTC() {
     this.setState('connecting', 'Connecting to the stream…');
-    const rtc = new WebRTCSession({ channel: this.channel, video: this.video, serverNow: () => this.serverNow() });
+    const rtc = new WebRTCSession({ channel: this.channel, video: this.video, serverNow: () => this.serverNow(), refuseBFrames: this.autoMode });
     this.rtc = rtc;
     rtc.onfailed = (error) => { if (this.rtc === rtc) this.fallBack(error); };
     rtc.start().then(() => { if (this.rtc === rtc) this.setState('playing'); }, (error) => { if (this.rtc === rtc) this.fallBack(error); });

@@ -4,8 +4,8 @@
 // Joining (session.js): on an open channel the viewer picks a name and gets a token at once; on a signed one the
 // customer's site hands it over in `#token=…`; `#pt=…` carries a members-only channel's playback token.
 // URL options: `?token=JWT` (kept in localStorage, then removed from the address bar), `?latency=0.8` (target seconds
-// behind live, instead of the channel's), `?mode=hls` (LL-HLS instead of the WebSocket), `?mode=webrtc` (WebRTC, WHEP,
-// falling back to the WebSocket), `?debug=1` (the playback
+// behind live, instead of the channel's), `?mode=ws` / `?mode=hls` / `?mode=webrtc` (the WebSocket, LL-HLS or WebRTC
+// outright; without it WebRTC where it works, falling back to the WebSocket), `?debug=1` (the playback
 // details panel; the `d` key toggles it too).
 
 import { LivePlayer } from './player.js';
@@ -55,9 +55,9 @@ mountChat($('panel-chat'), room);
 mountQA($('panel-qa'), room);
 mountReactions($('reactions'), $('float-layer'), room);
 mountGifts({ picker: $('gift-picker'), layer: $('gift-layer'), board: $('supporters'), status: $('action-status') }, room);
-// A click carries the playhead in media seconds where the MSE paths put it (the fMP4 decode times); WebRTC and a
-// browser's own HLS keep other clocks, so their clicks go without one.
-const clickMediaTime = () => (player.isPlaying() && player.mode !== 'webrtc' && !player.native ? video.currentTime : null);
+// A click carries the playhead in media seconds on the broadcast's timeline (WebRTC's too); a browser's own HLS keeps
+// another clock, so its clicks go without one.
+const clickMediaTime = () => player.mediaTime();
 mountOffers($('shelf-offers'), room, { heading: 'h4', announce: $('shelf-news'), mediaTime: clickMediaTime });
 mountOffers($('offers'), room, { mediaTime: clickMediaTime });   // over the video: shown in full screen only
 mountStreamInfo({

@@ -19,10 +19,13 @@ export class WebRTCSession {
   }
 
   /**
-   * @param {{channel: string, video: HTMLVideoElement, serverNow: () => number}} options
+   * @param {{channel: string, video: HTMLVideoElement, serverNow: () => number, refuseBFrames?: boolean}} options
+   *   `refuseBFrames`: give up (reject `start`) when the server says the stream has B-frames, which browsers' WebRTC
+   *   H.264 decoders show only a few of a second — the player's automatic choice does, an explicit `?mode=webrtc` not.
    */
-  constructor({ channel, video, serverNow }) {
+  constructor({ channel, video, serverNow, refuseBFrames = false }) {
     this.channel = channel;
+    this.refuseBFrames = refuseBFrames;
     this.video = video;
     this.serverNow = serverNow;
     this.pc = null;
@@ -58,6 +61,9 @@ export class WebRTCSession {
         throw new Error(body?.error?.message ?? `WHEP answered ${response.status}`);
       }
       this.location = response.headers.get('Location');
+      if (this.refuseBFrames && response.headers.get('Liveloop-B-Frames')) {
+        throw new Error('the stream has B-frames, which WebRTC players here show poorly');
+      }
       this.clock = parseClock(response.headers.get('Liveloop-RTP-Clock'));
       await pc.setRemoteDescription({ type: 'answer', sdp: await response.text() });
       await this.firstFrame(timeoutMs);
@@ -98,14 +104,28 @@ export class WebRTCSession {
   /** The stream-clock date (server ms) of the frame on screen, or null without the clock or a frame. */
   playheadDate() {
     const c = this.clock;
+    const media = this.frameMediaTime();
+    if (media === null) return null;
+    // The frame has been on screen since it was shown: the picture is that much older.
+    return c.wallClock + (media - c.mediaTime) / 90 + (performance.now() - this.lastFrame.at);
+  }
+
+  /** The media time (seconds, the broadcast's timeline, as the fMP4 paths' currentTime) of the frame on screen, or null. */
+  playheadMediaTime() {
+    const media = this.frameMediaTime();
+    return media === null ? null : media / 90000;
+  }
+
+  /** The frame on screen's presentation time on the stream clock's media timeline (90 kHz), or null. */
+  frameMediaTime() {
+    const c = this.clock;
     const frame = this.lastFrame;
     if (!c || c.mediaTime === undefined || !frame) return null;
     // The present media time on the stream clock, to unwrap the 32-bit RTP timestamp near it.
     const now = c.mediaTime + ((this.serverNow() - c.wallClock) * 90);
     let media = ((frame.rtpTimestamp - c.offset) % RTP_WRAP + RTP_WRAP) % RTP_WRAP;
     media += Math.round((now - media) / RTP_WRAP) * RTP_WRAP;
-    // The frame has been on screen since it was shown: the picture is that much older.
-    return c.wallClock + (media - c.mediaTime) / 90 + (performance.now() - frame.at);
+    return media;
   }
 
   /**
