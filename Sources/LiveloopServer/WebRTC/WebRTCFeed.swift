@@ -43,6 +43,10 @@ final class WebRTCFeed: BroadcastSubscriber {
     private let pending = Atomic<Int>(0)
     private let mode = Mutex(Mode.parked(Parked()))
     private let bFrames = Atomic<Bool>(false)
+    private let videoFrames = Atomic<Int>(0)
+
+    /// Video frames that came by since the feed attached, counted up to 1,000.
+    var videoFramesSeen: Int { videoFrames.load(ordering: .relaxed) }
 
     /// Whether a video frame with B-frame reordering (presentation time ≠ decode time) has come by, parked or not,
     /// since the feed attached at the broadcast's start.
@@ -57,8 +61,9 @@ final class WebRTCFeed: BroadcastSubscriber {
     var overflowPolicy: BroadcastOverflowPolicy { .skipToKeyframe }
 
     func receive(_ delivery: BroadcastDelivery) -> BroadcastReceipt {
-        if case let .frame(frame, _) = delivery, frame.track == .video, frame.pts != frame.dts, !sawBFrames {
-            bFrames.store(true, ordering: .relaxed)
+        if case let .frame(frame, _) = delivery, frame.track == .video {
+            if frame.pts != frame.dts, !sawBFrames { bFrames.store(true, ordering: .relaxed) }
+            if videoFramesSeen < 1000 { videoFrames.add(1, ordering: .relaxed) }
         }
         let forward = mode.withLock { mode -> Bool in
             guard case var .parked(parked) = mode else { return true }

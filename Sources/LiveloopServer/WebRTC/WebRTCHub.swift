@@ -223,6 +223,12 @@ final class WebRTCHub: @unchecked Sendable {
         feeds[broadcast.channel] = Feed(subscriber: subscriber, broadcast: broadcast, subscriberID: subscriberID)
     }
 
+    /// Video frames the channel's feed for `broadcast` has seen (attaching it first when it is not there yet).
+    func videoFramesSeen(_ broadcast: Broadcast) -> Int {
+        ensureFeed(broadcast)
+        return feeds[broadcast.channel]?.subscriber.videoFramesSeen ?? 0
+    }
+
     /// Whether the channel's video has shown a B-frame (a frame whose presentation time is not its decode time).
     func hasBFrames(channel: String) -> Bool {
         guard let feed = feeds[channel] else { return false }
