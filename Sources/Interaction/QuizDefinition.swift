@@ -24,11 +24,14 @@ public struct QuizDefinition: Sendable, Hashable, Codable {
     public var quizID: String
     public var title: String
     public var questions: [Question]
+    /// Who sponsors the quiz, shown on its card (absent in records written before quizzes had sponsors).
+    public var sponsor: Sponsor?
 
-    public init(quizID: String, title: String, questions: [Question]) {
+    public init(quizID: String, title: String, questions: [Question], sponsor: Sponsor? = nil) {
         self.quizID = quizID
         self.title = title
         self.questions = questions
+        self.sponsor = sponsor
     }
 
     func validate(maxTextLength: Int) throws(InteractionError) {
@@ -49,5 +52,6 @@ public struct QuizDefinition: Sendable, Hashable, Codable {
                 throw .badRequest("question \(number) window must be 1 to 3600 seconds")
             }
         }
+        try sponsor?.validate()
     }
 }

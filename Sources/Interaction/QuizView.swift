@@ -25,10 +25,12 @@ public struct QuizView: Sendable, Hashable, Codable {
     public var questionCount: Int
     public var phase: Phase
     public var question: QuestionView?
+    public var sponsor: Sponsor?
 
     public init(_ quiz: Quiz) {
         quizID = quiz.quizID
         title = quiz.definition.title
+        sponsor = quiz.definition.sponsor
         questionCount = quiz.definition.questions.count
         let revealed: Bool
         switch quiz.phase {

@@ -31,6 +31,8 @@ public enum Record: Sendable, Hashable, Codable {
     /// `mediaTime` is where the viewer's playhead was (seconds of the stream's media timeline) when the client said so
     /// (absent in records written before it was recorded, and for clients that do not send it).
     case offerClicked(offerID: String, sub: String, at: Timestamp, mediaTime: Double? = nil)
+    /// A click on the sponsor of a poll or quiz, attributed like an offer click.
+    case sponsorClicked(interaction: SponsoredInteraction, sub: String, at: Timestamp, mediaTime: Double? = nil)
     /// A live session of the channel began (a publisher started it); `broadcastID` names it in the analytics API.
     case broadcastStarted(broadcastID: String, at: Timestamp)
     /// That session ended (the publisher left and did not come back within the grace period, or the server stopped).
@@ -53,7 +55,7 @@ public enum Record: Sendable, Hashable, Codable {
              .vote(_, _, _, let at), .quizCreated(_, _, let at), .quizQuestionShown(_, _, let at),
              .quizQuestionClosed(_, _, let at), .quizQuestionRevealed(_, _, let at), .quizEnded(_, let at),
              .quizAnswer(_, _, _, _, _, _, let at), .questionUpvoted(_, _, let at), .questionModerated(_, _, _, let at),
-             .offerShown(_, let at), .offerHidden(_, let at), .offerClicked(_, _, let at, _),
+             .offerShown(_, let at), .offerHidden(_, let at), .offerClicked(_, _, let at, _), .sponsorClicked(_, _, let at, _),
              .broadcastStarted(_, let at), .broadcastEnded(_, let at), .viewerSample(_, let at), .reactionsCounted(_, let at):
             at
         }

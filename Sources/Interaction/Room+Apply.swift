@@ -77,6 +77,9 @@ extension Room {
             try offers.hide(offerID)
         case .offerClicked(let offerID, let sub, _, _):
             try offers.click(offerID, by: sub)
+        case .sponsorClicked(let interaction, let sub, _, _):
+            _ = try sponsor(of: interaction, onScreen: false)
+            sponsorClicks.click(interaction, by: sub)
         case .broadcastStarted, .broadcastEnded, .viewerSample, .reactionsCounted:
             sampler.apply(record)
         }
@@ -107,6 +110,25 @@ extension Room {
     func poll(_ pollID: String) throws(InteractionError) -> Poll {
         guard let poll = polls[pollID] else { throw .notFound("poll", pollID) }
         return poll
+    }
+
+    /// The sponsor of a sponsored poll or quiz; `not_found` when there is no such poll or quiz or it has no sponsor, and,
+    /// with `onScreen`, while viewers cannot see it yet (a draft poll, a quiz before its first question).
+    func sponsor(of interaction: SponsoredInteraction, onScreen: Bool) throws(InteractionError) -> Sponsor {
+        let sponsor: Sponsor?
+        let hidden: Bool
+        switch interaction {
+        case .poll(let pollID):
+            let poll = polls[pollID]
+            sponsor = poll?.definition.sponsor
+            hidden = poll?.phase == .draft
+        case .quiz(let quizID):
+            let quiz = quizzes[quizID]
+            sponsor = quiz?.definition.sponsor
+            hidden = quiz?.phase == .ready
+        }
+        guard let sponsor, !(onScreen && hidden) else { throw .notFound("sponsored \(interaction.kind.rawValue)", interaction.id) }
+        return sponsor
     }
 
     func quiz(_ quizID: String) throws(InteractionError) -> Quiz {

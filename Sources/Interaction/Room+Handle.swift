@@ -74,12 +74,17 @@ extension Room {
         case .giftSend(let send):
             try sendGift(send, from: identity, at: now, into: &effects)
         case .offerClick(let target):
-            if let mediaTime = target.mediaTime, !(mediaTime.isFinite && (0...1e9).contains(mediaTime)) {
-                throw .badRequest("mediaTime must be 0 to 1000000000 seconds")
-            }
+            try Self.checkClickMediaTime(target.mediaTime)
             try charge(\.clicks, for: by, at: now, into: &effects)
             try commit(.offerClicked(offerID: target.offerID, sub: by, at: now, mediaTime: target.mediaTime), into: &effects)
             offerClicksChanged.insert(target.offerID)
+        case .sponsorClick(let click):
+            try Self.checkClickMediaTime(click.mediaTime)
+            try charge(\.clicks, for: by, at: now, into: &effects)
+            _ = try sponsor(of: click.interaction, onScreen: true)
+            try commit(.sponsorClicked(interaction: click.interaction, sub: by, at: now, mediaTime: click.mediaTime),
+                       into: &effects)
+            sponsorClicksChanged.insert(click.interaction)
         case .qaModerate(let action, let target):
             let wasPublic = qanda.question(target.questionID)?.status.isPublic ?? false
             try commit(.questionModerated(questionID: target.questionID, action: action, by: by, at: now), into: &effects)
@@ -131,6 +136,13 @@ extension Room {
         case .offerHide(let target):
             try commit(.offerHidden(offerID: target.offerID, at: now), into: &effects)
             emit(.offerHidden(target), to: .everyone, into: &effects)
+        }
+    }
+
+    /// A click's `mediaTime`, when it has one, is a playhead: 0 to 10⁹ seconds.
+    private static func checkClickMediaTime(_ mediaTime: Double?) throws(InteractionError) {
+        if let mediaTime, !(mediaTime.isFinite && (0...1e9).contains(mediaTime)) {
+            throw .badRequest("mediaTime must be 0 to 1000000000 seconds")
         }
     }
 

@@ -30,7 +30,7 @@ extension Room {
             emitPollState(target.pollID, into: &effects)
         case .quizCreate(let draft):
             let definition = QuizDefinition(quizID: "z\(ids.last &+ 1)", title: draft.title.trimmingWhitespace,
-                                            questions: draft.questions)
+                                            questions: draft.questions, sponsor: draft.sponsor)
             try definition.validate(maxTextLength: configuration.maxTextLength)
             _ = ids.next("z")
             try commit(.quizCreated(definition: definition, by: by, at: now), into: &effects)

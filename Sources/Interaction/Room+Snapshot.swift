@@ -22,6 +22,7 @@ extension Room {
             standing: latestQuiz?.leaderboard.standing(of: identity.sub),
             supporters: gifts.topSupporters(configuration.supportersSize),
             offers: offers.visibleCards,
+            sponsorClicks: staff ? sponsorClickCounts : nil,
             viewers: viewers,
             slowModeSeconds: chat.slowModeSeconds,
             allowedReactions: configuration.allowedReactions,
@@ -37,6 +38,18 @@ extension Room {
 
     /// The quiz with this id.
     public func quiz(withID quizID: String) -> Quiz? { quizzes[quizID] }
+
+    /// Every sponsored poll, then every sponsored quiz, in creation order, with the clicks on its sponsor (for staff:
+    /// the snapshot's `sponsorClicks` and `GET …/sponsors`).
+    public var sponsorClickCounts: [SponsorClicks.ClickCount] {
+        let sponsoredPolls = polls.values.compactMap { poll in
+            poll.definition.sponsor.map { sponsorClicks.clickCount(.poll(poll.pollID), sponsor: $0) }
+        }
+        let sponsoredQuizzes = quizzes.values.compactMap { quiz in
+            quiz.definition.sponsor.map { sponsorClicks.clickCount(.quiz(quiz.quizID), sponsor: $0) }
+        }
+        return sponsoredPolls + sponsoredQuizzes
+    }
 
     /// The Q&A question with this id.
     public func question(withID questionID: String) -> Question? { qanda.question(questionID) }

@@ -6,7 +6,7 @@ extension Room {
 
     /// The periodic flush, every 100–200 ms: closes polls and quiz questions whose window has passed (their records
     /// must be committed like any other), sends live tallies to staff, and aggregated counts (reactions, question
-    /// votes, offer clicks, supporters, viewers) as one message each — never one per tap.
+    /// votes, offer and sponsor clicks, supporters, viewers) as one message each — never one per tap.
     public mutating func tick(at now: Timestamp) -> RoomUpdate {
         var effects = Effects()
         closeExpiredPolls(at: now, into: &effects)
@@ -34,6 +34,13 @@ extension Room {
             }
         }
         offerClicksChanged.removeAll(keepingCapacity: true)
+        for interaction in sponsorClicksChanged.sorted(by: { $0.description < $1.description }) {
+            if let sponsor = try? sponsor(of: interaction, onScreen: false) {
+                emit(.sponsorClicks(sponsorClicks.clickCount(interaction, sponsor: sponsor)), to: .staff, replayable: false,
+                     into: &effects)
+            }
+        }
+        sponsorClicksChanged.removeAll(keepingCapacity: true)
         if supportersChanged {
             supportersChanged = false
             emit(.supporters(.init(top: gifts.topSupporters(configuration.supportersSize))), to: .everyone,

@@ -26,6 +26,7 @@ public struct Room: Sendable {
     public internal(set) var reactions: Reactions
     public internal(set) var gifts: Gifts
     public internal(set) var offers = Offers()
+    public internal(set) var sponsorClicks = SponsorClicks()
     /// Open connections (a count, never a member list).
     public internal(set) var viewers = 0
     /// Open connections of staff (hosts, moderators): `viewers` less these is the audience analytics counts.
@@ -40,6 +41,7 @@ public struct Room: Sendable {
     static let viewerCountInterval: Duration = .milliseconds(500)
     var questionVotesChanged: Set<String> = []
     var offerClicksChanged: Set<String> = []
+    var sponsorClicksChanged: Set<SponsoredInteraction> = []
     var supportersChanged = false
     var lastPrune: Timestamp?
     /// The cue of each poll's launch and each quiz's current question (by poll or quiz id): window ends are timed from

@@ -15,6 +15,8 @@ public struct RoomSnapshot: Sendable, Hashable, Codable {
     public var standing: Standing?
     public var supporters: [Supporter]
     public var offers: [OfferCard]
+    /// Staff only: every sponsored poll and quiz with the clicks on its sponsor (absent for viewers).
+    public var sponsorClicks: [SponsorClicks.ClickCount]?
     public var viewers: Int
     public var slowModeSeconds: Int
     public var allowedReactions: [String]

@@ -1,4 +1,4 @@
-/// Who sponsors a poll: shown on its card as "Sponsored by NAME" with the logo, linking to `link`.
+/// Who sponsors a poll or a quiz: shown on its card as "Sponsored by NAME" with the logo, linking to `link`.
 public struct Sponsor: Sendable, Hashable, Codable {
     public var name: String
     public var logoURL: String?

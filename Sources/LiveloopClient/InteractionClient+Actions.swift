@@ -60,6 +60,11 @@ extension InteractionClient {
         _ = try await acknowledge(.offerClick(.init(offerID: offerID, mediaTime: mediaTime)))
     }
 
+    /// Records a click on the sponsor of a poll or quiz (`.poll(id)`, `.quiz(id)`), with where the playhead was.
+    public func clickSponsor(_ interaction: SponsoredInteraction, mediaTime: Double? = nil) async throws(InteractionClientError) {
+        _ = try await acknowledge(.sponsorClick(.init(interaction, mediaTime: mediaTime)))
+    }
+
     /// One tap of a reaction. Fire and forget — taps are counted per tick and come back summed in `reactions`; an
     /// emoji outside the channel's `allowedReactions` (from the latest snapshot) is refused here without sending.
     public func react(_ emoji: String) throws(InteractionClientError) {

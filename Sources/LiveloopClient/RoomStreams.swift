@@ -25,6 +25,8 @@ public enum OfferUpdate: Sendable, Hashable {
     case hidden(offerID: String)
     /// Click counts (staff only).
     case clicks(ServerMessage.OfferClicks)
+    /// Clicks on a poll's or quiz's sponsor (staff only).
+    case sponsorClicks(SponsorClicks.ClickCount)
 }
 
 /// A gift sent, or the top-supporters board changed.
@@ -130,6 +132,7 @@ final class RoomStreams: Sendable {
         case .offer(let card): offersIn.yield(.shown(card))
         case .offerHidden(let target): offersIn.yield(.hidden(offerID: target.offerID))
         case .offerClicks(let clicks): offersIn.yield(.clicks(clicks))
+        case .sponsorClicks(let clicks): offersIn.yield(.sponsorClicks(clicks))
         case .gift(let gift): giftsIn.yield(.gift(gift))
         case .supporters(let board): giftsIn.yield(.supporters(board.top))
         case .viewers(let count): viewersIn.yield(count.count)

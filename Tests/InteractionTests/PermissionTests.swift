@@ -39,6 +39,7 @@ let viewerMessages: [ClientMessage] = [
     .qaUpvote(.init(questionID: "q1")),
     .giftSend(.init(giftID: "rose")),
     .offerClick(.init(offerID: "o1")),
+    .sponsorClick(.init(.poll("p1"), mediaTime: 12.5)),
 ]
 
 @Suite("Permissions")

@@ -11,6 +11,8 @@ let everyClientMessage: [ClientMessage] = [
 ] + viewerMessages + staffOnlyMessages + [
     .pollCreate(.init(question: "Best?", options: ["a", "b", "c"], multipleChoice: true, windowSeconds: 30, allowChanges: true)),
     .quizCreate(quizDraft(questions: 2)),
+    .quizCreate(.init(title: "Sponsored", questions: quizDraft(questions: 1).questions, sponsor: acme)),
+    .sponsorClick(.init(.quiz("z1"))),
 ]
 
 let sampleSnapshot: RoomSnapshot = {
@@ -47,6 +49,8 @@ let everyServerMessage: [ServerMessage] = [
     .offer(mug),
     .offerHidden(.init(offerID: "mug")),
     .offerClicks(.init(offerID: "mug", clicks: 5, uniqueClicks: 2)),
+    .sponsorClicks(.init(interaction: .poll("p1"), sponsor: "Acme", clicks: 5, uniqueClicks: 2)),
+    .sponsorClicks(.init(interaction: .quiz("z1"), sponsor: "Acme", clicks: 1, uniqueClicks: 1)),
     .viewers(.init(count: 1234)),
     .moderation(.init(action: .timeout, until: at(60))),
     .goaway(.init(reconnectWithinMs: 2000)),

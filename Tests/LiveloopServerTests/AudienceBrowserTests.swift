@@ -10,7 +10,7 @@ struct AudienceBrowserTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("browser/audience.py").path
 
-    @Test("join by name (one sub across reloads and tabs, one ballot), the SDK embed on another origin with postMessage events and branding, an offer click reaching the host page and counted, a sponsored poll, a private channel locked without a token and playing with one",
+    @Test("join by name (one sub across reloads and tabs, one ballot), the SDK embed on another origin with postMessage events and branding, an offer click reaching the host page and counted at the playhead's media time, a sponsored poll whose sponsor click opens a tab, reaches the host page and is counted, a private channel locked without a token and playing with one",
           .enabled(if: BrowserTests.haveBrowser, "needs chromium, chromedriver and selenium"), .timeLimit(.minutes(8)))
     func audienceInChromium() async throws {
         let server = try await TestServer.start(demo: true)
@@ -29,6 +29,15 @@ struct AudienceBrowserTests {
         #expect((offer?["hostEvent"] as? [String: Any])?["offerID"] as? String == "embed-tee", "offer.click on the host page")
         #expect(((offer?["server"] as? [String: Any])?["clicks"] as? Int ?? 0) >= 1, "the click counted on the server")
         #expect(offer?["tabsOpened"] as? Int == 0, "offerlinks=host: no navigation")
-        #expect((checks?["sponsoredPoll"] as? [String: Any])?["link"] as? String == "https://acme.example/")
+        if let counted = offer?["countedMediaTime"] as? Double, let playhead = offer?["playhead"] as? Double {
+            #expect(abs(counted - playhead) <= 3, "the counted click's mediaTime \(counted) is the playhead \(playhead)")
+        } else {
+            Issue.record("the counted offer click has no mediaTime: \(String(describing: offer))")
+        }
+        let sponsored = checks?["sponsoredPoll"] as? [String: Any]
+        #expect(sponsored?["link"] as? String == "https://acme.example/")
+        #expect(sponsored?["rel"] as? String == "noopener sponsored" && sponsored?["target"] as? String == "_blank")
+        #expect((sponsored?["hostEvent"] as? [String: Any])?["sponsor"] as? String == "Acme Coffee", "sponsor.click on the host page")
+        #expect(((sponsored?["server"] as? [String: Any])?["clicks"] as? Int ?? 0) >= 1, "the sponsor click counted on the server")
     }
 }

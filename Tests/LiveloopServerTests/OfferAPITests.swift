@@ -4,7 +4,8 @@ import Storage
 import Testing
 
 /// Offer clicks through the server: two viewers click (one twice), the host reads the counts with `GET …/offers`,
-/// a viewer may not, and bad cards and click fields are refused with a JSON error that changes nothing.
+/// a viewer may not, and bad cards and click fields are refused with a JSON error that changes nothing. Sponsor clicks
+/// the same way, with `GET …/sponsors`.
 @Suite("offers over the API", .serialized)
 struct OfferAPITests {
     static func post(_ server: TestServer, _ path: String, bearer: String?, _ body: String) async throws -> (Int, [String: Any]?) {
@@ -61,5 +62,54 @@ struct OfferAPITests {
         #expect(pastRefused == 400)
         let (_, room) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/room", bearer: admin)
         #expect((room?["offers"] as? [[String: Any]])?.first?["stock"] as? Int == 3, "a refused card changes nothing")
+    }
+
+    @Test("sponsor clicks on a poll and a quiz are counted in total and per viewer, read by staff only; an unknown id is 404")
+    func sponsorClicksOverREST() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        _ = try server.createChannel("show")
+        let admin = try #require(try server.store.ensureAdminKey())
+        let messages = "/api/v1/channels/show/messages"
+        let sponsor = #""sponsor":{"name":"Acme","link":"https://acme.example/"}"#
+        let (_, poll) = try await Self.post(server, messages, bearer: admin,
+                                            #"{"v":1,"type":"poll.create","question":"Q?","options":["a","b"],\#(sponsor)}"#)
+        let pollID = try #require(poll?["ref"] as? String)
+        _ = try await Self.post(server, messages, bearer: admin, #"{"v":1,"type":"poll.launch","pollID":"\#(pollID)"}"#)
+        let quizBody = #"{"v":1,"type":"quiz.create","title":"T","questions":[{"prompt":"1?","options":["a","b"],"correct":[0],"windowSeconds":30}],\#(sponsor)}"#
+        let (_, quiz) = try await Self.post(server, messages, bearer: admin, quizBody)
+        let quizID = try #require(quiz?["ref"] as? String)
+
+        let (joined, body) = try await Self.post(server, "/api/v1/channels/show/join", bearer: nil, #"{"name":"Ada"}"#)
+        #expect(joined == 200)
+        let viewer = try #require(body?["token"] as? String)
+        for index in 0..<2 {
+            let (status, reply) = try await Self.post(server, messages, bearer: viewer,
+                                                      #"{"v":1,"type":"sponsor.click","id":"s\#(index)","pollID":"\#(pollID)","mediaTime":3.25}"#)
+            #expect(status == 200, "\(String(describing: reply))")
+        }
+        let (beforeAsking, notYet) = try await Self.post(server, messages, bearer: viewer,
+                                                         #"{"v":1,"type":"sponsor.click","id":"s8","quizID":"\#(quizID)"}"#)
+        #expect(beforeAsking == 404 && notYet?["code"] as? String == "not_found", "a quiz not yet asking")
+        let (unknown, unknownBody) = try await Self.post(server, messages, bearer: viewer,
+                                                         #"{"v":1,"type":"sponsor.click","id":"s9","pollID":"p404"}"#)
+        #expect(unknown == 404 && unknownBody?["code"] as? String == "not_found" && unknownBody?["id"] as? String == "s9")
+
+        let (status, read) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/sponsors", bearer: admin)
+        #expect(status == 200)
+        let counts = read?["sponsors"] as? [[String: Any]] ?? []
+        #expect(counts.count == 2, "\(String(describing: read))")
+        #expect(counts.first?["pollID"] as? String == pollID && counts.first?["sponsor"] as? String == "Acme")
+        #expect(counts.first?["clicks"] as? Int == 2 && counts.first?["uniqueClicks"] as? Int == 1)
+        #expect(counts.last?["quizID"] as? String == quizID && counts.last?["clicks"] as? Int == 0)
+        let (_, staffRoom) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/room", bearer: admin)
+        #expect((staffRoom?["sponsorClicks"] as? [[String: Any]])?.first?["clicks"] as? Int == 2)
+        let (_, viewerRoom) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/room", bearer: viewer)
+        #expect(viewerRoom?["sponsorClicks"] == nil, "counts are for staff")
+
+        let (viewerRead, viewerBody) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/sponsors", bearer: viewer)
+        #expect(viewerRead == 403 && viewerBody?["error"] != nil)
+        let (guestRead, _) = try await httpRequest(port: server.httpPort, .GET, "/api/v1/channels/show/sponsors", bearer: nil)
+        #expect(guestRead == 401)
     }
 }

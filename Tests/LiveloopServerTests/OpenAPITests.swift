@@ -65,6 +65,7 @@ struct OpenAPITests {
             ("/api/v1/channels/{channel}/rotate-key", "post"), ("/api/v1/channels/{channel}/tokens", "post"),
             ("/api/v1/channels/{channel}/tokens/revoke", "post"), ("/api/v1/tokens/rotate-secret", "post"),
             ("/api/v1/channels/{channel}/messages", "post"), ("/api/v1/channels/{channel}/room", "get"),
+            ("/api/v1/channels/{channel}/offers", "get"), ("/api/v1/channels/{channel}/sponsors", "get"),
             ("/api/v1/channels/{channel}/health", "get"),
             ("/api/v1/tenants", "get"), ("/api/v1/tenants", "post"), ("/api/v1/tenants/{tenant}", "get"),
             ("/api/v1/tenants/{tenant}", "delete"), ("/api/v1/tenants/{tenant}/quotas", "put"),

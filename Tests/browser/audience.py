@@ -7,8 +7,10 @@ usage: audience.py SERVER_URL ADMIN_KEY ARTIFACTS_DIR   (the server runs with --
 2. Embed on a page served from another origin (a second local HTTP server): the SDK's <liveloop-player> plays,
    postMessage events arrive (ready, identity, poll, results), methods work (join, vote), branding is applied inside the
    iframe; an offer card (price, stock, countdown) in the embed, clicked, reaches the host page as `offer.click`
-   without navigating (offerlinks="host"), is counted on the server (GET …/offers), and shows "Sold out" at stock 0;
-   a page from an origin the channel does not allow gets no frame and no events.
+   without navigating (offerlinks="host"), is counted on the server (GET …/offers) with the playhead's media time (the
+   live report's click log), and shows "Sold out" at stock 0; a sponsored poll's sponsor link, clicked, opens a new tab
+   (rel="noopener sponsored"), reaches the host page as `sponsor.click` and is counted (GET …/sponsors); a page from an
+   origin the channel does not allow gets no frame and no events.
 3. Members-only: without a playback token the watch page says so and nothing plays; with `#pt=` it plays.
 Prints one JSON line last: {"ok": bool, "failedStep": …, "error": …, "checks": {…}}.
 """
@@ -211,6 +213,47 @@ def offer_card(driver):
       return {stock: text('.stock'), countdown: text('.countdown'), button: text('a.button'), price: text('.price')};""")
 
 
+def live_report():
+    """The report of the broadcast on air (the demo channel's)."""
+    _, broadcasts = api('GET', f'/api/v1/channels/{CHANNEL}/broadcasts')
+    live = next((b for b in broadcasts or [] if b.get('endedAt') is None), None)
+    if not live:
+        raise CheckFailed(f'no live broadcast in {broadcasts}')
+    status, report = api('GET', f"/api/v1/channels/{CHANNEL}/broadcasts/{live['id']}/report")
+    if status != 200:
+        raise CheckFailed(f'report: HTTP {status}')
+    return report
+
+
+def sponsor_in_embed(driver, frame, poll_id):
+    """Inside the embed: the viewer clicks the poll's sponsor. The link opens in a new tab, the host page gets
+    `sponsor.click`, and the server counts it (GET …/sponsors)."""
+    first = driver.current_window_handle
+    tabs = set(driver.window_handles)
+    driver.switch_to.frame(frame)
+    link = driver.find_element(By.CSS_SELECTOR, '.poll .sponsor a')
+    rel, target = link.get_attribute('rel'), link.get_attribute('target')
+    link.click()
+    driver.switch_to.default_content()
+    events = lambda d: [e['data'] for e in d.execute_script('return window.events') if e['name'] == 'sponsor.click']
+    wait(driver, 'sponsor.click on the host page', lambda d: events(d))
+    event = events(driver)[0]
+    if event.get('pollID') != poll_id or event.get('sponsor') != 'Acme Coffee' or event.get('link') != 'https://acme.example/':
+        raise CheckFailed(f'sponsor.click data: {event}')
+    wait(driver, "the sponsor's page in a new tab", lambda d: len(d.window_handles) > len(tabs))
+    for handle in set(driver.window_handles) - tabs:
+        driver.switch_to.window(handle)
+        driver.close()
+    driver.switch_to.window(first)
+    counted = {}
+    def server_counts(_):
+        status, body = api('GET', f'/api/v1/channels/{CHANNEL}/sponsors')
+        counted.update(next((c for c in (body or {}).get('sponsors', []) if c.get('pollID') == poll_id), {}))
+        return status == 200 and counted.get('clicks', 0) >= 1
+    wait(driver, 'the sponsor click counted on the server', server_counts)
+    return {'rel': rel, 'target': target, 'hostEvent': event, 'server': counted}
+
+
 def offer_in_embed(driver, width, height):
     """The card in the embed: checked, screenshotted, and (at 1280) clicked: `offer.click` on the host page, no tab."""
     frame = driver.execute_script("return document.getElementById('live').shadowRoot.querySelector('iframe')")
@@ -225,6 +268,7 @@ def offer_in_embed(driver, width, height):
         return None
     driver.switch_to.frame(frame)
     tabs = len(driver.window_handles)
+    playhead = driver.execute_script("return document.querySelector('video').currentTime")
     driver.find_element(By.CSS_SELECTOR, '#offers .offer[data-offer-id="embed-tee"] a.button').click()
     driver.switch_to.default_content()
     wait(driver, 'offer.click on the host page', lambda d: any(e['name'] == 'offer.click' for e in d.execute_script('return window.events')))
@@ -240,13 +284,19 @@ def offer_in_embed(driver, width, height):
         counted.update(next((o for o in (body or {}).get('offers', []) if o['offerID'] == 'embed-tee'), {}))
         return status == 200 and counted.get('clicks', 0) >= 1
     wait(driver, 'the click counted on the server', server_counts)
+    # The counted click is attributed to where the viewer's playhead was (the report's click log), not null.
+    offer = next((o for o in live_report()['offers'] if o['offerID'] == OFFER['offerID']), {})
+    counted_at = (offer.get('clickLog') or [{}])[-1].get('mediaTime')
+    if not isinstance(counted_at, (int, float)) or abs(counted_at - playhead) > 3:
+        raise CheckFailed(f'the counted click has mediaTime {counted_at}, the playhead was at {playhead}')
     message({'type': 'offer.show', 'offer': {**OFFER, 'stock': 0, 'endsAt': int(time.time() * 1000) + 600_000}})
     driver.switch_to.frame(frame)
     wait(driver, 'the card sold out', lambda d: (offer_card(d) or {}).get('stock') == 'Sold out')
     driver.switch_to.default_content()
     shot(driver, f'embed-offer-soldout-{width}x{height}.png')
     message({'type': 'offer.show', 'offer': {**OFFER, 'endsAt': int(time.time() * 1000) + 600_000}})
-    return {'hostEvent': click, 'server': counted, 'tabsOpened': len(driver.window_handles) - tabs}
+    return {'hostEvent': click, 'server': counted, 'tabsOpened': len(driver.window_handles) - tabs,
+            'playhead': playhead, 'countedMediaTime': counted_at}
 
 
 def embed():
@@ -287,7 +337,7 @@ def embed():
                 sponsor_link = driver.execute_script("return document.querySelector('.poll .sponsor a').href")
                 driver.switch_to.default_content()
                 shot(driver, f'embed-sponsored-poll-{width}x{height}.png')
-                checks['sponsoredPoll'] = {'link': sponsor_link}
+                checks['sponsoredPoll'] = {'link': sponsor_link, **sponsor_in_embed(driver, frame, poll_id)}
                 voted = driver.execute_async_script(f"const done = arguments[0]; window.player.vote('{poll_id}', 1).then(done, (e) => done({{error: e}}))")
                 if not voted or 'error' in voted:
                     raise CheckFailed(f'vote over postMessage: {voted}')

@@ -62,6 +62,14 @@ extension BroadcastReport {
             add("offer", offer.offerID, "uniqueClicks", String(offer.uniqueClicks))
             add("offer", offer.offerID, "clickThrough", offer.clickThrough.map(Self.number) ?? "")
         }
+        for sponsored in sponsors {
+            add("sponsor", sponsored.id, "kind", sponsored.kind.rawValue)
+            add("sponsor", sponsored.id, "sponsor", sponsored.sponsor)
+            add("sponsor", sponsored.id, "impressions", String(sponsored.impressions))
+            add("sponsor", sponsored.id, "clicks", String(sponsored.clicks))
+            add("sponsor", sponsored.id, "uniqueClicks", String(sponsored.uniqueClicks))
+            add("sponsor", sponsored.id, "clickThrough", sponsored.clickThrough.map(Self.number) ?? "")
+        }
         add("gifts", "", "events", String(gifts.events))
         add("gifts", "", "items", String(gifts.items))
         add("gifts", "", "value", String(gifts.value))

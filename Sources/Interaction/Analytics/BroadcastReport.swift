@@ -17,6 +17,8 @@ public struct BroadcastReport: Sendable, Hashable, Codable {
     public var reactions: Reactions
     public var questions: Questions
     public var offers: [OfferStats]
+    /// The sponsored polls and quizzes of the broadcast, polls first, each in the order launched.
+    public var sponsors: [SponsorStats]
     public var gifts: Gifts
 
     /// The audience over time: a step function that holds each sample's count until the next.
@@ -110,7 +112,27 @@ public struct BroadcastReport: Sendable, Hashable, Codable {
         public static let maximumClickLog = 1_000
     }
 
-    /// One counted offer click: the viewer (`sub`), the server's time, and the viewer's playhead in seconds of media
+    /// A poll or quiz of the broadcast that carried a sponsor, with the clicks on it (counted like an offer's).
+    public struct SponsorStats: Sendable, Hashable, Codable {
+        public var kind: SponsoredInteraction.Kind
+        /// The poll's or quiz's id.
+        public var id: String
+        /// The poll's question or the quiz's title.
+        public var title: String
+        /// The sponsor's name and link.
+        public var sponsor: String
+        public var link: String
+        /// The audience when the card went up: a poll's viewers at its launch, a quiz's largest audience at a question.
+        public var impressions: Int
+        public var clicks: Int
+        public var uniqueClicks: Int
+        /// uniqueClicks ÷ impressions (nil when nobody was watching).
+        public var clickThrough: Double?
+        /// The first ``OfferStats/maximumClickLog`` clicks, attributed as an offer's are.
+        public var clickLog: [OfferClick]
+    }
+
+    /// One counted offer or sponsor click: the viewer (`sub`), the server's time, and the viewer's playhead in seconds of media
     /// time when their client sent it.
     public struct OfferClick: Sendable, Hashable, Codable {
         public var sub: String
@@ -170,6 +192,7 @@ extension BroadcastReport {
         try container.encode(reactions, forKey: .reactions)
         try container.encode(questions, forKey: .questions)
         try container.encode(offers, forKey: .offers)
+        try container.encode(sponsors, forKey: .sponsors)
         try container.encode(gifts, forKey: .gifts)
     }
 }

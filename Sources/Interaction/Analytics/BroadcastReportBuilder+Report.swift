@@ -22,7 +22,8 @@ extension BroadcastReportBuilder {
             viewers: viewers(from: startedAt, to: end),
             polls: pollStats(), quizzes: quizStats(), chat: rate(chatTimes.map { ($0, 1) }, from: startedAt, seconds: seconds, bucket: bucket),
             reactions: reactions(from: startedAt, seconds: seconds, bucket: bucket),
-            questions: .init(asked: asked, answered: answered.count), offers: offerStats(), gifts: giftStats()
+            questions: .init(asked: asked, answered: answered.count), offers: offerStats(),
+            sponsors: sponsorStats(), gifts: giftStats()
         )
     }
 
@@ -119,6 +120,29 @@ extension BroadcastReportBuilder {
                   impressions: entry.impressions, clicks: entry.clicks, uniqueClicks: entry.clickers.count,
                   clickThrough: Self.ratio(entry.clickers.count, entry.impressions), clickLog: entry.clickLog)
         }
+    }
+
+    private func sponsorStats() -> [BroadcastReport.SponsorStats] {
+        func stats(_ interaction: SponsoredInteraction, _ title: String, _ sponsor: Sponsor,
+                   impressions: Int) -> BroadcastReport.SponsorStats {
+            let entry = sponsorClicks[interaction] ?? ClickEntry()
+            return .init(kind: interaction.kind, id: interaction.id, title: title, sponsor: sponsor.name, link: sponsor.link,
+                         impressions: impressions, clicks: entry.clicks, uniqueClicks: entry.clickers.count,
+                         clickThrough: Self.ratio(entry.clickers.count, impressions), clickLog: entry.clickLog)
+        }
+        let sponsoredPolls = polls.compactMap { pollID, entry in
+            entry.definition.flatMap { definition in
+                definition.sponsor.map { stats(.poll(pollID), definition.question, $0, impressions: entry.viewersAtLaunch) }
+            }
+        }
+        let sponsoredQuizzes = quizzes.compactMap { quizID, entry in
+            entry.definition.flatMap { definition in
+                definition.sponsor.map {
+                    stats(.quiz(quizID), definition.title, $0, impressions: entry.questions.values.map(\.viewersAtShow).max() ?? 0)
+                }
+            }
+        }
+        return sponsoredPolls + sponsoredQuizzes
     }
 
     private func giftStats() -> BroadcastReport.Gifts {

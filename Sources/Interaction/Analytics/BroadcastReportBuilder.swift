@@ -29,6 +29,7 @@ public struct BroadcastReportBuilder: Sendable {
     var polls: OrderedDictionary<String, PollEntry> = [:]
     var quizzes: OrderedDictionary<String, QuizEntry> = [:]
     var offers: OrderedDictionary<String, OfferEntry> = [:]
+    var sponsorClicks: [SponsoredInteraction: ClickEntry] = [:]
     var chatTimes: [Timestamp] = []
     var reactionCounts: [(at: Timestamp, taps: Int)] = []
     var reactionsByEmoji: [String: Int] = [:]
@@ -72,6 +73,21 @@ public struct BroadcastReportBuilder: Sendable {
         var clicks = 0
         var clickers: Set<String> = []
         var clickLog: [BroadcastReport.OfferClick] = []
+    }
+
+    /// The clicks on one poll's or quiz's sponsor.
+    struct ClickEntry: Sendable {
+        var clicks = 0
+        var clickers: Set<String> = []
+        var clickLog: [BroadcastReport.OfferClick] = []
+
+        mutating func add(_ sub: String, at: Timestamp, mediaTime: Double?) {
+            clicks += 1
+            clickers.insert(sub)
+            if clickLog.count < BroadcastReport.OfferStats.maximumClickLog {
+                clickLog.append(.init(sub: sub, at: at.date, mediaTime: mediaTime))
+            }
+        }
     }
 
     public init(broadcastID: String) {
@@ -156,6 +172,13 @@ public struct BroadcastReportBuilder: Sendable {
             if let logged = offers[offerID]?.clickLog.count, logged < BroadcastReport.OfferStats.maximumClickLog {
                 offers[offerID]?.clickLog.append(.init(sub: sub, at: at.date, mediaTime: mediaTime))
             }
+        case .sponsorClicked(let interaction, let sub, let at, let mediaTime):
+            // Counted for the polls launched and the quizzes asked in this broadcast, as offer clicks are for its offers.
+            let inside = switch interaction {
+            case .poll(let pollID): polls[pollID] != nil
+            case .quiz(let quizID): quizzes[quizID] != nil
+            }
+            if inside { sponsorClicks[interaction, default: ClickEntry()].add(sub, at: at, mediaTime: mediaTime) }
         case .chatPosted(let message, let shadow):
             if !shadow { chatTimes.append(message.at) }
         case .reactionsCounted(let counts, let at):

@@ -5,7 +5,7 @@ import Foundation
 /// of the room's whole history (the log's compaction).
 ///
 /// It holds what the records built: chat history and the settings records changed, holds, polls with their
-/// ballots, quizzes, questions, gift totals, offers, the analytics sampler and who acted as staff. What comes from the
+/// ballots, quizzes, questions, gift totals, offers, sponsor clicks, the analytics sampler and who acted as staff. What comes from the
 /// channel's configuration (limits, catalogue, allowed reactions) is taken from the configuration in force when the
 /// room is rebuilt, exactly as a replay would; what is memory only (rate-limit buckets, reaction counts, broadcast
 /// history) starts empty, as after a replay.
@@ -23,6 +23,8 @@ public struct RoomCheckpoint: Sendable, Codable, Hashable {
     var qanda: QandA
     var giftTotals: [String: Supporter]
     var offers: Offers
+    /// Absent in checkpoints written before sponsor clicks were counted.
+    var sponsorClicks: SponsorClicks?
     var sampler: AudienceSampler
     var staffRoles: [String: Role]
 
@@ -49,7 +51,7 @@ extension Room {
         return RoomCheckpoint(
             version: RoomCheckpoint.currentVersion, ids: ids, chat: Array(chat.history), chatOverrides: chatOverrides,
             moderation: moderation, polls: polls, quizzes: Array(quizzes.values), qanda: qanda,
-            giftTotals: gifts.totals, offers: offers, sampler: sampler, staffRoles: staffRoles)
+            giftTotals: gifts.totals, offers: offers, sponsorClicks: sponsorClicks, sampler: sampler, staffRoles: staffRoles)
     }
 
     /// Rebuilds a room from a checkpoint and the records committed after it, in order.
@@ -69,6 +71,7 @@ extension Room {
         room.qanda = checkpoint.qanda
         room.gifts.totals = checkpoint.giftTotals
         room.offers = checkpoint.offers
+        room.sponsorClicks = checkpoint.sponsorClicks ?? SponsorClicks()
         room.sampler = checkpoint.sampler
         room.staffRoles = checkpoint.staffRoles
         var skipped = 0

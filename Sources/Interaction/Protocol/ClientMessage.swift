@@ -19,6 +19,8 @@ public enum ClientMessage: Sendable, Hashable {
     case qaUpvote(QuestionTarget)
     case giftSend(GiftSend)
     case offerClick(OfferTarget)
+    /// A click on the sponsor of a poll or quiz card.
+    case sponsorClick(SponsorClick)
     // Moderators (and hosts).
     case qaModerate(QandA.Action, QuestionTarget)
     case modTimeout(TimeoutUser)
@@ -46,7 +48,7 @@ public enum ClientMessage: Sendable, Hashable {
         case chatSend = "chat.send", chatDelete = "chat.delete"
         case pollVote = "poll.vote", quizAnswer = "quiz.answer"
         case qaAsk = "qa.ask", qaUpvote = "qa.upvote"
-        case giftSend = "gift.send", offerClick = "offer.click"
+        case giftSend = "gift.send", offerClick = "offer.click", sponsorClick = "sponsor.click"
         case qaApprove = "qa.approve", qaReject = "qa.reject", qaPin = "qa.pin", qaUnpin = "qa.unpin"
         case qaAnswer = "qa.answer", qaArchive = "qa.archive"
         case modTimeout = "mod.timeout", modBan = "mod.ban", modUnban = "mod.unban", modShadowBan = "mod.shadowban"
@@ -60,7 +62,7 @@ public enum ClientMessage: Sendable, Hashable {
         public var requiredRole: Role {
             switch self {
             case .ping, .sync, .reaction: .guest
-            case .chatSend, .chatDelete, .pollVote, .quizAnswer, .qaAsk, .qaUpvote, .giftSend, .offerClick: .viewer
+            case .chatSend, .chatDelete, .pollVote, .quizAnswer, .qaAsk, .qaUpvote, .giftSend, .offerClick, .sponsorClick: .viewer
             case .qaApprove, .qaReject, .qaPin, .qaUnpin, .qaAnswer, .qaArchive,
                  .modTimeout, .modBan, .modUnban, .modShadowBan, .chatSlowMode, .chatFilter: .moderator
             case .pollCreate, .pollLaunch, .pollClose, .pollReveal,
@@ -94,6 +96,7 @@ public enum ClientMessage: Sendable, Hashable {
         case .qaUpvote: .qaUpvote
         case .giftSend: .giftSend
         case .offerClick: .offerClick
+        case .sponsorClick: .sponsorClick
         case .qaModerate(let action, _):
             switch action {
             case .approve: .qaApprove

@@ -103,6 +103,32 @@ extension ClientMessage {
         }
     }
 
+    /// `sponsor.click`: the sponsor of a poll (`pollID`) or a quiz (`quizID`), exactly one of the two; like an offer
+    /// click, it may say where the viewer's playhead was (`mediaTime`, seconds, 0 to 10⁹).
+    public struct SponsorClick: Sendable, Hashable, Codable {
+        public var interaction: SponsoredInteraction
+        public var mediaTime: Double?
+        public init(_ interaction: SponsoredInteraction, mediaTime: Double? = nil) {
+            self.interaction = interaction
+            self.mediaTime = mediaTime
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case mediaTime
+        }
+
+        public init(from decoder: any Decoder) throws {
+            interaction = try SponsoredInteraction(from: decoder)
+            mediaTime = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .mediaTime)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            try interaction.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encodeIfPresent(mediaTime, forKey: .mediaTime)
+        }
+    }
+
     /// `mod.ban`, `mod.unban`.
     public struct UserTarget: Sendable, Hashable, Codable {
         public var sub: String
@@ -170,9 +196,11 @@ extension ClientMessage {
     public struct QuizDraft: Sendable, Hashable, Codable {
         public var title: String
         public var questions: [QuizDefinition.Question]
-        public init(title: String, questions: [QuizDefinition.Question]) {
+        public var sponsor: Sponsor?
+        public init(title: String, questions: [QuizDefinition.Question], sponsor: Sponsor? = nil) {
             self.title = title
             self.questions = questions
+            self.sponsor = sponsor
         }
     }
 

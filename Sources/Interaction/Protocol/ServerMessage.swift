@@ -28,6 +28,8 @@ public enum ServerMessage: Sendable, Hashable {
     case offer(OfferCard)
     case offerHidden(ClientMessage.OfferTarget)
     case offerClicks(OfferClicks)
+    /// Clicks on a poll's or quiz's sponsor, to staff, on the tick after a click.
+    case sponsorClicks(SponsorClicks.ClickCount)
     case viewers(ViewerCount)
     case moderation(ModerationNotice)
     /// The server is going away (a graceful shutdown): reconnect, with `lastSeq`, within `reconnectWithinMs`.
@@ -40,7 +42,7 @@ public enum ServerMessage: Sendable, Hashable {
         case reactions, poll, tally, results, quiz, leaderboard, standing
         case question = "qa", questionVotes = "qa.votes"
         case gift, supporters, offer
-        case offerHidden = "offer.hidden", offerClicks = "offer.clicks"
+        case offerHidden = "offer.hidden", offerClicks = "offer.clicks", sponsorClicks = "sponsor.clicks"
         case viewers, moderation, goaway
     }
 
@@ -67,6 +69,7 @@ public enum ServerMessage: Sendable, Hashable {
         case .offer: .offer
         case .offerHidden: .offerHidden
         case .offerClicks: .offerClicks
+        case .sponsorClicks: .sponsorClicks
         case .viewers: .viewers
         case .moderation: .moderation
         case .goaway: .goaway

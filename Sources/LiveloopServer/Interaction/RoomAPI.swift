@@ -6,7 +6,8 @@ import Interaction
 /// REST access to a room: `POST /api/v1/channels/CHANNEL/messages` takes any client message (host actions above all)
 /// from any token holder (viewer, moderator, host) or the admin key — never a guest — and answers with the same
 /// `ack`/`error` envelope the WebSocket would; `GET …/room` returns the caller's snapshot; `GET …/offers` (staff)
-/// the offers the room has shown with their click counts.
+/// the offers the room has shown with their click counts, and `GET …/sponsors` (staff) the sponsored polls and quizzes
+/// with the clicks on their sponsors.
 ///
 /// Every request goes through the room like a WebSocket one: the same admission (bans, timeouts), the same per-user
 /// buckets. A per-user REST bucket (`RoomHost.restRate`) stands in for the WebSocket's per-connection one.
@@ -14,6 +15,11 @@ struct RoomAPI {
     /// The body of `GET …/offers`.
     struct OfferClicksBody: Encodable {
         var offers: [Offers.ClickCount]
+    }
+
+    /// The body of `GET …/sponsors`.
+    struct SponsorClicksBody: Encodable {
+        var sponsors: [SponsorClicks.ClickCount]
     }
 
     let rooms: RoomRegistry
@@ -32,6 +38,13 @@ struct RoomAPI {
                 throw APIError(.forbidden, code: "forbidden", message: "offer clicks are for the channel's staff")
             }
             return try jsonResponse(.ok, OfferClicksBody(offers: host.offerClicks))
+        }
+        group.get("sponsors") { request, context in
+            let (host, identity) = try await resolve(request, context)
+            guard identity.role.isStaff else {
+                throw APIError(.forbidden, code: "forbidden", message: "sponsor clicks are for the channel's staff")
+            }
+            return try jsonResponse(.ok, SponsorClicksBody(sponsors: host.sponsorClicks))
         }
     }
 

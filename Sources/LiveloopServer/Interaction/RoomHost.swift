@@ -205,6 +205,9 @@ public final class RoomHost: Sendable {
     /// Every offer the room has shown, with its clicks (for staff: `GET …/offers`).
     public var offerClicks: [Offers.ClickCount] { core.read { $0.offers.clickCounts } }
 
+    /// Every sponsored poll and quiz, with the clicks on its sponsor (for staff: `GET …/sponsors`).
+    public var sponsorClicks: [SponsorClicks.ClickCount] { core.read { $0.sponsorClickCounts } }
+
     /// The room as `identity` may see it, with every vote acknowledged so far counted.
     public func snapshot(for identity: Identity) -> RoomSnapshot {
         let snapshot = core.snapshot(for: identity)

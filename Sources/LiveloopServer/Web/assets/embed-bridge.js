@@ -57,6 +57,19 @@ export class EmbedBridge {
     });
   }
 
+  /**
+   * Tells the host page a viewer clicked the sponsor of a poll or quiz card: `sponsor.click` with the poll's or quiz's
+   * id, the sponsor and where the playhead was.
+   */
+  sponsorClicked({ pollID, quizID, sponsor, mediaTime }) {
+    const playhead = this.player.isPlaying?.() ? this.player.playheadDate() : null;
+    this.post('sponsor.click', {
+      ...(quizID ? { quizID } : { pollID }), sponsor: sponsor.name, link: sponsor.link,
+      mediaTime: Number.isFinite(mediaTime) ? mediaTime : null,
+      streamTime: Number.isFinite(playhead) ? playhead : null,
+    });
+  }
+
   post(name, data) {
     if (!this.enabled) return;
     window.parent.postMessage({ liveloop: 1, kind: 'event', name, data }, this.origin);
@@ -108,6 +121,7 @@ export class EmbedBridge {
       case 'chat': return ack(room.request('chat.send', { text: args.text }));
       case 'ask': return ack(room.request('qa.ask', { text: args.text }));
       case 'clickOffer': return ack(room.request('offer.click', { offerID: args.offerID }));
+      case 'clickSponsor': return ack(room.request('sponsor.click', typeof args.quizID === 'string' ? { quizID: args.quizID } : { pollID: args.pollID }));
       case 'react':
         if (!room.send('reaction', { emoji: args.emoji })) throw { code: 'offline', message: 'not connected' };
         return { sent: true };

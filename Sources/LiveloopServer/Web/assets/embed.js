@@ -45,19 +45,22 @@ const cues = new CueScheduler(room, {
 });
 
 const overlay = $('overlay');
-if (show.has('poll')) mountPolls(overlay, room);
-if (show.has('quiz')) mountQuiz(overlay, room);
+let page = { join: 'open', guestsAllowed: true, private: false, allowedOrigins: [] };
+const bridge = new EmbedBridge({ room, session, player, video, cues });
+// A click (on an offer, or a poll's or quiz's sponsor) is attributed to the playhead's media time.
+const clickMediaTime = () => player.mediaTime();
+const sponsored = { mediaTime: clickMediaTime, onSponsorClick: (click) => bridge.sponsorClicked(click) };
+if (show.has('poll')) mountPolls(overlay, room, sponsored);
+if (show.has('quiz')) mountQuiz(overlay, room, sponsored);
 if (show.has('chat')) mountChat($('panel-chat'), room);
 if (show.has('reactions')) mountReactions($('reactions'), $('float-layer'), room);
 if (show.has('gifts')) mountGifts({ picker: document.createElement('div'), layer: $('gift-layer'), board: document.createElement('ol'), status: document.createElement('p') }, room);
 
-let page = { join: 'open', guestsAllowed: true, private: false, allowedOrigins: [] };
-const bridge = new EmbedBridge({ room, session, player, video, cues });
 if (show.has('offers')) {
   mountOffers($('offers'), room, {
     navigate: params.get('offerlinks') !== 'host',
     onClick: (offer) => bridge.offerClicked(offer),
-    mediaTime: () => player.mediaTime(),
+    mediaTime: clickMediaTime,
   });
 }
 

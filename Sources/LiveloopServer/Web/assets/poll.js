@@ -8,6 +8,7 @@
 // `renderBars` draws a tally as a bar chart; the studio uses it too.
 
 import { h, clear, describeError, percent, number } from './dom.js';
+import { sponsorLine } from './sponsor.js';
 
 /** A bar chart of counts: one labelled row per option (a list, so a screen reader reads "Tea, 12 votes, 40 %"). */
 export function renderBars(container, options, counts = [], ballots = 0, { highlight = [], correct = null } = {}) {
@@ -47,7 +48,12 @@ export function formatCountdown(ms) {
 /** Milliseconds a finished card stays, by phase. */
 export const FINISHED_FOR = { revealed: 15000, closed: 30000, ended: 20000 };
 
-export function mountPolls(container, room) {
+/**
+ * Shows the newest poll in `container`. Options, for a sponsored poll's sponsor line (sponsor.js): `mediaTime()`, the
+ * playhead's media time sent with a sponsor click; `onSponsorClick(click)`, called on each click.
+ */
+export function mountPolls(container, room, { mediaTime = null, onSponsorClick = null } = {}) {
+  const sponsorOptions = { mediaTime, onClick: onSponsorClick };
   const polls = new Map();
   const shownAt = new Map();    // pollID → server time this viewer first had it live on screen
   const dismissed = new Set();  // hidden by the viewer, or finished and gone
@@ -65,15 +71,6 @@ export function mountPolls(container, room) {
     return visible.at(-1) ?? null;
   }
 
-  // "Sponsored by NAME" (with the logo), a link to the sponsor's page in a new tab.
-  function sponsorLine(sponsor) {
-    return h('p', { class: 'sponsor' },
-      'Sponsored by ',
-      h('a', { href: sponsor.link, target: '_blank', rel: 'noopener noreferrer sponsored' },
-        sponsor.logoURL ? h('img', { src: sponsor.logoURL, alt: '', referrerPolicy: 'no-referrer', onerror: (e) => e.target.remove() }) : null,
-        sponsor.name, h('span', { class: 'visually-hidden' }, ' (opens in a new tab)')));
-  }
-
   function render() {
     const poll = current();
     if (!poll) { card?.remove(); card = null; shownID = null; return; }
@@ -88,7 +85,7 @@ export function mountPolls(container, room) {
         h('button', { class: 'icon-button dismiss', type: 'button', 'aria-label': 'Hide this poll', onclick: () => { dismissed.add(poll.pollID); render(); } }, '×'),
       ),
       h('h2', { id: titleID, class: 'card-title' }, poll.question),
-      poll.sponsor ? sponsorLine(poll.sponsor) : null,
+      poll.sponsor ? sponsorLine(room, { pollID: poll.pollID }, poll.sponsor, sponsorOptions) : null,
     );
     if (poll.phase === 'revealed' && poll.results) {
       const chart = h('div', { class: 'chart' });

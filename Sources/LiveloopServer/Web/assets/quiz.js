@@ -8,6 +8,7 @@
 
 import { h, describeError, number } from './dom.js';
 import { renderBars, formatCountdown, FINISHED_FOR } from './poll.js';
+import { sponsorLine } from './sponsor.js';
 
 export function renderLeaderboard(top = [], players = 0, you = null) {
   return h('div', { class: 'leaderboard' },
@@ -20,7 +21,11 @@ export function renderLeaderboard(top = [], players = 0, you = null) {
   );
 }
 
-export function mountQuiz(container, room) {
+/**
+ * Shows the current quiz in `container`. Options, for a sponsored quiz's sponsor line (sponsor.js): `mediaTime()`, the
+ * playhead's media time sent with a sponsor click; `onSponsorClick(click)`, called on each click.
+ */
+export function mountQuiz(container, room, { mediaTime = null, onSponsorClick = null } = {}) {
   let quiz = null;
   let leaderboard = null;
   let standing = null;
@@ -46,7 +51,7 @@ export function mountQuiz(container, room) {
     );
     if (q && quiz.phase !== 'ended') {
       if (!seen.has(q.index)) seen.set(q.index, room.serverNow());
-      next.append(h('h2', { id: titleID, class: 'card-title' }, q.prompt));
+      next.append(h('h2', { id: titleID, class: 'card-title' }, q.prompt), sponsor());
       const mine = answers.get(q.index);
       if (quiz.phase === 'revealed' && q.counts) {
         const chart = h('div', { class: 'chart' });
@@ -80,7 +85,7 @@ export function mountQuiz(container, room) {
         next.append(h('p', { class: 'note', role: 'status' }, status));
       }
     } else {
-      next.append(h('h2', { id: titleID, class: 'card-title' }, quiz.phase === 'ended' ? 'Final results' : quiz.title));
+      next.append(h('h2', { id: titleID, class: 'card-title' }, quiz.phase === 'ended' ? 'Final results' : quiz.title), sponsor());
     }
     if (leaderboard && (quiz.phase === 'revealed' || quiz.phase === 'ended')) {
       next.append(renderLeaderboard(leaderboard.top, leaderboard.players, room.you?.sub));
@@ -88,6 +93,11 @@ export function mountQuiz(container, room) {
     if (card) card.replaceWith(next); else container.append(next);
     card = next;
     tick();
+  }
+
+  /** The sponsor line of a sponsored quiz (an empty text node otherwise). */
+  function sponsor() {
+    return quiz.sponsor ? sponsorLine(room, { quizID: quiz.quizID }, quiz.sponsor, { mediaTime, onClick: onSponsorClick }) : '';
   }
 
   function timeLeft(q) {

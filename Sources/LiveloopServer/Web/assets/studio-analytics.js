@@ -102,6 +102,10 @@ function table(report) {
   for (const offer of report.offers) {
     rows.push(['Offer: ' + offer.title, offer.impressions, `${number.format(offer.uniqueClicks)} clicked`, percent(offer.clickThrough)]);
   }
+  for (const sponsored of report.sponsors ?? []) {
+    rows.push([`Sponsor: ${sponsored.sponsor} (${sponsored.kind}: ${sponsored.title})`, sponsored.impressions,
+      `${number.format(sponsored.uniqueClicks)} clicked (${number.format(sponsored.clicks)} clicks)`, percent(sponsored.clickThrough)]);
+  }
   const element = $('analytics-interactions');
   element.hidden = rows.length === 0;
   element.tBodies[0].replaceChildren(...rows.map((cells) => h('tr', {}, ...cells.map((cell) => h('td', {}, String(cell))))));

@@ -1,6 +1,7 @@
 // What is on air, in the studio: the recent polls with their live tallies as bar charts and the buttons of their next
 // step (launch, close, reveal), the running quiz (next question, close, reveal, end, then its leaderboard), and the
-// offers on screen with their click counts (hide). Everything follows the room's messages; buttons send host actions.
+// offers on screen with their click counts (hide). A sponsored poll or quiz says its sponsor and the clicks on it.
+// Everything follows the room's messages; buttons send host actions.
 
 import { h, clear, number } from './dom.js';
 import { renderBars, formatCountdown } from './poll.js';
@@ -11,6 +12,15 @@ const $ = (id) => document.getElementById(id);
 
 /** Wires #poll-control, #quiz-control and #live-offers to `room`; `act(type, fields, done)` sends a host action. */
 export function mountOnAir(room, act) {
+  // --- sponsor clicks, by 'poll:ID' / 'quiz:ID' (the staff snapshot's `sponsorClicks`, then `sponsor.clicks`) -------
+  const sponsorClicks = new Map();
+  const sponsorKey = (counts) => (counts.quizID ? `quiz:${counts.quizID}` : `poll:${counts.pollID}`);
+  function sponsorText(key, sponsor) {
+    if (!sponsor) return '';
+    const counts = sponsorClicks.get(key);
+    return `Sponsored by ${sponsor.name} · ${number.format(counts?.clicks ?? 0)} clicks (${number.format(counts?.uniqueClicks ?? 0)} people)`;
+  }
+
   // --- polls on air ------------------------------------------------------------------------------------------------
   const polls = new Map();
   const pollNodes = new Map();
@@ -20,7 +30,7 @@ export function mountOnAir(room, act) {
     const actions = h('div', { class: 'row-actions' });
     const node = h('article', { class: 'live-item', dataset: { pollId: poll.pollID } },
       h('header', {}, h('h3', {}), h('span', { class: 'phase' }), h('span', { class: 'countdown' }), h('span', { class: 'ballots small muted' })),
-      chart, actions);
+      h('p', { class: 'sponsor-clicks small muted' }), chart, actions);
     pollNodes.set(poll.pollID, node);
     return node;
   }
@@ -35,6 +45,9 @@ export function mountOnAir(room, act) {
     const tally = poll.tally ?? poll.results ?? { counts: poll.options.map(() => 0), ballots: 0 };
     renderBars(node.querySelector('.chart'), poll.options, tally.counts, tally.ballots);
     node.querySelector('.ballots').textContent = `${number.format(tally.ballots)} ${tally.ballots === 1 ? 'ballot' : 'ballots'}`;
+    const sponsorLine = node.querySelector('.sponsor-clicks');
+    sponsorLine.textContent = sponsorText(`poll:${poll.pollID}`, poll.sponsor);
+    sponsorLine.hidden = !poll.sponsor;
     const actions = node.querySelector('.row-actions');
     if (actions.dataset.phase !== poll.phase) {
       actions.dataset.phase = poll.phase;
@@ -64,6 +77,8 @@ export function mountOnAir(room, act) {
   }, 250);
 
   room.on('snapshot', (snapshot) => {
+    sponsorClicks.clear();
+    for (const counts of snapshot.sponsorClicks ?? []) sponsorClicks.set(sponsorKey(counts), counts);
     polls.clear();
     for (const poll of snapshot.polls ?? []) polls.set(poll.pollID, poll);
     renderPolls();
@@ -100,6 +115,7 @@ export function mountOnAir(room, act) {
         h('span', { class: `phase phase-${quiz.phase}` }, quiz.phase),
         h('span', { class: 'countdown', id: 'quiz-countdown' })),
       q && quiz.phase !== 'ended' ? h('p', {}, q.prompt) : null,
+      quiz.sponsor ? h('p', { class: 'sponsor-clicks small muted' }, sponsorText(`quiz:${quiz.quizID}`, quiz.sponsor)) : null,
       h('div', { class: 'chart' }),
       h('div', { class: 'row-actions' }, [
         ['ready', 'closed', 'revealed'].includes(quiz.phase) && hasNext && button(quiz.phase === 'ready' ? 'Ask first question' : 'Next question', 'quiz.next', 'primary'),
@@ -130,6 +146,14 @@ export function mountOnAir(room, act) {
     renderQuiz();
   });
   room.on('leaderboard', (message) => { leaderboard = message; renderQuiz(); });
+
+  room.on('sponsor.clicks', (counts) => {
+    const key = sponsorKey(counts);
+    sponsorClicks.set(key, counts);
+    if (counts.quizID) { if (quiz?.quizID === counts.quizID) renderQuiz(); return; }
+    const poll = polls.get(counts.pollID);
+    if (poll && pollNodes.has(poll.pollID)) updatePoll(poll);
+  });
 
   // --- offers on screen --------------------------------------------------------------------------------------------
   const offers = new Map();

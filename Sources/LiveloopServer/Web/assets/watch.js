@@ -48,16 +48,16 @@ const cues = new CueScheduler(room, {
   playheadDate: () => player.playheadDate(),
   latency: () => player.latency(),
 });
+// A click (on an offer, or on a poll's or quiz's sponsor) carries the playhead in media seconds on the broadcast's
+// timeline (WebRTC's too, through its RTP clock); a browser's own HLS keeps another clock, so its clicks go without one.
+const clickMediaTime = () => player.mediaTime();
 const overlay = $('overlay');
-mountPolls(overlay, room);
-mountQuiz(overlay, room);
+mountPolls(overlay, room, { mediaTime: clickMediaTime });
+mountQuiz(overlay, room, { mediaTime: clickMediaTime });
 mountChat($('panel-chat'), room);
 mountQA($('panel-qa'), room);
 mountReactions($('reactions'), $('float-layer'), room);
 mountGifts({ picker: $('gift-picker'), layer: $('gift-layer'), board: $('supporters'), status: $('action-status') }, room);
-// A click carries the playhead in media seconds on the broadcast's timeline (WebRTC's too); a browser's own HLS keeps
-// another clock, so its clicks go without one.
-const clickMediaTime = () => player.mediaTime();
 mountOffers($('shelf-offers'), room, { heading: 'h4', announce: $('shelf-news'), mediaTime: clickMediaTime });
 mountOffers($('offers'), room, { mediaTime: clickMediaTime });   // over the video: shown in full screen only
 mountStreamInfo({

@@ -5,10 +5,10 @@
 //
 // or `import { LiveloopPlayer, createPlayer } from 'https://live.example.com/sdk/liveloop.js'`.
 // The element puts the embed (/embed/CHANNEL) in an iframe that fills the element, and speaks postMessage with it:
-// events (`ready`, `identity`, `player`, `poll`, `results`, `quiz`, `leaderboard`, `offer`, `offer.click`, `gift`, `chat`, `qa`,
-// `reactions`, `viewers`, `cue`, …) arrive as DOM CustomEvents on the element (`event.detail` holds the data), and the
-// methods (`vote`, `answer`, `chat`, `ask`, `react`, `clickOffer`, `join`, `setToken`, `setPlaybackToken`, `play`,
-// `pause`, `mute`) return promises. Messages are taken only from the embed's own frame at the server's origin, and the
+// events (`ready`, `identity`, `player`, `poll`, `results`, `quiz`, `leaderboard`, `offer`, `offer.click`, `sponsor.click`,
+// `gift`, `chat`, `qa`, `reactions`, `viewers`, `cue`, …) arrive as DOM CustomEvents on the element (`event.detail` holds
+// the data), and the methods (`vote`, `answer`, `chat`, `ask`, `react`, `clickOffer`, `clickSponsor`, `join`, `setToken`,
+// `setPlaybackToken`, `play`, `pause`, `mute`) return promises. Messages are taken only from the embed's own frame at the server's origin, and the
 // embed answers only pages at the channel's allowed origins.
 
 const SERVER = new URL(import.meta.url).origin;
@@ -117,6 +117,8 @@ export class LiveloopPlayer extends HTMLElement {
   ask(text) { return this.call('ask', { text }); }
   react(emoji) { return this.call('react', { emoji }); }
   clickOffer(offerID) { return this.call('clickOffer', { offerID }); }
+  /** Counts a click on a poll's or quiz's sponsor: `clickSponsor({pollID})` or `clickSponsor({quizID})`. */
+  clickSponsor({ pollID, quizID } = {}) { return this.call('clickSponsor', quizID ? { quizID } : { pollID }); }
   join(name) { return this.call('join', { name }); }
   leave() { return this.call('leave'); }
   /** Signs the viewer in with a token your backend signed with the channel key (docs/embedding.md). */
