@@ -35,63 +35,11 @@ def sample(driver):
 
 def main():
     server, admin_key = sys.argv[1].rstrip("/"), sys.argv[2]
-    if "--bframes" in sys.argv[3:]:
-        return bframes(server, admin_key)
+    check = bframes if "--bframes" in sys.argv[3:] else plays_and_falls_back
     summary = {"ok": False}
     drivers = []
     try:
-        channel = run.wait_for_live_channel(server)
-        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-1", "rtc-1")
-        first = run.browser()
-        drivers.append(first)
-        first.get(f"{server}/watch/{channel}?token={token}")
-        started = time.monotonic()
-        run.wait(first, "the page (no mode asked for) to play over WebRTC", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
-                 and s["state"] == "playing" and s["currentTime"] > 0, timeout=20)
-        summary["secondsToPlay"] = round(time.monotonic() - started, 2)
-        before = sample(first)
-        time.sleep(3)
-        after = sample(first)
-        if after["mode"] != "webrtc":
-            raise run.CheckFailed(f"the first viewer left WebRTC: {after}")
-        advanced = after["currentTime"] - before["currentTime"]
-        decoded = (after["webrtc"] or {}).get("framesDecoded", 0)
-        summary["webrtc"] = {"advancedSeconds": round(advanced, 2), "framesDecoded": decoded,
-                             "size": f"{after['width']}x{after['height']}", "packetsLost": (after["webrtc"] or {}).get("packetsLost"),
-                             "audioPacketsReceived": (after["webrtc"] or {}).get("audioPacketsReceived", 0)}
-        if advanced < 2:
-            raise run.CheckFailed(f"the WebRTC video advanced {advanced:.2f} s in 3 s")
-        if decoded < 60:
-            raise run.CheckFailed(f"getStats shows {decoded} frames decoded")
-        if summary["webrtc"]["audioPacketsReceived"] < 50:
-            raise run.CheckFailed(f"getStats shows {summary['webrtc']['audioPacketsReceived']} Opus packets received")
-        latencies = []
-        for _ in range(8):
-            latency = sample(first)["latency"]
-            if latency is not None:
-                latencies.append(latency)
-            time.sleep(0.25)
-        if not latencies:
-            raise run.CheckFailed("no latency from the RTP clock (Liveloop-RTP-Clock and requestVideoFrameCallback)")
-        latencies.sort()
-        summary["webrtc"]["latencyMedianSeconds"] = round(latencies[len(latencies) // 2], 3)
-
-        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-2", "rtc-2")
-        second = run.browser()
-        drivers.append(second)
-        second.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
-        run.wait(second, "the refused viewer to fall back and play", lambda d: (s := sample(d)) and s["mode"] == "ws"
-                 and s["state"] in ("playing", "behind") and s["currentTime"] > 0, timeout=25)
-        fallback = sample(second)
-        summary["fallback"] = {"mode": fallback["mode"], "reason": fallback["fallbackReason"]}
-        if "WebRTC viewers" not in (fallback["fallbackReason"] or ""):
-            raise run.CheckFailed(f"the fallback does not name the refusal: {fallback}")
-        # Where each playhead is on the broadcast's timeline, read at once: WebRTC's from the RTP clock, the
-        # WebSocket's from the fMP4 times. They differ by the two paths' latencies (well under 2 s), not by a clock.
-        rtc_media, ws_media = sample(first)["mediaTime"], sample(second)["mediaTime"]
-        summary["mediaTimes"] = {"webrtc": rtc_media, "ws": ws_media}
-        if not isinstance(rtc_media, (int, float)) or not isinstance(ws_media, (int, float)) or abs(rtc_media - ws_media) > 2:
-            raise run.CheckFailed(f"the playheads' media times disagree: WebRTC {rtc_media}, WebSocket {ws_media}")
+        check(server, admin_key, summary, drivers)
         errors = [e for d in drivers for e in run.javascript_errors(d)]
         if errors:
             raise run.CheckFailed(f"JavaScript errors: {errors}")
@@ -105,41 +53,83 @@ def main():
     return 0 if summary["ok"] else 1
 
 
-def bframes(server, admin_key):
+def plays_and_falls_back(server, admin_key, summary, drivers):
+    """No B-frames: the page with no mode plays over WebRTC; a refused viewer falls back; their media times agree."""
+    channel = run.wait_for_live_channel(server)
+    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-1", "rtc-1")
+    first = run.browser()
+    drivers.append(first)
+    first.get(f"{server}/watch/{channel}?token={token}")
+    started = time.monotonic()
+    run.wait(first, "the page (no mode asked for) to play over WebRTC", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
+             and s["state"] == "playing" and s["currentTime"] > 0, timeout=20)
+    summary["secondsToPlay"] = round(time.monotonic() - started, 2)
+    before = sample(first)
+    time.sleep(3)
+    after = sample(first)
+    if after["mode"] != "webrtc":
+        raise run.CheckFailed(f"the first viewer left WebRTC: {after}")
+    advanced = after["currentTime"] - before["currentTime"]
+    decoded = (after["webrtc"] or {}).get("framesDecoded", 0)
+    summary["webrtc"] = {"advancedSeconds": round(advanced, 2), "framesDecoded": decoded,
+                         "size": f"{after['width']}x{after['height']}", "packetsLost": (after["webrtc"] or {}).get("packetsLost"),
+                         "audioPacketsReceived": (after["webrtc"] or {}).get("audioPacketsReceived", 0)}
+    if advanced < 2:
+        raise run.CheckFailed(f"the WebRTC video advanced {advanced:.2f} s in 3 s")
+    if decoded < 60:
+        raise run.CheckFailed(f"getStats shows {decoded} frames decoded")
+    if summary["webrtc"]["audioPacketsReceived"] < 50:
+        raise run.CheckFailed(f"getStats shows {summary['webrtc']['audioPacketsReceived']} Opus packets received")
+    latencies = []
+    for _ in range(8):
+        latency = sample(first)["latency"]
+        if latency is not None:
+            latencies.append(latency)
+        time.sleep(0.25)
+    if not latencies:
+        raise run.CheckFailed("no latency from the RTP clock (Liveloop-RTP-Clock and requestVideoFrameCallback)")
+    latencies.sort()
+    summary["webrtc"]["latencyMedianSeconds"] = round(latencies[len(latencies) // 2], 3)
+
+    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-2", "rtc-2")
+    second = run.browser()
+    drivers.append(second)
+    second.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+    run.wait(second, "the refused viewer to fall back and play", lambda d: (s := sample(d)) and s["mode"] == "ws"
+             and s["state"] in ("playing", "behind") and s["currentTime"] > 0, timeout=25)
+    fallback = sample(second)
+    summary["fallback"] = {"mode": fallback["mode"], "reason": fallback["fallbackReason"]}
+    if "WebRTC viewers" not in (fallback["fallbackReason"] or ""):
+        raise run.CheckFailed(f"the fallback does not name the refusal: {fallback}")
+    # Where each playhead is on the broadcast's timeline, read at once: WebRTC's from the RTP clock, the
+    # WebSocket's from the fMP4 times. They differ by the two paths' latencies (well under 2 s), not by a clock.
+    rtc_media, ws_media = sample(first)["mediaTime"], sample(second)["mediaTime"]
+    summary["mediaTimes"] = {"webrtc": rtc_media, "ws": ws_media}
+    if not isinstance(rtc_media, (int, float)) or not isinstance(ws_media, (int, float)) or abs(rtc_media - ws_media) > 2:
+        raise run.CheckFailed(f"the playheads' media times disagree: WebRTC {rtc_media}, WebSocket {ws_media}")
+
+
+def bframes(server, admin_key, summary, drivers):
     """A stream with B-frames: the automatic choice takes the WebSocket, an explicit ?mode=webrtc keeps WebRTC."""
-    summary = {"ok": False}
-    drivers = []
-    try:
-        channel = run.wait_for_live_channel(server)
-        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-b", "rtc-b")
-        page = run.browser()
-        drivers.append(page)
-        page.get(f"{server}/watch/{channel}?token={token}")
-        run.wait(page, "the page (no mode asked for) to give WebRTC up and play over the WebSocket",
-                 lambda d: (s := sample(d)) and s["mode"] == "ws" and s["state"] in ("playing", "behind") and s["currentTime"] > 0,
-                 timeout=25)
-        auto = sample(page)
-        summary["auto"] = {"mode": auto["mode"], "reason": auto["fallbackReason"]}
-        if "B-frames" not in (auto["fallbackReason"] or ""):
-            raise run.CheckFailed(f"the page left WebRTC for another reason: {auto}")
-        token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-c", "rtc-c")
-        explicit = run.browser()
-        drivers.append(explicit)
-        explicit.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
-        run.wait(explicit, "?mode=webrtc to play over WebRTC all the same",
-                 lambda d: (s := sample(d)) and s["mode"] == "webrtc" and s["state"] == "playing", timeout=20)
-        summary["explicit"] = {"mode": sample(explicit)["mode"]}
-        errors = [e for d in drivers for e in run.javascript_errors(d)]
-        if errors:
-            raise run.CheckFailed(f"JavaScript errors: {errors}")
-        summary["ok"] = True
-    except run.CheckFailed as failure:
-        summary["error"] = str(failure)
-    finally:
-        for driver in drivers:
-            driver.quit()
-    print(json.dumps(summary))
-    return 0 if summary["ok"] else 1
+    channel = run.wait_for_live_channel(server)
+    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-b", "rtc-b")
+    page = run.browser()
+    drivers.append(page)
+    page.get(f"{server}/watch/{channel}?token={token}")
+    run.wait(page, "the page (no mode asked for) to give WebRTC up and play over the WebSocket",
+             lambda d: (s := sample(d)) and s["mode"] == "ws" and s["state"] in ("playing", "behind") and s["currentTime"] > 0,
+             timeout=25)
+    auto = sample(page)
+    summary["auto"] = {"mode": auto["mode"], "reason": auto["fallbackReason"]}
+    if "B-frames" not in (auto["fallbackReason"] or ""):
+        raise run.CheckFailed(f"the page left WebRTC for another reason: {auto}")
+    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-c", "rtc-c")
+    explicit = run.browser()
+    drivers.append(explicit)
+    explicit.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+    run.wait(explicit, "?mode=webrtc to play over WebRTC all the same",
+             lambda d: (s := sample(d)) and s["mode"] == "webrtc" and s["state"] == "playing", timeout=20)
+    summary["explicit"] = {"mode": sample(explicit)["mode"]}
 
 
 if __name__ == "__main__":
