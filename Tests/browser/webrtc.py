@@ -53,13 +53,19 @@ def main():
     return 0 if summary["ok"] else 1
 
 
+def open_watch(server, admin_key, channel, viewer, drivers, query=""):
+    """A Chromium page on /watch/CHANNEL as viewer `viewer` (a minted token), kept in `drivers` for cleanup."""
+    token, _ = run.mint_token(server, admin_key, channel, "viewer", viewer, viewer)
+    driver = run.browser()
+    drivers.append(driver)
+    driver.get(f"{server}/watch/{channel}?token={token}{query}")
+    return driver
+
+
 def plays_and_falls_back(server, admin_key, summary, drivers):
     """No B-frames: the page with no mode plays over WebRTC; a refused viewer falls back; their media times agree."""
     channel = run.wait_for_live_channel(server)
-    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-1", "rtc-1")
-    first = run.browser()
-    drivers.append(first)
-    first.get(f"{server}/watch/{channel}?token={token}")
+    first = open_watch(server, admin_key, channel, "rtc-1", drivers)
     started = time.monotonic()
     run.wait(first, "the page (no mode asked for) to play over WebRTC", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
              and s["state"] == "playing" and s["currentTime"] > 0, timeout=20)
@@ -91,10 +97,7 @@ def plays_and_falls_back(server, admin_key, summary, drivers):
     latencies.sort()
     summary["webrtc"]["latencyMedianSeconds"] = round(latencies[len(latencies) // 2], 3)
 
-    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-2", "rtc-2")
-    second = run.browser()
-    drivers.append(second)
-    second.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+    second = open_watch(server, admin_key, channel, "rtc-2", drivers, "&mode=webrtc")
     run.wait(second, "the refused viewer to fall back and play", lambda d: (s := sample(d)) and s["mode"] == "ws"
              and s["state"] in ("playing", "behind") and s["currentTime"] > 0, timeout=25)
     fallback = sample(second)
@@ -112,10 +115,7 @@ def plays_and_falls_back(server, admin_key, summary, drivers):
 def bframes(server, admin_key, summary, drivers):
     """A stream with B-frames: the automatic choice takes the WebSocket, an explicit ?mode=webrtc keeps WebRTC."""
     channel = run.wait_for_live_channel(server)
-    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-b", "rtc-b")
-    page = run.browser()
-    drivers.append(page)
-    page.get(f"{server}/watch/{channel}?token={token}")
+    page = open_watch(server, admin_key, channel, "rtc-b", drivers)
     run.wait(page, "the page (no mode asked for) to give WebRTC up and play over the WebSocket",
              lambda d: (s := sample(d)) and s["mode"] == "ws" and s["state"] in ("playing", "behind") and s["currentTime"] > 0,
              timeout=25)
@@ -123,10 +123,7 @@ def bframes(server, admin_key, summary, drivers):
     summary["auto"] = {"mode": auto["mode"], "reason": auto["fallbackReason"]}
     if "B-frames" not in (auto["fallbackReason"] or ""):
         raise run.CheckFailed(f"the page left WebRTC for another reason: {auto}")
-    token, _ = run.mint_token(server, admin_key, channel, "viewer", "rtc-c", "rtc-c")
-    explicit = run.browser()
-    drivers.append(explicit)
-    explicit.get(f"{server}/watch/{channel}?token={token}&mode=webrtc")
+    explicit = open_watch(server, admin_key, channel, "rtc-c", drivers, "&mode=webrtc")
     run.wait(explicit, "?mode=webrtc to play over WebRTC all the same",
              lambda d: (s := sample(d)) and s["mode"] == "webrtc" and s["state"] == "playing", timeout=20)
     summary["explicit"] = {"mode": sample(explicit)["mode"]}

@@ -45,7 +45,10 @@ final class WebRTCFeed: BroadcastSubscriber {
     private let bFrames = Atomic<Bool>(false)
     private let videoFrames = Atomic<Int>(0)
 
-    /// Video frames that came by since the feed attached, counted up to 1,000.
+    /// Video frames a WHEP answer waits for at a broadcast's start, so that ``sawBFrames`` means something.
+    static let framesBeforeAnswer = 3
+
+    /// Video frames that came by since the feed attached, counted up to ``framesBeforeAnswer``.
     var videoFramesSeen: Int { videoFrames.load(ordering: .relaxed) }
 
     /// Whether a video frame with B-frame reordering (presentation time ≠ decode time) has come by, parked or not,
@@ -63,7 +66,7 @@ final class WebRTCFeed: BroadcastSubscriber {
     func receive(_ delivery: BroadcastDelivery) -> BroadcastReceipt {
         if case let .frame(frame, _) = delivery, frame.track == .video {
             if frame.pts != frame.dts, !sawBFrames { bFrames.store(true, ordering: .relaxed) }
-            if videoFramesSeen < 1000 { videoFrames.add(1, ordering: .relaxed) }
+            if videoFramesSeen < Self.framesBeforeAnswer { videoFrames.add(1, ordering: .relaxed) }
         }
         let forward = mode.withLock { mode -> Bool in
             guard case var .parked(parked) = mode else { return true }

@@ -231,8 +231,7 @@ final class WebRTCHub: @unchecked Sendable {
 
     /// Whether the channel's video has shown a B-frame (a frame whose presentation time is not its decode time).
     func hasBFrames(channel: String) -> Bool {
-        guard let feed = feeds[channel] else { return false }
-        return feed.warnedAboutBFrames || feed.subscriber.sawBFrames
+        feeds[channel]?.subscriber.sawBFrames ?? false
     }
 
     func deliver(_ delivery: BroadcastDelivery, from subscriber: WebRTCFeed) {

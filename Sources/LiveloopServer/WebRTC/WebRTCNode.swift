@@ -143,11 +143,10 @@ public final class WebRTCNode: Sendable {
         // few of them, a second at most: until then nobody knows whether the stream has B-frames, which the answer
         // says (the watch page's automatic choice of path reads it), and a session has nothing to show anyway.
         for _ in 0..<20 {
-            guard let seen = try? await hub.loop.submit({ hub.videoFramesSeen(broadcast) }).get(), seen < 3 else { break }
+            guard let seen = try? await hub.loop.submit({ hub.videoFramesSeen(broadcast) }).get(), seen < WebRTCFeed.framesBeforeAnswer else { break }
             try? await Task.sleep(for: .milliseconds(50))
         }
-        // nil: the DTLS endpoint could not be made; else whether the video has B-frames (known once `add` has
-        // handed the session the kept keyframe group).
+        // nil: the DTLS endpoint could not be made; else whether the video has shown B-frames.
         let created = try? await hub.loop.submit { () throws -> Bool in
             let endpoint = try DTLSEndpoint(context: dtls, peerFingerprint: offer.fingerprint)
             let session = WHEPSession(id: id, channel: channel, offer: offer, localUfrag: ufrag, localPassword: password,
