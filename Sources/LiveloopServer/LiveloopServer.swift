@@ -188,6 +188,9 @@ public struct LiveloopServer: Sendable {
         AnalyticsAPI(store: store, live: broadcastRecorder.live, authenticator: authenticator)
             .register(on: router)
         WHEPRoutes(registry: registry, node: webrtc, viewers: tenantViewers, metrics: metrics).register(on: router)
+        let publishGate = PublishGate(store: store, registry: registry, logger: logger,
+                                      hook: webhooks.publishHook(setupTimeout: configuration.rtmp.setupTimeout), video: video)
+        WHIPRoutes(gate: publishGate, node: webrtc).register(on: router)
         JoinAPI(store: store, tokens: tokens, audience: audience).register(on: router)
         AudienceAPI(store: store, audience: audience, rooms: rooms, authenticator: authenticator).register(on: router)
         DestinationAPI(store: store, multistream: multistream, authenticator: authenticator).register(on: router)

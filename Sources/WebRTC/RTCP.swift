@@ -58,6 +58,48 @@ public enum RTCP {
         return bytes
     }
 
+    /// A BYE (§6.6) for our streams.
+    public static func bye(sources: [UInt32]) -> [UInt8] {
+        var bytes: [UInt8] = [0x80 | UInt8(sources.count & 0x1F), goodbye, 0, UInt8(sources.count & 0x1F)]
+        for source in sources.prefix(31) { appendBigEndian(source, to: &bytes) }
+        return bytes
+    }
+
+    /// A picture loss indication (RFC 4585 §6.3.1): asks the sender of `media` for a keyframe.
+    public static func pictureLossIndication(sender: UInt32, media: UInt32) -> [UInt8] {
+        var bytes: [UInt8] = [0x81, payloadFeedback, 0, 2]
+        appendBigEndian(sender, to: &bytes)
+        appendBigEndian(media, to: &bytes)
+        return bytes
+    }
+
+    /// A receiver estimated maximum bitrate (draft-alvestrand-rmcat-remb §2.2): tells a browser it may send up to
+    /// `bitrate` bits per second on `sources`, which it needs to ramp up from its start rate without transport-cc.
+    public static func estimatedBitrate(sender: UInt32, bitrate: UInt64, sources: [UInt32]) -> [UInt8] {
+        var exponent: UInt64 = 0
+        var mantissa = bitrate
+        while mantissa > 0x3FFFF {
+            mantissa >>= 1
+            exponent += 1
+        }
+        let sources = Array(sources.prefix(255))
+        var bytes: [UInt8] = [0x8F, payloadFeedback, 0, UInt8(4 + sources.count)]
+        appendBigEndian(sender, to: &bytes)
+        appendBigEndian(0, to: &bytes)
+        bytes += Array("REMB".utf8)
+        bytes.append(UInt8(sources.count))
+        bytes.append(UInt8(exponent << 2 | mantissa >> 16))
+        bytes.append(UInt8(mantissa >> 8 & 0xFF))
+        bytes.append(UInt8(mantissa & 0xFF))
+        for source in sources { appendBigEndian(source, to: &bytes) }
+        return bytes
+    }
+
+    /// The sender SSRC of a compound packet's first report (bytes 4–7), which names the stream it is about.
+    public static func senderSSRC(_ packet: [UInt8]) -> UInt32? {
+        packet.count >= 8 ? readBigEndian32(packet, at: 4) : nil
+    }
+
     /// Reads a compound packet, skipping what we do not use; a malformed length stops the walk (what came before
     /// counts). Feedback for other SSRCs than `mediaSSRC` is ignored.
     public static func parse(_ packet: [UInt8], mediaSSRC: UInt32) -> [Feedback] {

@@ -11,6 +11,8 @@ public enum SDPError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedSetup(String)
     case unsupportedTransport(String)
     case noH264
+    case noVideoToReceive
+    case noPublishableVideo
 
     public var description: String {
         switch self {
@@ -23,6 +25,8 @@ public enum SDPError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .unsupportedSetup(value): "a=setup:\(value) is not supported: the server is the DTLS server (offer actpass or active)"
         case let .unsupportedTransport(proto): "the video m-section uses \(proto); only UDP/TLS/RTP/SAVPF is supported"
         case .noH264: "the offer has no H.264 with packetization-mode=1 (RFC 6184), the only video codec served"
+        case .noVideoToReceive: "the offer sends no video: a WHIP offer needs a sendonly (or sendrecv) video m-section"
+        case .noPublishableVideo: "the offer's video is neither H.264 with packetization-mode=1 (RFC 6184) nor VP8"
         }
     }
 }
@@ -63,61 +67,20 @@ public struct WHEPOffer: Sendable, Equatable {
     /// Reads an offer. `profile` (the stream's `profile_idc`) picks, among several H.264 payload types, one whose
     /// `profile-level-id` names that profile.
     public init(parsing text: String, profile: UInt8? = nil) throws(SDPError) {
-        guard text.utf8.count <= Self.maximumBytes else { throw .tooLarge(limit: Self.maximumBytes) }
-        let lines = text.split(omittingEmptySubsequences: true, whereSeparator: \.isNewline).map(String.init)
-        guard lines.first == "v=0" else { throw .notSDP }
-        var session: [(String, String)] = []
-        var media: [(line: String, attributes: [(String, String)])] = []
-        for line in lines {
-            guard line.count >= 2, line.dropFirst().first == "=" else { throw .notSDP }
-            let value = String(line.dropFirst(2))
-            switch line.first {
-            case "m": media.append((value, []))
-            case "a":
-                let attribute: (String, String)
-                if let colon = value.firstIndex(of: ":") {
-                    attribute = (String(value[..<colon]), String(value[value.index(after: colon)...]))
-                } else {
-                    attribute = (value, "")
-                }
-                if media.isEmpty { session.append(attribute) } else { media[media.count - 1].attributes.append(attribute) }
-            default: continue
-            }
-        }
-        func first(_ name: String, _ attributes: [(String, String)]) -> String? {
-            attributes.first { $0.0 == name }?.1 ?? session.first { $0.0 == name }?.1
-        }
-        sections = media.map { entry in
-            let fields = entry.line.split(separator: " ").map(String.init)
-            let formats = Array(fields.dropFirst(3))
-            let map = formats.first.flatMap { format in entry.attributes.first { $0.0 == "rtpmap" && $0.1.hasPrefix("\(format) ") }?.1 }
-            return Section(kind: fields.first ?? "", proto: fields.count > 2 ? fields[2] : "",
-                           formats: formats, mid: entry.attributes.first { $0.0 == "mid" }?.1, firstRTPMap: map)
+        let document = try SDPDocument(parsing: text, limit: Self.maximumBytes)
+        sections = document.media.map { media in
+            Section(kind: media.kind, proto: media.proto, formats: media.formats, mid: media.mid,
+                    firstRTPMap: media.formats.first.flatMap { format in media.rtpmap(format).map { "\(format) \($0)" } })
         }
         guard let videoIndex = sections.firstIndex(where: { $0.kind == "video" }) else { throw .noVideo }
         self.videoIndex = videoIndex
-        let attributes = media[videoIndex].attributes
-        guard sections[videoIndex].proto == "UDP/TLS/RTP/SAVPF" else { throw .unsupportedTransport(sections[videoIndex].proto) }
-        guard let ufrag = first("ice-ufrag", attributes), let password = first("ice-pwd", attributes) else {
-            throw .missingICECredentials
-        }
-        guard Self.isICEString(ufrag, minimum: 4), Self.isICEString(password, minimum: 22) else { throw .badICECredentials }
-        iceUfrag = ufrag
-        icePassword = password
-        let fingerprints = (attributes + session).filter { $0.0 == "fingerprint" }.map(\.1)
-        guard let sha256 = fingerprints.first(where: { $0.lowercased().hasPrefix("sha-256 ") }) else { throw .missingFingerprint }
-        fingerprint = String(sha256.dropFirst("sha-256 ".count)).trimmingSpaces.uppercased()
-        guard fingerprint.split(separator: ":").count == 32 else { throw .missingFingerprint }
-        let setup = first("setup", attributes) ?? "actpass"
-        guard setup == "actpass" || setup == "active" else { throw .unsupportedSetup(setup) }
+        (iceUfrag, icePassword, fingerprint) = try document.transport(of: videoIndex)
+        let video = document.media[videoIndex]
         // H.264 payload types with packetization-mode=1, in the offer's order of preference.
         var candidates: [(UInt8, String)] = []
-        for format in sections[videoIndex].formats {
-            guard let type = UInt8(format), type < 128 else { continue }
-            let map = attributes.first { $0.0 == "rtpmap" && $0.1.hasPrefix("\(type) ") }?.1 ?? ""
-            guard map.dropFirst("\(type) ".count).uppercased().hasPrefix("H264/90000") else { continue }
-            let parameters = attributes.first { $0.0 == "fmtp" && $0.1.hasPrefix("\(type) ") }
-                .map { String($0.1.dropFirst("\(type) ".count)) } ?? ""
+        for format in video.formats {
+            guard let type = UInt8(format), type < 128, video.rtpmap(format)?.uppercased().hasPrefix("H264/90000") == true else { continue }
+            let parameters = video.fmtp(format)
             guard parameters.contains("packetization-mode=1") else { continue }
             candidates.append((type, parameters))
         }
@@ -131,13 +94,9 @@ public struct WHEPOffer: Sendable, Equatable {
         payloadType = chosen.0
         formatParameters = chosen.1
         audio = nil
-        for (index, entry) in media.enumerated() where sections[index].kind == "audio" && sections[index].proto == "UDP/TLS/RTP/SAVPF" {
-            let direction = entry.attributes.first { ["sendrecv", "recvonly", "sendonly", "inactive"].contains($0.0) }?.0 ?? "sendrecv"
-            guard direction == "sendrecv" || direction == "recvonly" else { continue }
-            let opus = sections[index].formats.compactMap(UInt8.init).first { type in
-                entry.attributes.contains { $0.0 == "rtpmap" && $0.1.lowercased().hasPrefix("\(type) opus/48000") }
-            }
-            if let opus {
+        for (index, media) in document.media.enumerated() where media.kind == "audio" && media.proto == "UDP/TLS/RTP/SAVPF" {
+            guard media.direction == "sendrecv" || media.direction == "recvonly" else { continue }
+            if let opus = media.formats.first(where: { media.rtpmap($0)?.lowercased().hasPrefix("opus/48000") == true }).flatMap(UInt8.init) {
                 audio = AudioSection(index: index, payloadType: opus)
                 break
             }
@@ -228,13 +187,7 @@ public struct WHEPAnswer: Sendable {
                 "a=msid:liveloop video",
                 "a=ssrc:\(ssrc) cname:\(cname)", "a=ssrc:\(ssrc) msid:liveloop video",
             ]
-            for (number, candidate) in candidates.enumerated() {
-                let family = candidate.address.contains(":") ? 1 : 2
-                // RFC 8445 §5.1.2: host type preference 126, one component.
-                let priority = (126 << 24) | ((65_535 - number * 256 - family) << 8) | 255
-                lines.append("a=candidate:\(number + 1) 1 udp \(priority) \(candidate.address) \(candidate.port) typ host")
-            }
-            lines.append("a=end-of-candidates")
+            lines += SDPDocument.candidateLines(candidates)
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

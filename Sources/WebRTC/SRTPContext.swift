@@ -26,6 +26,10 @@ public struct SRTPContext: Sendable {
     /// SRTCP indices seen, for replay protection (§3.3.2): the highest and a 64-wide window below it.
     private var highestRTCPIndex: UInt32?
     private var rtcpWindow: UInt64 = 0
+    /// Per SSRC received: the rollover counter, the highest sequence number and the replay window below it.
+    private var rtpStreams: [UInt32: (roc: UInt32, highest: UInt16, window: UInt64)] = [:]
+    /// The most SSRCs a peer may send us (a publisher sends two: video and audio); more are refused.
+    public static let maximumReceivedStreams = 8
 
     public init(masterKey: [UInt8], masterSalt: [UInt8]) {
         func derive(_ label: UInt8, _ count: Int) -> [UInt8] {
@@ -108,6 +112,62 @@ public struct SRTPContext: Sendable {
         let ssrc = UInt32(packet[4]) << 24 | UInt32(packet[5]) << 16 | UInt32(packet[6]) << 8 | UInt32(packet[7])
         return Array(packet[0..<8])
             + Self.xor(packet[8..<indexStart], key: rtcpKey, iv: Self.iv(salt: rtcpSalt, ssrc: ssrc, index: UInt64(index)))
+    }
+
+    /// Checks and decrypts an SRTP packet from the peer (§3.3): the packet index is estimated from the sequence
+    /// number and the stream's rollover counter (appendix A), the tag checked over the packet and that ROC, then the
+    /// payload after the header (with its CSRCs and extension) decrypted. A forged, damaged or replayed packet, or
+    /// one from an SSRC past ``maximumReceivedStreams``, throws and changes nothing.
+    public mutating func unprotectRTP(_ packet: [UInt8]) throws(SRTPError) -> [UInt8] {
+        guard packet.count >= 12 + Self.tagLength, let headerLength = Self.rtpHeaderLength(packet),
+              headerLength <= packet.count - Self.tagLength else { throw .tooShort }
+        let ssrc = readBigEndian32(packet, at: 8)
+        let sequence = UInt16(packet[2]) << 8 | UInt16(packet[3])
+        let stream = rtpStreams[ssrc]
+        guard stream != nil || rtpStreams.count < Self.maximumReceivedStreams else { throw .authenticationFailed }
+        // Appendix A: the ROC the sender most likely used, given the highest sequence number seen so far.
+        var roc = stream?.roc ?? 0
+        if let stream {
+            let highest = stream.highest
+            if highest < 32768 {
+                if sequence > highest, sequence - highest > 32768 { roc = stream.roc &- 1 }
+            } else if sequence < highest - 32768 {
+                roc = stream.roc &+ 1
+            }
+        }
+        let tagStart = packet.count - Self.tagLength
+        let expected = Self.tag(rtpAuth, Array(packet[0..<tagStart]),
+                                [UInt8(roc >> 24), UInt8(roc >> 16 & 0xFF), UInt8(roc >> 8 & 0xFF), UInt8(roc & 0xFF)])
+        guard zip(expected, packet[tagStart...]).reduce(UInt8(0), { $0 | ($1.0 ^ $1.1) }) == 0 else { throw .authenticationFailed }
+        let index = UInt64(roc) << 16 | UInt64(sequence)
+        // The replay window (§3.3.2) over 48-bit indices.
+        if let stream {
+            let highestIndex = UInt64(stream.roc) << 16 | UInt64(stream.highest)
+            if index > highestIndex {
+                let shift = index - highestIndex
+                rtpStreams[ssrc] = (roc, sequence, shift >= 64 ? 1 : (stream.window << shift) | 1)
+            } else {
+                let back = highestIndex - index
+                guard back < 64, stream.window & (1 << back) == 0 else { throw .replayed }
+                rtpStreams[ssrc]?.window |= 1 << back
+            }
+        } else {
+            rtpStreams[ssrc] = (roc, sequence, 1)
+        }
+        return Array(packet[0..<headerLength])
+            + Self.xor(packet[headerLength..<tagStart], key: rtpKey, iv: Self.iv(salt: rtpSalt, ssrc: ssrc, index: index))
+    }
+
+    /// The length of an RTP header with its CSRC list and header extension (RFC 3550 §5.1, §5.3.1); nil when the
+    /// packet is shorter than its header says.
+    static func rtpHeaderLength(_ packet: [UInt8]) -> Int? {
+        guard packet.count >= 12 else { return nil }
+        var length = 12 + 4 * Int(packet[0] & 0x0F)
+        if packet[0] & 0x10 != 0 {
+            guard packet.count >= length + 4 else { return nil }
+            length += 4 + 4 * (Int(packet[length + 2]) << 8 | Int(packet[length + 3]))
+        }
+        return packet.count >= length ? length : nil
     }
 
     /// The replay window (§3.3.2): an index above the highest moves it; one inside it is accepted once.

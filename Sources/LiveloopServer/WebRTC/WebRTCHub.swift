@@ -13,8 +13,12 @@ internal import WebRTC
 /// node hop onto it), so no lock is needed.
 final class WebRTCHub: @unchecked Sendable {
     struct Entry {
-        let session: WHEPSession
+        let session: any PeerSession
         let release: @Sendable () -> Void
+        /// A WHIP publisher's ffmpeg bridge; nil for a WHEP viewer.
+        var publisher: WHIPPublisher? = nil
+
+        var viewer: WHEPSession? { session as? WHEPSession }
     }
 
     /// One access unit, packetized once for every viewer of the broadcast.
@@ -52,6 +56,8 @@ final class WebRTCHub: @unchecked Sendable {
     private var byUfrag: [String: String] = [:]
     private var byAddress: [SocketAddress: String] = [:]
     private var feeds: [String: Feed] = [:]
+    /// The WHIP publisher session of each channel that has one.
+    private var publishers: [String: String] = [:]
     private var needsFlush = false
     private var tickTask: RepeatedTask?
     private var strayLogged = false
@@ -100,6 +106,20 @@ final class WebRTCHub: @unchecked Sendable {
         }
     }
 
+    /// A WHIP publisher: its ffmpeg starts now, so it listens by the time ICE and DTLS are done.
+    func add(_ session: WHIPSession, publisher: WHIPPublisher, release: @escaping @Sendable () -> Void) {
+        sessions[session.id] = Entry(session: session, release: release, publisher: publisher)
+        byUfrag[session.localUfrag] = session.id
+        publishers[session.channel] = session.id
+        publisher.start()
+    }
+
+    /// The channel of WHIP session `id`, nil when there is no such publisher.
+    func publisherChannel(id: String) -> String? {
+        guard let entry = sessions[id], entry.publisher != nil else { return nil }
+        return entry.session.channel
+    }
+
     /// DELETE: false when there is no such session on that channel.
     func remove(id: String, channel: String) -> Bool {
         guard let entry = sessions[id], entry.session.channel == channel else { return false }
@@ -113,12 +133,21 @@ final class WebRTCHub: @unchecked Sendable {
         for case let .send(bytes, to) in entry.session.close(reason) { write(bytes, to: to) }
         byUfrag[entry.session.localUfrag] = nil
         if let peer = entry.session.peer, byAddress[peer] == id { byAddress[peer] = nil }
+        if let publisher = entry.publisher {
+            publisher.stop()
+            if publishers[entry.session.channel] == id { publishers[entry.session.channel] = nil }
+            entry.release()
+            let received = (entry.session as? WHIPSession)?.packetsReceived ?? 0
+            logger.info("WHIP session closed", metadata: ["channel": "\(entry.session.channel)", "session": "\(id)", "reason": "\(reason)",
+                                                          "packets": "\(received)"])
+            return
+        }
         feeds[entry.session.channel]?.sessions.remove(id)
         stopTranscoderIfUnused(entry.session.channel)
         if let feed = feeds[entry.session.channel], feed.sessions.isEmpty { feed.subscriber.park() }
         entry.release()
         logger.info("WHEP session closed", metadata: ["channel": "\(entry.session.channel)", "session": "\(id)", "reason": "\(reason)",
-                                                      "packets": "\(entry.session.packetsSent)", "retransmitted": "\(entry.session.retransmitted)"])
+                                                      "packets": "\(entry.viewer?.packetsSent ?? 0)", "retransmitted": "\(entry.viewer?.retransmitted ?? 0)"])
     }
 
     // MARK: Datagrams
@@ -145,7 +174,7 @@ final class WebRTCHub: @unchecked Sendable {
                       metadata: ["from": "\(address)"])
     }
 
-    private func perform(_ actions: [WHEPSession.Action], for session: WHEPSession) {
+    private func perform(_ actions: [PeerAction], for session: any PeerSession) {
         for action in actions {
             switch action {
             case let .send(bytes, to):
@@ -154,6 +183,10 @@ final class WebRTCHub: @unchecked Sendable {
                 for (known, id) in byAddress where id == session.id { byAddress[known] = nil }
                 byAddress[address] = session.id
             case .connected:
+                guard let session = session as? WHEPSession else {
+                    logger.info("WHIP session connected", metadata: ["channel": "\(session.channel)", "session": "\(session.id)"])
+                    continue
+                }
                 logger.info("WHEP session connected", metadata: ["channel": "\(session.channel)", "session": "\(session.id)"])
                 guard let feed = feeds[session.channel] else { continue }
                 if session.audioSSRC != nil, feed.audio != nil, feed.transcoder == nil,
@@ -165,8 +198,13 @@ final class WebRTCHub: @unchecked Sendable {
                     send(unit, to: session)
                 }
             case .keyframeRequested:
-                // RTMP and SRT publishers cannot be asked for one; the next keyframe comes with the encoder's GOP.
-                continue
+                // A browser publishing over WHIP can be asked (when its H.264 reaches viewers as it is); RTMP and SRT
+                // publishers cannot, and the next keyframe comes with the encoder's GOP.
+                guard let id = publishers[session.channel], let entry = sessions[id], let whip = entry.session as? WHIPSession,
+                      entry.publisher?.viewerWantsKeyframe(now: .now()) == true else { continue }
+                perform(whip.requestKeyframe(), for: whip)
+            case let .media(packet):
+                sessions[session.id]?.publisher?.forward(packet)
             case let .log(line):
                 logger.notice("WebRTC: \(line)", metadata: ["channel": "\(session.channel)", "session": "\(session.id)"])
             case let .close(reason):
@@ -201,8 +239,14 @@ final class WebRTCHub: @unchecked Sendable {
         let now = NIODeadline.now()
         let wall = Date()
         for entry in Array(sessions.values) {
-            let clock = feeds[entry.session.channel]?.clock.map { (wallClock: wall, mediaTime: $0.mediaTime(at: wall)) }
-            perform(entry.session.tick(now: now, clock: clock), for: entry.session)
+            if let viewer = entry.viewer {
+                let clock = feeds[viewer.channel]?.clock.map { (wallClock: wall, mediaTime: $0.mediaTime(at: wall)) }
+                perform(viewer.tick(now: now, clock: clock), for: viewer)
+            } else if let publisher = entry.session as? WHIPSession {
+                var actions = publisher.tick(now: now)
+                if !publisher.isClosed, entry.publisher?.wantsKeyframe(now: now) == true { actions += publisher.requestKeyframe() }
+                perform(actions, for: publisher)
+            }
         }
         flush()
     }
@@ -272,8 +316,8 @@ final class WebRTCHub: @unchecked Sendable {
             }
             feeds[subscriber.channel] = feed
             for id in feed.sessions {
-                guard let entry = sessions[id] else { continue }
-                send(unit, to: entry.session)
+                guard let viewer = sessions[id]?.viewer else { continue }
+                send(unit, to: viewer)
             }
             flush()
         case .interrupt:
@@ -290,7 +334,7 @@ final class WebRTCHub: @unchecked Sendable {
     func deliverOpus(_ payload: [UInt8], mediaTime: Int64, channel: String) {
         guard let feed = feeds[channel] else { return }
         for id in feed.sessions {
-            guard let session = sessions[id]?.session, let peer = session.peer,
+            guard let session = sessions[id]?.viewer, let peer = session.peer,
                   let packet = session.sendAudio(payload, mediaTime: mediaTime) else { continue }
             write(packet, to: peer)
         }
@@ -299,7 +343,7 @@ final class WebRTCHub: @unchecked Sendable {
 
     private func stopTranscoderIfUnused(_ channel: String) {
         guard let feed = feeds[channel], let transcoder = feed.transcoder else { return }
-        guard !feed.sessions.contains(where: { sessions[$0]?.session.audioSSRC != nil }) else { return }
+        guard !feed.sessions.contains(where: { sessions[$0]?.viewer?.audioSSRC != nil }) else { return }
         transcoder.stop()
         feeds[channel]?.transcoder = nil
     }

@@ -165,7 +165,72 @@ public final class WebRTCNode: Sendable {
         return Created(id: id, answer: answer.text, timestampOffset: timestampOffset, hasBFrames: hasBFrames)
     }
 
-    /// Ends a session (WHEP DELETE); false when `channel` has no session `id`.
+    // MARK: Publishers (WHIP)
+
+    /// Reads a WHIP offer, after checking that this node can take a publisher at all; nothing is held yet.
+    func publisherOffer(_ text: String) throws(APIError) -> WHIPOffer {
+        guard dtls != nil, boundPort != nil else {
+            throw APIError(.serviceUnavailable, code: "webrtc_unavailable",
+                           message: "WebRTC publishing is not available on this server: \(unavailableReason ?? "starting")")
+        }
+        guard OpusTranscoder.findFFmpeg() != nil else {
+            throw APIError(.serviceUnavailable, code: "transcoder_unavailable",
+                           message: "WHIP needs ffmpeg on the server (apt-get install ffmpeg) to make H.264 and AAC of the browser's media")
+        }
+        do {
+            return try WHIPOffer(parsing: text)
+        } catch {
+            throw APIError(.badRequest, code: "bad_sdp", message: error.description)
+        }
+    }
+
+    /// Holds one of the client address's ``maxSessionsPerAddress`` places; `release` gives it back.
+    func reservePublisherPlace(client: String?) throws(APIError) -> @Sendable () -> Void {
+        let address = client ?? "unknown"
+        guard reserve(address) else {
+            throw APIError(.tooManyRequests, code: "rate_limited",
+                           message: "this address holds \(Self.maxSessionsPerAddress) WebRTC sessions already; end one first")
+        }
+        return { [self] in unreserve(address) }
+    }
+
+    /// Answers a WHIP offer for a broadcast the publish gate just gave this publisher: a session whose ICE and DTLS
+    /// must complete within ``PeerTransport/setupTimeout``, and the ffmpeg that turns its media into the broadcast's.
+    /// `release` runs once when the session ends, however it ends (here too when it cannot start).
+    func createPublisher(channel: String, broadcast: Broadcast, offer: WHIPOffer,
+                         release: @escaping @Sendable () -> Void) async throws(APIError) -> (id: String, answer: String) {
+        guard let dtls, let (port, addresses) = state.withLock({ state in state.port.map { ($0, state.addresses) } }),
+              let publisher = WHIPPublisher(channel: channel, broadcast: broadcast, offer: offer, loop: hub.loop, logger: logger) else {
+            release()
+            throw APIError(.serviceUnavailable, code: "webrtc_unavailable", message: "WebRTC publishing is not available on this server")
+        }
+        let id = Self.randomToken(32, alphabet: Self.hex)
+        let ufrag = Self.randomToken(8, alphabet: Self.iceCharacters)
+        let password = Self.randomToken(24, alphabet: Self.iceCharacters)
+        let hub = hub
+        let created = (try? await hub.loop.submit { () throws -> Bool in
+            let endpoint = try DTLSEndpoint(context: dtls, peerFingerprint: offer.fingerprint)
+            let session = WHIPSession(id: id, channel: channel, offer: offer, localUfrag: ufrag, localPassword: password,
+                                      dtls: endpoint, now: .now())
+            hub.add(session, publisher: publisher, release: release)
+            return true
+        }.get()) ?? false
+        guard created else {
+            release()
+            throw APIError(.internalServerError, code: "dtls_failed", message: "the DTLS session could not be set up")
+        }
+        let answer = WHIPAnswer(offer: offer, iceUfrag: ufrag, icePassword: password, fingerprint: dtls.fingerprint,
+                                candidates: addresses.map { ($0, port) }, sessionID: UInt64.random(in: 1...UInt64(Int64.max)))
+        return (id, answer.text)
+    }
+
+    /// The channel of WHIP session `id`, if there is one.
+    func publisherChannel(id: String) async -> String? {
+        let hub = hub
+        return try? await hub.loop.submit { hub.publisherChannel(id: id) }.get()
+    }
+
+    /// Ends a session (WHEP or WHIP DELETE); false when `channel` has no session `id`.
     func endSession(channel: String, id: String) async -> Bool {
         let hub = hub
         return (try? await hub.loop.submit { hub.remove(id: id, channel: channel) }.get()) ?? false
