@@ -23,9 +23,9 @@ public struct SRTPContext: Sendable {
     let rtcpKey: SymmetricKey
     let rtcpSalt: [UInt8]
     let rtcpAuth: SymmetricKey
-    /// SRTCP indices seen, for replay protection (§3.3.2): the highest and a 64-wide window below it.
-    private var highestRTCPIndex: UInt32?
-    private var rtcpWindow: UInt64 = 0
+    /// SRTCP indices seen per sending SSRC (each keeps its own index, as libsrtp's streams do), for replay
+    /// protection (§3.3.2): the highest and a 64-wide window below it.
+    private var rtcpStreams: [UInt32: (highest: UInt32, window: UInt64)] = [:]
     /// Per SSRC received: the rollover counter, the highest sequence number and the replay window below it.
     private var rtpStreams: [UInt32: (roc: UInt32, highest: UInt16, window: UInt64)] = [:]
     /// The most SSRCs a peer may send us (a publisher sends two: video and audio); more are refused.
@@ -107,9 +107,9 @@ public struct SRTPContext: Sendable {
         let eIndex = UInt32(packet[indexStart]) << 24 | UInt32(packet[indexStart + 1]) << 16
             | UInt32(packet[indexStart + 2]) << 8 | UInt32(packet[indexStart + 3])
         let index = eIndex & 0x7FFF_FFFF
-        guard acceptRTCP(index: index) else { throw .replayed }
-        guard eIndex & 0x8000_0000 != 0 else { return Array(packet[0..<indexStart]) }
         let ssrc = UInt32(packet[4]) << 24 | UInt32(packet[5]) << 16 | UInt32(packet[6]) << 8 | UInt32(packet[7])
+        guard acceptRTCP(index: index, ssrc: ssrc) else { throw .replayed }
+        guard eIndex & 0x8000_0000 != 0 else { return Array(packet[0..<indexStart]) }
         return Array(packet[0..<8])
             + Self.xor(packet[8..<indexStart], key: rtcpKey, iv: Self.iv(salt: rtcpSalt, ssrc: ssrc, index: UInt64(index)))
     }
@@ -170,24 +170,24 @@ public struct SRTPContext: Sendable {
         return packet.count >= length ? length : nil
     }
 
-    /// The replay window (§3.3.2): an index above the highest moves it; one inside it is accepted once.
-    private mutating func acceptRTCP(index: UInt32) -> Bool {
-        guard let highest = highestRTCPIndex else {
-            highestRTCPIndex = index
-            rtcpWindow = 1
+    /// The replay window (§3.3.2) of `ssrc`'s SRTCP: an index above the highest moves it; one inside it is accepted
+    /// once. A new SSRC past ``maximumReceivedStreams`` is refused.
+    private mutating func acceptRTCP(index: UInt32, ssrc: UInt32) -> Bool {
+        guard let (highest, window) = rtcpStreams[ssrc] else {
+            guard rtcpStreams.count < Self.maximumReceivedStreams else { return false }
+            rtcpStreams[ssrc] = (index, 1)
             return true
         }
         if index > highest {
             let shift = index - highest
-            rtcpWindow = shift >= 64 ? 1 : (rtcpWindow << UInt64(shift)) | 1
-            highestRTCPIndex = index
+            rtcpStreams[ssrc] = (index, shift >= 64 ? 1 : (window << UInt64(shift)) | 1)
             return true
         }
         let back = highest - index
         guard back < 64 else { return false }
         let bit = UInt64(1) << UInt64(back)
-        guard rtcpWindow & bit == 0 else { return false }
-        rtcpWindow |= bit
+        guard window & bit == 0 else { return false }
+        rtcpStreams[ssrc] = (highest, window | bit)
         return true
     }
 }

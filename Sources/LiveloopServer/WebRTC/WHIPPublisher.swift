@@ -75,7 +75,7 @@ final class WHIPPublisher: @unchecked Sendable {
     static func arguments(offer: WHIPOffer, video: Int, audio: Int) -> [String] {
         var arguments = [
             "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "pipe,udp,rtp",
-            "-fflags", "+nobuffer+genpts", "-localaddr", "127.0.0.1", "-sdp_flags", "filter_src",
+            "-fflags", "+nobuffer+genpts", "-localaddr", "127.0.0.1",
             "-f", "sdp", "-i", "pipe:0", "-map", "0:v:0",
         ]
         if offer.audio != nil { arguments += ["-map", "0:a:0"] }
