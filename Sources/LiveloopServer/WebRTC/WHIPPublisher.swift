@@ -9,17 +9,16 @@ internal import WebRTC
 
 /// What a WHIP publisher's browser sends, made into the broadcast's H.264 and AAC by a supervised `ffmpeg`: the
 /// session's decrypted RTP and RTCP go to ffmpeg's loopback ports (an SDP on its stdin describes them); ffmpeg
-/// depacketizes, passes H.264 through (or encodes VP8 as H.264 with a keyframe every ``keyframeSeconds`` s and no
+/// depacketizes, passes H.264 through (or encodes VP8 as H.264 with a keyframe every segment target and no
 /// B-frames, so WebRTC viewers can watch too), encodes Opus as AAC, and writes MPEG-TS on stdout, which is demuxed
 /// into the broadcast as an SRT publisher's is. Cues and the stream clock work as for any ingest.
 ///
 /// Keyframes: after each ffmpeg start (it misses what came before it listened) and, when H.264 passes through, every
-/// ``keyframeSeconds`` s (segments need them) and when a WebRTC viewer asks, the session sends the browser a PLI.
+/// segment target (segments close at keyframes) and when a WebRTC viewer asks, the session sends the browser a PLI.
 ///
 /// An ffmpeg that exits while the session lives is restarted after 1, 2, 4… s (at most 10), its last error in the log;
 /// the broadcast marks a discontinuity. State is touched on the hub's event loop only; stdout is read on a thread.
 final class WHIPPublisher: @unchecked Sendable {
-    static let keyframeSeconds = 2
     static let maximumBackoff: TimeAmount = .seconds(10)
 
     let channel: String
@@ -40,6 +39,8 @@ final class WHIPPublisher: @unchecked Sendable {
     private var keyframeDue: [NIODeadline] = []
     private var lastKeyframeRequest: NIODeadline?
     private var packetsForwarded = 0
+    /// The broadcast's segment target: how far apart keyframes are.
+    private let keyframeInterval: TimeAmount
 
     init?(channel: String, broadcast: Broadcast, offer: WHIPOffer, loop: any EventLoop, logger: Logger) {
         guard let ffmpeg = OpusTranscoder.findFFmpeg() else { return nil }
@@ -50,6 +51,7 @@ final class WHIPPublisher: @unchecked Sendable {
         self.loop = loop
         self.logger = logger
         self.ffmpeg = ffmpeg
+        keyframeInterval = .milliseconds(Int64(broadcast.configuration.segmentTarget * 1000))
     }
 
     /// Binds the loopback socket we send to ffmpeg from, then starts ffmpeg. On the hub's loop.
@@ -72,7 +74,7 @@ final class WHIPPublisher: @unchecked Sendable {
     }
 
     /// The ffmpeg command for ports `video` and `audio` (each with RTCP on the next port).
-    static func arguments(offer: WHIPOffer, video: Int, audio: Int) -> [String] {
+    static func arguments(offer: WHIPOffer, video: Int, audio: Int, keyframeSeconds: Double) -> [String] {
         var arguments = [
             "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "pipe,udp,rtp",
             "-fflags", "+nobuffer+genpts", "-localaddr", "127.0.0.1",
@@ -123,7 +125,8 @@ final class WHIPPublisher: @unchecked Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = Self.arguments(offer: offer, video: video, audio: audio)
+        process.arguments = Self.arguments(offer: offer, video: video, audio: audio,
+                                           keyframeSeconds: Double(keyframeInterval.nanoseconds) / 1e9)
         let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
@@ -199,7 +202,7 @@ final class WHIPPublisher: @unchecked Sendable {
             keyframeDue.removeFirst()
             due = true
         }
-        if codec == .h264, let last = lastKeyframeRequest, now - last >= .seconds(Int64(Self.keyframeSeconds)) { due = true }
+        if codec == .h264, let last = lastKeyframeRequest, now - last >= keyframeInterval { due = true }
         if lastKeyframeRequest == nil, codec == .h264 { due = true }
         if due { lastKeyframeRequest = now }
         return due
