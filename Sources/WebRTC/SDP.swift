@@ -162,6 +162,8 @@ public struct WHEPAnswer: Sendable {
                     "a=sendonly", "a=rtcp-mux", "a=rtpmap:\(type) opus/48000/2", "a=fmtp:\(type) minptime=10;useinbandfec=1",
                     "a=msid:liveloop audio", "a=ssrc:\(audioSSRC) cname:\(cname)", "a=ssrc:\(audioSSRC) msid:liveloop audio",
                 ]
+                // The bundle's transport is its first section's (RFC 9143 §7.1): audio may come first.
+                lines += SDPDocument.candidateLines(candidates)
                 continue
             }
             guard index == offer.videoIndex else {

@@ -199,8 +199,9 @@ public struct WHIPAnswer: Sendable {
             if !track.formatParameters.isEmpty { lines.append("a=fmtp:\(type) \(track.formatParameters)") }
             if index == offer.video.index {
                 lines += ["a=rtcp-fb:\(type) nack pli", "a=rtcp-fb:\(type) ccm fir", "a=rtcp-fb:\(type) goog-remb"]
-                lines += SDPDocument.candidateLines(candidates)
             }
+            // In every taken section: the bundle's transport is the first one's (RFC 9143 §7.1), whichever that is.
+            lines += SDPDocument.candidateLines(candidates)
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }

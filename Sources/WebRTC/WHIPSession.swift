@@ -11,6 +11,9 @@ import NIOCore
 /// track's SSRC is the first one seen with its payload type; another SSRC on it later is ignored.
 public final class WHIPSession: PeerSession {
     public static let reportInterval: TimeAmount = .seconds(1)
+    /// A publisher whose media stops for this long has gone (a closed tab sends no BYE): its viewers should not stare at
+    /// a frozen picture for the 30 s of consent freshness. Browsers send audio and video without pause, even muted.
+    public static let mediaTimeout: TimeAmount = .seconds(10)
     /// What REMB allows the browser: enough for 1080p30 from a camera.
     public static let targetBitrate: UInt64 = 4_000_000
 
@@ -27,6 +30,7 @@ public final class WHIPSession: PeerSession {
     public private(set) var packetsReceived = 0
     public private(set) var bytesReceived = 0
     private var lastReport: NIODeadline
+    private var lastMedia: NIODeadline?
 
     public init(id: String, channel: String, offer: WHIPOffer, localUfrag: String, localPassword: String,
                 dtls: DTLSEndpoint, ssrc: UInt32 = .random(in: 1...UInt32.max), now: NIODeadline) {
@@ -70,6 +74,7 @@ public final class WHIPSession: PeerSession {
             }
             packetsReceived += 1
             bytesReceived += plain.count
+            lastMedia = now
             return [.media(ReceivedPacket(track: track, isRTCP: false, bytes: plain))]
         default:
             return transport.once("garbage", "a datagram that is neither STUN, DTLS, SRTP nor SRTCP was ignored")
@@ -88,6 +93,9 @@ public final class WHIPSession: PeerSession {
         guard !isClosed else { return [] }
         let due = transport.tick(now: now)
         guard due.isEmpty, isConnected else { return closing(due) }
+        if let lastMedia, now - lastMedia > Self.mediaTimeout {
+            return close("no media from the publisher for \(Self.mediaTimeout.nanoseconds / 1_000_000_000) s")
+        }
         guard now - lastReport >= Self.reportInterval, let peer, let videoSSRC else { return [] }
         lastReport = now
         let sources = [videoSSRC] + (audioSSRC.map { [$0] } ?? [])

@@ -1,4 +1,5 @@
 import Foundation
+import LiveMedia
 import LiveloopServer
 import Storage
 import Testing
@@ -47,5 +48,26 @@ struct WebRTCBrowserTests {
         let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
         print("browser webrtc b-frames: \(summaryLine)")
         #expect(status == 0, "webrtc.py --bframes: \(summaryLine)\n\(err.suffix(2000))")
+    }
+
+    static let goLive = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("browser/golive.py").path
+
+    @Test("the studio goes live from Chromium's fake camera over WHIP: refused with a wrong key, on air with the right one, LL-HLS at the camera's size, a viewer's page plays it over WebRTC, End broadcast ends it",
+          .enabled(if: BrowserTests.haveBrowser && WebRTCNode.isAvailable && Tools.haveFFmpeg, "needs chromium, chromedriver, selenium, OpenSSL 3 and ffmpeg"))
+    func goLiveFromTheStudio() async throws {
+        let server = try await TestServer.start(grace: .milliseconds(500))
+        defer { Task { await server.stop() } }
+        let key = try server.createChannel("cam")
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let (status, out, err) = try await Tools.output("python3", [Self.goLive, "http://127.0.0.1:\(server.httpPort)", adminKey, "cam", key])
+        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
+        print("browser go live: \(summaryLine)")
+        #expect(status == 0, "golive.py: \(summaryLine)\n\(err.suffix(2000))")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(summaryLine.utf8)) as? [String: Any])
+        #expect((summary["watch"] as? [String: Any])?["mode"] as? String == "webrtc")
+        #expect((summary["secondsToOnAir"] as? Double ?? 99) < 5)
+        // End broadcast DELETEd the session: the publish is over, and after the grace period so is the broadcast.
+        #expect(await eventually(timeout: .seconds(10)) { server.server.registry.broadcast("cam")?.isLive != true })
     }
 }

@@ -189,9 +189,13 @@ struct WHIPSessionTests {
         #expect(session.isClosed)
     }
 
-    @Test("a publisher that goes silent is dropped after the consent timeout")
+    @Test("a publisher whose media stops is dropped after the media timeout, one that never sent after the consent timeout")
     func consent() throws {
         let now = NIODeadline.now()
+        let (sending, peer) = try Self.connected(now: now)
+        _ = sending.receive(datagram: Self.publisherOut.protectRTP(Self.rtp(127, sequence: 1, ssrc: 1000), headerLength: 12, index: 1), from: peer, now: now)
+        #expect(!sending.tick(now: now + .seconds(5)).contains { if case .close = $0 { true } else { false } })
+        #expect(sending.tick(now: now + WHIPSession.mediaTimeout + .seconds(1)).last == .close("no media from the publisher for 10 s"))
         let (session, _) = try Self.connected(now: now)
         #expect(session.tick(now: now + .seconds(20)).allSatisfy { if case .close = $0 { false } else { true } })
         let dropped = session.tick(now: now + PeerTransport.consentTimeout + .seconds(1))

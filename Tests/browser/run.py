@@ -123,11 +123,12 @@ def send_message(server, admin_key, channel, message):
 
 # --- browser helpers -------------------------------------------------------------------------------------------------
 
-def browser():
+def browser(extra=()):
+    """Headless Chromium; `extra` adds flags (the fake camera and microphone for publishing pages)."""
     options = Options()
     for argument in ("--headless=new", "--no-sandbox", "--autoplay-policy=no-user-gesture-required",
                      "--disable-dev-shm-usage", "--window-size=1280,800", "--mute-audio",
-                     "--disable-background-timer-throttling", "--disable-renderer-backgrounding"):
+                     "--disable-background-timer-throttling", "--disable-renderer-backgrounding", *extra):
         options.add_argument(argument)
     options.binary_location = os.environ.get("CHROMIUM", "/usr/bin/chromium")
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})

@@ -35,7 +35,7 @@ final class WHIPPublisher: @unchecked Sendable {
     private var generation = 0
     private var starts = 0
     private var backoff: TimeAmount = .seconds(1)
-    /// When the session should next ask for a keyframe; nil when nothing is due.
+    /// When the session should next ask for a keyframe after an ffmpeg start.
     private var keyframeDue: [NIODeadline] = []
     private var lastKeyframeRequest: NIODeadline?
     private var packetsForwarded = 0
@@ -161,7 +161,9 @@ final class WHIPPublisher: @unchecked Sendable {
             guard self.generation == generation, !stopped else { return }
             ports = (video, audio)
             let now = NIODeadline.now()
-            keyframeDue = [now, now + .milliseconds(500), now + .milliseconds(1500), now + .seconds(3)]
+            // Passed-through H.264 is asked every segment target from now on; VP8 a few times, until x264 has one.
+            lastKeyframeRequest = nil
+            keyframeDue = codec == .h264 ? [now] : [now, now + .milliseconds(500), now + .milliseconds(1500), now + .seconds(3)]
         }
         logger.info("WHIP: ffmpeg makes the broadcast's H.264 and AAC",
                     metadata: ["channel": "\(channel)", "pid": "\(process.processIdentifier)", "video": "\(codec.rawValue)",
@@ -203,7 +205,6 @@ final class WHIPPublisher: @unchecked Sendable {
             due = true
         }
         if codec == .h264, let last = lastKeyframeRequest, now - last >= keyframeInterval { due = true }
-        if lastKeyframeRequest == nil, codec == .h264 { due = true }
         if due { lastKeyframeRequest = now }
         return due
     }

@@ -1,7 +1,7 @@
 // The host's studio (/studio/CHANNEL): signs in, opens the room and wires the panels, each a module of its own:
 // the preview and stream health (studio-health.js), the Sync settings (studio-sync.js), what is on air with live
 // tallies (studio-onair.js), the analytics of the live and past broadcasts (studio-analytics.js), the multistream
-// destinations (studio-destinations.js), the rundown of
+// destinations (studio-destinations.js), going live from the browser (studio-golive.js), the rundown of
 // prepared polls, quizzes and offers (studio-rundown.js, its quiz editor in
 // studio-quiz-editor.js), the host's gift alerts (studio-alerts.js), and here chat moderation, the Q&A queue and the
 // supporters board.
@@ -26,6 +26,7 @@ import { mountAnalytics } from './studio-analytics.js';
 import { mountAudience } from './studio-audience.js';
 import { playback } from './playback.js';
 import { mountDestinations } from './studio-destinations.js';
+import { mountGoLive } from './studio-golive.js';
 
 const $ = (id) => document.getElementById(id);
 const channel = channelFromPath();
@@ -166,6 +167,7 @@ async function start() {
   const sync = mountSync(rest);
   mountAudience({ rest, channel });
   mountDestinations({ rest });
+  mountGoLive();
   mountAnalytics({ rest, channel, authorization: () => `Bearer ${session}` });
 
   // --- on air: polls, quiz, offers ---------------------------------------------------------------------------------
