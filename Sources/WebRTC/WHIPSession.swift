@@ -6,6 +6,8 @@ import NIOCore
 /// indications when a keyframe is wanted and an estimated bitrate (REMB) every ``reportInterval`` so a browser
 /// ramps up to ``targetBitrate``. Not thread-safe: it lives on the socket's event loop; time is an argument.
 ///
+/// A hole in the video's sequence numbers asks the shell for a keyframe (``PeerAction/keyframeRequested``).
+///
 /// Rules: a packet is the video track's when its payload type is the answer's video type, the audio track's when it
 /// is the audio type; anything else is ignored (logged once). RTCP goes to the track whose SSRC sent it. Each
 /// track's SSRC is the first one seen with its payload type; another SSRC on it later is ignored.
@@ -31,6 +33,7 @@ public final class WHIPSession: PeerSession {
     public private(set) var bytesReceived = 0
     private var lastReport: NIODeadline
     private var lastMedia: NIODeadline?
+    private var lastVideoSequence: UInt16?
 
     public init(id: String, channel: String, offer: WHIPOffer, localUfrag: String, localPassword: String,
                 dtls: DTLSEndpoint, ssrc: UInt32 = .random(in: 1...UInt32.max), now: NIODeadline) {
@@ -65,6 +68,15 @@ public final class WHIPSession: PeerSession {
                 if videoSSRC == nil { videoSSRC = header.ssrc }
                 guard header.ssrc == videoSSRC else { return transport.once("ssrc", "RTP from a second SSRC on a track was ignored") }
                 track = .video
+                // A hole in the video (packets lost on the way) spoils the picture until the next keyframe: ask for one.
+                let gap = lastVideoSequence.map { header.sequenceNumber &- $0 } ?? 1
+                if gap < 0x8000 { lastVideoSequence = header.sequenceNumber }
+                if gap > 1, gap < 0x8000 {
+                    packetsReceived += 1
+                    bytesReceived += plain.count
+                    lastMedia = now
+                    return [.media(ReceivedPacket(track: track, isRTCP: false, bytes: plain)), .keyframeRequested]
+                }
             } else if header.payloadType == audioPayloadType {
                 if audioSSRC == nil { audioSSRC = header.ssrc }
                 guard header.ssrc == audioSSRC else { return transport.once("ssrc", "RTP from a second SSRC on a track was ignored") }

