@@ -145,14 +145,8 @@ public struct WHEPAnswer: Sendable {
     /// which some stacks (aiortc) want in every section.
     public var text: String {
         let media = offer.sections.enumerated().filter { $0.element.kind == "audio" || $0.element.kind == "video" }
-        let bundled = media.compactMap(\.element.mid)
-        var lines = ["v=0", "o=- \(sessionID) 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=ice-lite"]
-        if !bundled.isEmpty { lines.append("a=group:BUNDLE \(bundled.joined(separator: " "))") }
-        lines.append("a=msid-semantic: WMS liveloop")
-        let transport = [
-            "a=ice-ufrag:\(iceUfrag)", "a=ice-pwd:\(icePassword)", "a=ice-options:ice2",
-            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive",
-        ]
+        var lines = SDPDocument.answerHeader(sessionID: sessionID, bundled: media.compactMap(\.element.mid)) + ["a=msid-semantic: WMS liveloop"]
+        let transport = SDPDocument.transportLines(ufrag: iceUfrag, password: icePassword, fingerprint: fingerprint)
         for (index, section) in offer.sections.enumerated() {
             if let audio = offer.audio, index == audio.index, let audioSSRC {
                 let type = audio.payloadType

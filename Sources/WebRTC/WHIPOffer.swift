@@ -55,6 +55,17 @@ struct SDPDocument {
         }
     }
 
+    /// The session part of an ICE-lite answer, with the bundle of `bundled` mids.
+    static func answerHeader(sessionID: UInt64, bundled: [String]) -> [String] {
+        ["v=0", "o=- \(sessionID) 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=ice-lite"]
+            + (bundled.isEmpty ? [] : ["a=group:BUNDLE \(bundled.joined(separator: " "))"])
+    }
+
+    /// Our ICE credentials and certificate, as the DTLS server (`a=setup:passive`): in every answered section.
+    static func transportLines(ufrag: String, password: String, fingerprint: String) -> [String] {
+        ["a=ice-ufrag:\(ufrag)", "a=ice-pwd:\(password)", "a=ice-options:ice2", "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive"]
+    }
+
     /// Host candidates on one UDP port (RFC 8445 §5.1.2: type preference 126, one component), then the end.
     static func candidateLines(_ candidates: [(address: String, port: Int)]) -> [String] {
         candidates.enumerated().map { number, candidate in
@@ -175,13 +186,8 @@ public struct WHIPAnswer: Sendable {
 
     public var text: String {
         let bundled = offer.sections.filter { $0.kind == "audio" || $0.kind == "video" }.compactMap(\.mid)
-        var lines = ["v=0", "o=- \(sessionID) 1 IN IP4 0.0.0.0", "s=-", "t=0 0", "a=ice-lite"]
-        if !bundled.isEmpty { lines.append("a=group:BUNDLE \(bundled.joined(separator: " "))") }
-        lines.append("a=msid-semantic: WMS")
-        let transport = [
-            "a=ice-ufrag:\(iceUfrag)", "a=ice-pwd:\(icePassword)", "a=ice-options:ice2",
-            "a=fingerprint:sha-256 \(fingerprint)", "a=setup:passive",
-        ]
+        var lines = SDPDocument.answerHeader(sessionID: sessionID, bundled: bundled) + ["a=msid-semantic: WMS"]
+        let transport = SDPDocument.transportLines(ufrag: iceUfrag, password: icePassword, fingerprint: fingerprint)
         for (index, section) in offer.sections.enumerated() {
             let track = index == offer.video.index ? offer.video : offer.audio.flatMap { $0.index == index ? $0 : nil }
             guard let track else {

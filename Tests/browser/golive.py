@@ -50,21 +50,7 @@ def probe(url):
 
 def main():
     server, admin_key, channel, stream_key = sys.argv[1].rstrip("/"), sys.argv[2], sys.argv[3], sys.argv[4]
-    summary = {"ok": False}
-    drivers = []
-    try:
-        go_live(server, admin_key, channel, stream_key, summary, drivers)
-        errors = [e for d in drivers for e in run.javascript_errors(d)]
-        if errors:
-            raise run.CheckFailed(f"JavaScript errors: {errors}")
-        summary["ok"] = True
-    except run.CheckFailed as failure:
-        summary["error"] = str(failure)
-    finally:
-        for driver in drivers:
-            driver.quit()
-    print(json.dumps(summary))
-    return 0 if summary["ok"] else 1
+    return run.summarize(lambda summary, drivers: go_live(server, admin_key, channel, stream_key, summary, drivers))
 
 
 def go_live(server, admin_key, channel, stream_key, summary, drivers):

@@ -727,3 +727,24 @@ def main():
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def summarize(check):
+    """Runs `check(summary, drivers)`: it fills the summary and keeps every browser it opens in `drivers`. A check that
+    fails, or JavaScript errors on any page, make the summary's `ok` false; every browser is quit; the summary is
+    printed as one JSON line last. Returns the exit status."""
+    summary = {"ok": False}
+    drivers = []
+    try:
+        check(summary, drivers)
+        errors = [e for d in drivers for e in javascript_errors(d)]
+        if errors:
+            raise CheckFailed(f"JavaScript errors: {errors}")
+        summary["ok"] = True
+    except CheckFailed as failure:
+        summary["error"] = str(failure)
+    finally:
+        for driver in drivers:
+            driver.quit()
+    print(json.dumps(summary))
+    return 0 if summary["ok"] else 1

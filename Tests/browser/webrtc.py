@@ -15,7 +15,6 @@ header) and play over the WebSocket, while `?mode=webrtc` still plays over WebRT
 exits non-zero on a failed check.
 """
 
-import json
 import sys
 import time
 
@@ -36,21 +35,7 @@ def sample(driver):
 def main():
     server, admin_key = sys.argv[1].rstrip("/"), sys.argv[2]
     check = bframes if "--bframes" in sys.argv[3:] else plays_and_falls_back
-    summary = {"ok": False}
-    drivers = []
-    try:
-        check(server, admin_key, summary, drivers)
-        errors = [e for d in drivers for e in run.javascript_errors(d)]
-        if errors:
-            raise run.CheckFailed(f"JavaScript errors: {errors}")
-        summary["ok"] = True
-    except run.CheckFailed as failure:
-        summary["error"] = str(failure)
-    finally:
-        for driver in drivers:
-            driver.quit()
-    print(json.dumps(summary))
-    return 0 if summary["ok"] else 1
+    return run.summarize(lambda summary, drivers: check(server, admin_key, summary, drivers))
 
 
 def open_watch(server, admin_key, channel, viewer, drivers, query=""):

@@ -13,29 +13,9 @@ import os
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 
+from sdp_http import error_code, request
 from aiortc import RTCPeerConnection, RTCSessionDescription
-
-
-def request(method, url, body=None, content_type="application/sdp"):
-    data = body.encode() if isinstance(body, str) else body
-    req = urllib.request.Request(url, data=data, method=method)
-    if body is not None:
-        req.add_header("Content-Type", content_type)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, dict(resp.headers), resp.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
-
-
-def error_code(body):
-    try:
-        return json.loads(body)["error"]["code"]
-    except Exception:
-        return None
 
 
 async def offer_sdp():

@@ -11,32 +11,10 @@ import asyncio
 import json
 import sys
 import time
-import urllib.error
-import urllib.request
 
+from sdp_http import error_code, request
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
-
-
-def request(method, url, body=None, key=None, content_type="application/sdp"):
-    data = body.encode() if isinstance(body, str) else body
-    req = urllib.request.Request(url, data=data, method=method)
-    if body is not None:
-        req.add_header("Content-Type", content_type)
-    if key is not None:
-        req.add_header("Authorization", f"Bearer {key}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, dict(resp.headers), resp.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), error.read().decode()
-
-
-def error_code(body):
-    try:
-        return json.loads(body)["error"]["code"]
-    except Exception:
-        return None
 
 
 async def publisher(codec):
@@ -56,7 +34,7 @@ async def publisher(codec):
 async def publish(base, key, codec, seconds, keep):
     pc, sdp, players = await publisher(codec)
     loop = asyncio.get_running_loop()
-    status, headers, answer = await loop.run_in_executor(None, request, "POST", f"{base}/live/whip", sdp, key)
+    status, headers, answer = await loop.run_in_executor(None, request, "POST", f"{base}/live/whip", sdp, "application/sdp", key)
     result = {"status": status, "contentType": headers.get("Content-Type"), "location": headers.get("Location")}
     if status != 201:
         result["body"] = answer
@@ -79,9 +57,9 @@ async def publish(base, key, codec, seconds, keep):
     if not keep:
         location = result["location"]
         result["deleteNoKey"] = (await loop.run_in_executor(None, request, "DELETE", base + location))[0]
-        result["deleteWrongKey"] = (await loop.run_in_executor(None, request, "DELETE", base + location, None, "not-the-key"))[0]
-        result["deleteStatus"] = (await loop.run_in_executor(None, request, "DELETE", base + location, None, key))[0]
-        result["deleteAgainStatus"] = (await loop.run_in_executor(None, request, "DELETE", base + location, None, key))[0]
+        result["deleteWrongKey"] = (await loop.run_in_executor(None, request, "DELETE", base + location, None, "application/sdp", "not-the-key"))[0]
+        result["deleteStatus"] = (await loop.run_in_executor(None, request, "DELETE", base + location, None, "application/sdp", key))[0]
+        result["deleteAgainStatus"] = (await loop.run_in_executor(None, request, "DELETE", base + location, None, "application/sdp", key))[0]
     await pc.close()
     for player in players:
         for track in (player.audio, player.video):
@@ -105,12 +83,12 @@ async def checks(base, key):
         ("noFingerprint", "\r\n".join(l for l in sdp.split("\r\n") if not l.startswith("a=fingerprint")), "application/sdp", key),
         ("wrongType", sdp, "application/json", key),
     ]:
-        status, headers, text = request("POST", url, body, bearer, kind)
+        status, headers, text = request("POST", url, body, kind, bearer)
         out[name] = {"status": status, "code": error_code(text), "authenticate": headers.get("WWW-Authenticate"),
                      "json": headers.get("Content-Type", "").startswith("application/json")}
-    status, _, text = request("DELETE", f"{url}/0123456789abcdef0123456789abcdef", None, key)
+    status, _, text = request("DELETE", f"{url}/0123456789abcdef0123456789abcdef", None, key=key)
     out["deleteUnknown"] = {"status": status, "code": error_code(text)}
-    status, headers, text = request("PATCH", f"{url}/0123456789abcdef0123456789abcdef", "a=candidate:1", key, "application/trickle-ice-sdpfrag")
+    status, headers, text = request("PATCH", f"{url}/0123456789abcdef0123456789abcdef", "a=candidate:1", "application/trickle-ice-sdpfrag", key)
     out["patch"] = {"status": status, "code": error_code(text), "allow": headers.get("Allow")}
     return out
 

@@ -54,25 +54,19 @@ final class OpusTranscoder: @unchecked Sendable {
     func start() {
         // A write to the pipe of an ffmpeg that just died must fail with EPIPE, not end the server.
         signal(SIGPIPE, SIG_IGN)
-        let handler = OpusInboundHandler(transcoder: self)
-        DatagramBootstrap(group: hub.loop)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .whenComplete { [self] result in
-                switch result {
-                case let .success(channel):
-                    guard !stopped else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    socket = channel
-                    spawn()
-                case let .failure(error):
-                    logger.warning("WebRTC audio: no loopback socket for ffmpeg; video only", metadata: ["channel": "\(self.channel)", "error": "\(error)"])
+        LoopbackSocket.bind(on: hub.loop, handler: OpusInboundHandler(transcoder: self)) { [self] result in
+            switch result {
+            case let .success(channel):
+                guard !stopped else {
+                    channel.close(promise: nil)
+                    return
                 }
+                socket = channel
+                spawn()
+            case let .failure(error):
+                logger.warning("WebRTC audio: no loopback socket for ffmpeg; video only", metadata: ["channel": "\(self.channel)", "error": "\(error)"])
             }
+        }
     }
 
     private func spawn() {
@@ -195,4 +189,20 @@ final class OpusInboundHandler: ChannelInboundHandler, Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {}
+}
+
+/// A UDP socket on 127.0.0.1 (any port) on `loop`, with `handler` (if any) reading it: how the server talks to the
+/// `ffmpeg` processes it supervises for WebRTC.
+enum LoopbackSocket {
+    static func bind(on loop: any EventLoop, handler: (any ChannelHandler & Sendable)?,
+                     _ done: @escaping @Sendable (Result<any Channel, any Error>) -> Void) {
+        DatagramBootstrap(group: loop)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let handler { try channel.pipeline.syncOperations.addHandler(handler) }
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .whenComplete(done)
+    }
 }

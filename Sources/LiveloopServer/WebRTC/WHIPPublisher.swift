@@ -56,21 +56,19 @@ final class WHIPPublisher: @unchecked Sendable {
 
     /// Binds the loopback socket we send to ffmpeg from, then starts ffmpeg. On the hub's loop.
     func start() {
-        DatagramBootstrap(group: loop)
-            .bind(host: "127.0.0.1", port: 0)
-            .whenComplete { [self] result in
-                switch result {
-                case let .success(channel):
-                    guard !stopped else {
-                        channel.close(promise: nil)
-                        return
-                    }
-                    socket = channel
-                    spawn()
-                case let .failure(error):
-                    logger.error("WHIP: no loopback socket for ffmpeg", metadata: ["channel": "\(self.channel)", "error": "\(error)"])
+        LoopbackSocket.bind(on: loop, handler: nil) { [self] result in
+            switch result {
+            case let .success(channel):
+                guard !stopped else {
+                    channel.close(promise: nil)
+                    return
                 }
+                socket = channel
+                spawn()
+            case let .failure(error):
+                logger.error("WHIP: no loopback socket for ffmpeg", metadata: ["channel": "\(self.channel)", "error": "\(error)"])
             }
+        }
     }
 
     /// The ffmpeg command for ports `video` and `audio` (each with RTCP on the next port).
