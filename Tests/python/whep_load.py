@@ -10,6 +10,8 @@ import asyncio
 import json
 import sys
 import time
+import http.client
+import urllib.parse
 import urllib.request
 
 import aiortc.rtcrtpreceiver as receiver
@@ -31,18 +33,28 @@ def counting_worker(loop, input_q, output_q, decode_error):
 receiver.decoder_worker = counting_worker
 
 
-def post(url, sdp):
-    req = urllib.request.Request(url, data=sdp.encode(), method="POST", headers={"Content-Type": "application/sdp"})
-    with urllib.request.urlopen(req, timeout=20) as resp:
-        return resp.status, resp.read().decode(), resp.headers.get("Location")
+def post(url, sdp, source):
+    """POSTs the offer from loopback address `source`: the server holds at most 8 WebRTC sessions per client address,
+    so the viewers are spread over 127.0.0.x as a crowd from many machines would be."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=20, source_address=(source, 0))
+    try:
+        connection.request("POST", parts.path, body=sdp.encode(), headers={"Content-Type": "application/sdp"})
+        response = connection.getresponse()
+        return response.status, response.read().decode(), response.getheader("Location")
+    finally:
+        connection.close()
 
 
-async def viewer(base, channel):
+async def viewer(base, channel, number):
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
     status, answer, location = await asyncio.get_running_loop().run_in_executor(
-        None, post, f"{base}/live/{channel}/whep", pc.localDescription.sdp)
+        None, post, f"{base}/live/{channel}/whep", pc.localDescription.sdp, f"127.0.{1 + number // 8 // 250}.{2 + number // 8 % 250}")
+    if status != 201:
+        await pc.close()
+        raise RuntimeError(f"offer refused: {status}")
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
     return pc, location
 
@@ -50,9 +62,9 @@ async def viewer(base, channel):
 async def main(base, channel, count, seconds):
     pcs = []
     failures = 0
-    for _ in range(count):
+    for number in range(count):
         try:
-            pcs.append(await viewer(base, channel))
+            pcs.append(await viewer(base, channel, number))
         except Exception:
             failures += 1
     await asyncio.sleep(3)  # ICE and DTLS

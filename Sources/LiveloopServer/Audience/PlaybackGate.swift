@@ -37,7 +37,12 @@ struct PlaybackGate<Context: RequestContext>: RouterMiddleware {
             throw APIError(.forbidden, code: "playback_token_invalid", message: "the playback token is not valid for this channel")
         }
         var response = try await next(request, context)
-        // Members' responses are theirs: a shared cache may keep them only under the tokened URL.
+        // Members' responses are theirs: a shared cache may keep them only under the tokened URL. A token that came in
+        // a cookie or a header is not in the URL, so the response is for this viewer's own cache only (an edge keyed
+        // by URL would otherwise hand it to the next request without a token).
+        if fromQuery == nil, let cacheControl = response.headers[.cacheControl] {
+            response.headers[.cacheControl] = cacheControl.replacingOccurrences(of: "public", with: "private")
+        }
         if let fromQuery, response.headers[.contentType]?.hasPrefix("application/vnd.apple.mpegurl") == true {
             response.headers[.contentLength] = nil
             response.body = response.body.map { buffer in
