@@ -93,15 +93,21 @@ final class WHIPPublisher: @unchecked Sendable {
         return arguments
     }
 
-    /// The SDP ffmpeg reads: the answer's codecs on loopback ports, plain RTP (the session decrypted it).
+    /// The SDP ffmpeg reads: the answer's codecs on loopback ports, plain RTP (the session decrypted it). Written from
+    /// what the server chose, not copied from the offer: a publisher's SDP text never reaches ffmpeg.
     static func sdp(offer: WHIPOffer, video: Int, audio: Int) -> String {
         var lines = ["v=0", "o=- 0 0 IN IP4 127.0.0.1", "s=liveloop whip", "c=IN IP4 127.0.0.1", "t=0 0"]
         let videoType = offer.video.payloadType
-        lines += ["m=video \(video) RTP/AVP \(videoType)", "a=rtpmap:\(videoType) \(offer.video.rtpmap)"]
-        if !offer.video.formatParameters.isEmpty { lines.append("a=fmtp:\(videoType) \(offer.video.formatParameters)") }
+        lines.append("m=video \(video) RTP/AVP \(videoType)")
+        switch offer.videoCodec {
+        case .h264:
+            // SPS and PPS come in-band (browsers send them with every keyframe).
+            lines += ["a=rtpmap:\(videoType) H264/90000", "a=fmtp:\(videoType) packetization-mode=1"]
+        case .vp8:
+            lines.append("a=rtpmap:\(videoType) VP8/90000")
+        }
         if let track = offer.audio {
-            lines += ["m=audio \(audio) RTP/AVP \(track.payloadType)", "a=rtpmap:\(track.payloadType) \(track.rtpmap)"]
-            if !track.formatParameters.isEmpty { lines.append("a=fmtp:\(track.payloadType) \(track.formatParameters)") }
+            lines += ["m=audio \(audio) RTP/AVP \(track.payloadType)", "a=rtpmap:\(track.payloadType) opus/48000/2"]
         }
         return lines.joined(separator: "\r\n") + "\r\n"
     }
