@@ -138,7 +138,7 @@ let package = Package(
         .executableTarget(
             name: "liveloop",
             dependencies: [
-                "LiveloopServer", "LiveloopClient", "LiveMedia", "RTMP", "SRT", "MediaFormats", "Storage", "Interaction",
+                "LiveloopServer", "LiveloopClient", "LiveMedia", "RTMP", "SRT", "MediaFormats", "Storage", "Interaction", "WebRTC",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "NIOCore", package: "swift-nio"),

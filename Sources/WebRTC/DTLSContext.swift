@@ -30,14 +30,19 @@ public final class DTLSContext: @unchecked Sendable {
     /// SRTP profiles offered, in order of preference (RFC 5764 §4.1.2).
     public static let srtpProfiles = "SRTP_AES128_CM_SHA1_80"
 
-    public init(library: LibSSL? = LibSSL.shared, validity: TimeInterval = 30 * 24 * 3600) throws(DTLSError) {
+    /// Whether the sessions made from this context are the DTLS server (the node's, for every WHEP and WHIP peer) or the
+    /// client (`liveloop bench webrtc`'s own viewers).
+    public let isClient: Bool
+
+    public init(library: LibSSL? = LibSSL.shared, validity: TimeInterval = 30 * 24 * 3600, client: Bool = false) throws(DTLSError) {
+        isClient = client
         guard let library else { throw .libraryUnavailable }
         self.library = library
         let key = try Self.makeKey(library)
         defer { library.evpPKeyFree(key) }
         let certificate = try Self.makeCertificate(library, key: key, validity: validity)
         defer { library.x509Free(certificate) }
-        guard let context = library.ctxNew(library.dtlsServerMethod()) else {
+        guard let context = library.ctxNew(client ? library.dtlsClientMethod() : library.dtlsServerMethod()) else {
             throw .call("SSL_CTX_new", message: library.drainErrors())
         }
         guard library.ctxUseCertificate(context, certificate) == 1 else {

@@ -58,7 +58,7 @@ public final class DTLSEndpoint {
         library.sslSetBIO(ssl, readBIO, writeBIO)  // the SSL owns both BIOs now
         _ = library.sslSetOptions(ssl, LibSSL.sslOpNoQueryMTU)
         _ = library.sslCtrl(ssl, LibSSL.sslCtrlSetMTU, Self.maximumDatagram - 28, nil)
-        library.sslSetAcceptState(ssl)
+        if context.isClient { library.sslSetConnectState(ssl) } else { library.sslSetAcceptState(ssl) }
         self.ssl = ssl
         self.readBIO = readBIO
         self.writeBIO = writeBIO
@@ -100,6 +100,12 @@ public final class DTLSEndpoint {
             }
         }
         return output
+    }
+
+    /// As the client: the first flight (ClientHello) to send.
+    public func start() -> [[UInt8]] {
+        _ = library.sslDoHandshake(ssl)
+        return pendingDatagrams()
     }
 
     /// Retransmits our last flight if its timer ran out (`DTLSv1_handle_timeout`); call every few hundred ms while

@@ -16,6 +16,7 @@ public final class LibSSL: @unchecked Sendable {
     typealias VerifyCallback = @convention(c) (Int32, P?) -> Int32
 
     let dtlsServerMethod: @convention(c) () -> P?
+    let dtlsClientMethod: @convention(c) () -> P?
     let ctxNew: @convention(c) (P?) -> P?
     let ctxFree: @convention(c) (P?) -> Void
     let ctxUseCertificate: @convention(c) (P?, P?) -> Int32
@@ -26,6 +27,7 @@ public final class LibSSL: @unchecked Sendable {
     let sslFree: @convention(c) (P?) -> Void
     let sslSetBIO: @convention(c) (P?, P?, P?) -> Void
     let sslSetAcceptState: @convention(c) (P?) -> Void
+    let sslSetConnectState: @convention(c) (P?) -> Void
     let sslDoHandshake: @convention(c) (P?) -> Int32
     let sslGetError: @convention(c) (P?, Int32) -> Int32
     let sslRead: @convention(c) (P?, UnsafeMutableRawPointer?, Int32) -> Int32
@@ -85,6 +87,7 @@ public final class LibSSL: @unchecked Sendable {
             return unsafeBitCast(pointer, to: type)
         }
         dtlsServerMethod = bind(ssl, "DTLS_server_method", (@convention(c) () -> P?).self)
+        dtlsClientMethod = bind(ssl, "DTLS_client_method", (@convention(c) () -> P?).self)
         ctxNew = bind(ssl, "SSL_CTX_new", (@convention(c) (P?) -> P?).self)
         ctxFree = bind(ssl, "SSL_CTX_free", (@convention(c) (P?) -> Void).self)
         ctxUseCertificate = bind(ssl, "SSL_CTX_use_certificate", (@convention(c) (P?, P?) -> Int32).self)
@@ -95,6 +98,7 @@ public final class LibSSL: @unchecked Sendable {
         sslFree = bind(ssl, "SSL_free", (@convention(c) (P?) -> Void).self)
         sslSetBIO = bind(ssl, "SSL_set_bio", (@convention(c) (P?, P?, P?) -> Void).self)
         sslSetAcceptState = bind(ssl, "SSL_set_accept_state", (@convention(c) (P?) -> Void).self)
+        sslSetConnectState = bind(ssl, "SSL_set_connect_state", (@convention(c) (P?) -> Void).self)
         sslDoHandshake = bind(ssl, "SSL_do_handshake", (@convention(c) (P?) -> Int32).self)
         sslGetError = bind(ssl, "SSL_get_error", (@convention(c) (P?, Int32) -> Int32).self)
         sslRead = bind(ssl, "SSL_read", (@convention(c) (P?, UnsafeMutableRawPointer?, Int32) -> Int32).self)

@@ -86,6 +86,9 @@ struct LoadTestTarget: Sendable {
     var process: Process?
     var temporaryDirectory: String?
     var serverLog: String?
+    /// The spawned server's RTMP port, and the channel's stream key when this run created the channel.
+    var rtmpPort: Int?
+    var streamKey: String?
 
     var pid: Int32? { process?.processIdentifier }
 
@@ -93,9 +96,10 @@ struct LoadTestTarget: Sendable {
                         serveArguments: [String] = []) async throws -> LoadTestTarget {
         let directory = dataDirectory ?? (NSTemporaryDirectory() + "liveloop-loadtest-" + UUID().uuidString)
         let secret: Data
+        var streamKey: String?
         do {
             let store = try SQLiteStore(directory: directory)
-            if try store.channel(named: channel) == nil { _ = try store.createChannel(name: channel) }
+            if try store.channel(named: channel) == nil { streamKey = try store.createChannel(name: channel).streamKey }
             secret = try store.secret(named: LiveloopServer.tokenSecretName)
         }
         if let url {
@@ -112,7 +116,7 @@ struct LoadTestTarget: Sendable {
             "--max-connections-per-address", "0",
         ] + (demo ? ["--demo"] : []) + serveArguments, log: log)
         let target = LoadTestTarget(baseURL: "http://127.0.0.1:\(httpPort)", channel: channel, secret: secret, process: process,
-                                    temporaryDirectory: directory, serverLog: log)
+                                    temporaryDirectory: directory, serverLog: log, rtmpPort: rtmpPort, streamKey: streamKey)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let response = try? await HTTPConnection.with(host: "127.0.0.1", port: httpPort, { try await $0.get("/healthz") }),
