@@ -93,6 +93,24 @@ struct WHEPTests {
     }
 }
 
+@Suite("liveloop bench webrtc's own viewers", .serialized,
+       .enabled(if: ConfigFileTests.haveBinary && WebRTCNode.isAvailable && Tools.haveFFmpeg, "needs the built liveloop, OpenSSL 3 and ffmpeg"))
+struct BenchWebRTCTests {
+    @Test("three native viewers of the 2.5 Mbit/s bench stream connect and see its 30 frames a second without a gap")
+    func nativeViewers() async throws {
+        let (status, out, err) = try await Tools.output(ConfigFileTests.binary, ["bench", "webrtc", "--viewers", "3", "--seconds", "3", "--json"])
+        #expect(status == 0, "bench webrtc: \(err.suffix(1500))")
+        let steps = try #require(try JSONSerialization.jsonObject(with: Data((out.split(separator: "\n").last ?? "").utf8)) as? [[String: Any]])
+        let step = try #require(steps.first)
+        print("bench webrtc, 3 native viewers: \(step)")
+        #expect(step["connected"] as? Int == 3)
+        #expect(step["packetsLost"] as? Int == 0)
+        #expect((25.0...35.0).contains(step["framesPerViewerPerSecond"] as? Double ?? 0))
+        // About 2.5 Mbit/s of video to each of the three.
+        #expect((5.0...12.0).contains(step["megabitsPerSecondOut"] as? Double ?? 0))
+    }
+}
+
 enum Aiortc {
     static var isInstalled: Bool {
         (try? Tools.blockingOutput("python3", ["-c", "import aiortc"]).0) == 0
