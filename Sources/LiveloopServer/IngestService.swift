@@ -46,10 +46,17 @@ struct IngestService: Service {
 
         let demoTask: Task<Void, Never>? = configuration.demo ? await startDemo() : nil
 
-        await withGracefulShutdownHandler {
-            try? await listener.closeFuture.get()
-            try? await secure?.closeFuture.get()
-        } onGracefulShutdown: {
+        // A graceful shutdown closes the listeners; so does a cancelled group (another service failed to start, e.g. the
+        // HTTP port was taken), which a future's `get()` would not notice by itself.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await listener.closeFuture.get()
+                try? await secure?.closeFuture.get()
+            } onGracefulShutdown: {
+                listener.close(promise: nil)
+                secure?.close(promise: nil)
+            }
+        } onCancel: {
             listener.close(promise: nil)
             secure?.close(promise: nil)
         }

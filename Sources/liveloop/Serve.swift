@@ -260,6 +260,13 @@ struct Serve: AsyncParsableCommand {
         configuration.multistream.allowPrivateAddresses = destinationAllowPrivate
         configuration.multistream.trustedCAFile = destinationCaFile
 
+        // A port another process holds: say which before anything starts (the bind error alone names none).
+        var tcpPorts = [("HTTP", "--http-port", httpPort), ("RTMP", "--rtmp-port", rtmpPort)]
+        if tlsCert != nil { tcpPorts.append(("RTMPS", "--rtmps-port", rtmpsPort)) }
+        for (name, option, port) in tcpPorts where port != 0 && PortCheck.isTaken(host: host, port: port) {
+            FileHandle.standardError.write(Data("liveloop: the \(name) port \(port) is already in use on \(host) (another liveloop or server; `ss -ltnp 'sport = :\(port)'` names it): stop it or choose another port with \(option)\n".utf8))
+            throw ExitCode(75)
+        }
         let server: LiveloopServer
         do {
             server = try await LiveloopServer(configuration: configuration, logger: Logger(label: "liveloop"))
@@ -294,5 +301,19 @@ struct Serve: AsyncParsableCommand {
         // Shown once: make sure it reaches a redirected stdout (a log file) before the server runs for days.
         fflush(nil)
         try await server.run()
+    }
+}
+
+/// Whether a TCP port cannot be listened on (bound and let go at once, with SO_REUSEADDR as the server binds it).
+enum PortCheck {
+    static func isTaken(host: String, port: Int) -> Bool {
+        guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: port) else { return false }
+        let descriptor = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var yes: Int32 = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
+        let bound = address.withSockAddr { bind(descriptor, $0, socklen_t($1)) }
+        return bound != 0 && errno == EADDRINUSE
     }
 }

@@ -72,6 +72,23 @@ struct ConfigFileTests {
         #expect(status == 64)
         #expect(errors.contains(message), "stderr: \(errors)")
     }
+
+    @Test("an HTTP or RTMP port another process holds stops the server at once, naming the port and the option (it used to hang)",
+          .enabled(if: haveBinary), arguments: ["--http-port", "--rtmp-port"])
+    func portTaken(_ option: String) async throws {
+        let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: "0.0.0.0", port: 0).get()
+        defer { holder.close(promise: nil) }
+        let taken = try #require(holder.localAddress?.port)
+        let data = NSTemporaryDirectory() + "liveloop-port-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        var arguments = ["serve", "--data", data, "--srt-port", "0", "--webrtc-port", "0"]
+        for other in ["--http-port", "--rtmp-port"] { arguments += [other, other == option ? "\(taken)" : "\(try await Self.freePort())"] }
+        let started = ContinuousClock.now
+        let (status, _, errors) = try await Tools.output(Self.binary, arguments)
+        #expect(status == 75)
+        #expect(errors.contains("port \(taken) is already in use") && errors.contains(option), "stderr: \(errors)")
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
 }
 
 /// One plain GET on a fresh connection, for a server in another process.
