@@ -50,6 +50,21 @@ struct WebRTCBrowserTests {
         #expect(status == 0, "webrtc.py --bframes: \(summaryLine)\n\(err.suffix(2000))")
     }
 
+    @Test("the publisher drops and comes back within the grace period: the WebRTC page says the picture stopped, then plays on over WebRTC",
+          .enabled(if: BrowserTests.haveBrowser && WebRTCNode.isAvailable && Tools.haveFFmpeg, "needs chromium, chromedriver, selenium, OpenSSL 3 and ffmpeg"))
+    func publisherDrops() async throws {
+        let server = try await TestServer.start(grace: .seconds(20))
+        defer { Task { await server.stop() } }
+        let key = try server.createChannel("show")
+        let adminKey = try #require(try server.store.ensureAdminKey())
+        let (status, out, err) = try await Tools.output("python3", [Self.script, "http://127.0.0.1:\(server.httpPort)", adminKey,
+                                                                    "--interrupt", server.rtmpURL(key: key)],
+                                                       environment: ["LIVELOOP_TEST_CHANNEL": "show"])
+        let summaryLine = out.split(separator: "\n").last.map(String.init) ?? ""
+        print("browser webrtc publisher drop: \(summaryLine)")
+        #expect(status == 0, "webrtc.py --interrupt: \(summaryLine)\n\(err.suffix(2000))")
+    }
+
     static let goLive = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("browser/golive.py").path
 

@@ -3,6 +3,7 @@
 
     python3 Tests/browser/webrtc.py SERVER_URL ADMIN_KEY            # a stream without B-frames
     python3 Tests/browser/webrtc.py SERVER_URL ADMIN_KEY --bframes  # a stream with them
+    python3 Tests/browser/webrtc.py SERVER_URL ADMIN_KEY --interrupt RTMP_URL  # publishes itself, drops, comes back
 
 Without `--bframes` the server must have a live channel without B-frames and room for exactly one WebRTC viewer
 (`--webrtc-max-viewers 1`). A first page opens `/watch/CHANNEL` with no mode: by default it must play over WebRTC —
@@ -15,6 +16,7 @@ header) and play over the WebSocket, while `?mode=webrtc` still plays over WebRT
 exits non-zero on a failed check.
 """
 
+import subprocess
 import sys
 import time
 
@@ -34,6 +36,9 @@ def sample(driver):
 
 def main():
     server, admin_key = sys.argv[1].rstrip("/"), sys.argv[2]
+    if "--interrupt" in sys.argv[3:]:
+        rtmp_url = sys.argv[sys.argv.index("--interrupt") + 1]
+        return run.summarize(lambda summary, drivers: publisher_drops(server, admin_key, rtmp_url, summary, drivers))
     check = bframes if "--bframes" in sys.argv[3:] else plays_and_falls_back
     return run.summarize(lambda summary, drivers: check(server, admin_key, summary, drivers))
 
@@ -112,6 +117,47 @@ def bframes(server, admin_key, summary, drivers):
     run.wait(explicit, "?mode=webrtc to play over WebRTC all the same",
              lambda d: (s := sample(d)) and s["mode"] == "webrtc" and s["state"] == "playing", timeout=20)
     summary["explicit"] = {"mode": sample(explicit)["mode"]}
+
+
+def publish(rtmp_url):
+    """ffmpeg publishing a test pattern without B-frames (WebRTC's kind) in real time."""
+    return subprocess.Popen(["ffmpeg", "-hide_banner", "-loglevel", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+                             "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-bf", "0", "-g", "30",
+                             "-pix_fmt", "yuv420p", "-f", "flv", rtmp_url], stdin=subprocess.DEVNULL)
+
+
+def publisher_drops(server, admin_key, rtmp_url, summary, drivers):
+    """The publisher drops and comes back within the grace period: the WebRTC page says the picture stopped (it gets no
+    word from the server on this path), then plays on over WebRTC when the host is back."""
+    encoder = publish(rtmp_url)
+    try:
+        channel = run.wait_for_live_channel(server)
+        page = open_watch(server, admin_key, channel, "rtc-drop", drivers)
+        run.wait(page, "the page to play over WebRTC", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
+                 and s["state"] == "playing" and s["currentTime"] > 0, timeout=20)
+        time.sleep(1)
+        encoder.kill()
+        encoder.wait()
+        dropped = time.monotonic()
+        run.wait(page, "the page to say the picture stopped", lambda d: (s := sample(d)) and s["state"] == "interrupted", timeout=8)
+        summary["interruptedAfterSeconds"] = round(time.monotonic() - dropped, 2)
+        message = run.js(page, "return document.getElementById('player-status')?.textContent ?? ''")
+        summary["message"] = message
+        if "reconnecting" not in message:
+            raise run.CheckFailed(f"the page does not tell the viewer what happened: {message!r}")
+        encoder = publish(rtmp_url)
+        back = time.monotonic()
+        run.wait(page, "the page to play again over WebRTC", lambda d: (s := sample(d)) and s["mode"] == "webrtc"
+                 and s["state"] == "playing", timeout=20)
+        summary["playingAgainAfterSeconds"] = round(time.monotonic() - back, 2)
+        before = sample(page)["currentTime"]
+        time.sleep(2)
+        after = sample(page)
+        summary["advancedSeconds"] = round(after["currentTime"] - before, 2)
+        if after["mode"] != "webrtc" or after["currentTime"] - before < 1:
+            raise run.CheckFailed(f"the picture did not move again over WebRTC: {before} → {after}")
+    finally:
+        encoder.kill()
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@
 // the video (the studio's preview never shows it).
 //
 // States (`state` events, {state, message}): idle, connecting, playing, buffering, reconnecting, interrupted (the
-// publisher went away: the server said so; media resumes on the same timeline), offline (no broadcast, or it ended),
+// publisher went away: the server said so, or on WebRTC the picture stopped for 2 s; media resumes on the same timeline), offline (no broadcast, or it ended),
 // locked (members only), error. A hole in the buffered media (a publisher's outage, the timeline following a slow
 // publisher) is jumped: the playhead moves to the next buffered range when it reaches the end of one.
 
@@ -34,6 +34,8 @@ import { WebRTCSession } from './webrtc.js';
 const VIDEO_TRACK = 1;
 const DEFAULT_TARGET = { ws: 0.5, hls: 1.5, webrtc: 0.3 };
 const WEBRTC_STEER_INTERVAL = 500;  // ms between changes of the WebRTC jitter buffer target
+const WEBRTC_STALL = 2000;          // ms without a new frame on a connected WebRTC path: the picture has stopped
+const WEBRTC_PAUSED = "No video for a moment — the host may be reconnecting. It continues here when they're back.";
 const MAX_JITTER_BUFFER_MS = 4000;  // the most RTCRtpReceiver.jitterBufferTarget takes
 
 /**
@@ -598,7 +600,15 @@ export class LivePlayer extends EventTarget {
     const video = this.video;
     if (this.wantsPlay && video.paused && video.readyState >= 2) this.play();
     if (video.currentTime !== this.lastProgress.time) this.lastProgress = { time: video.currentTime, at: now };
-    if (video.readyState >= 2 && !video.paused && this.state !== 'playing') this.setState('playing');
+    // WebRTC carries no word from the server when the publisher drops (the WebSocket path's `interrupted`): a picture
+    // that stops while the connection holds says it. Frames again: playing again.
+    const frame = this.rtc.lastFrame;
+    const stopped = frame && !video.paused && document.visibilityState === 'visible' && performance.now() - frame.at > WEBRTC_STALL;
+    if (stopped) {
+      if (this.state === 'playing') this.setState('interrupted', WEBRTC_PAUSED);
+    } else if (video.readyState >= 2 && !video.paused && this.state !== 'playing') {
+      this.setState('playing');
+    }
     this.holdWebRTCTarget(now);
     this.rtc.refreshStats();
   }
