@@ -259,6 +259,41 @@ def sync_and_rundown(studio, host_token):
     checks['sync']['quizWarning'] = warning
 
 
+def sponsored_poll(studio):
+    """The host gives a poll a sponsor in the rundown editor: a name without a link is refused there; with both, the
+    saved item says who sponsors it and the launched poll carries the sponsor to the room."""
+    studio.find_element(By.ID, 'add-poll').click()
+    editor = wait(studio, 'the poll editor', lambda d: (e := d.find_element(By.ID, 'editor')) and not e.get_attribute('hidden') and e)
+    def by_label(label):
+        return editor.find_element(By.XPATH, f'.//label[normalize-space()="{label}"]/following-sibling::*[1]')
+    by_label('Question').send_keys('Which flavour next?')
+    options = by_label('Options')
+    options.clear()
+    options.send_keys('Mint\nMango')
+    by_label('Sponsor name').send_keys('Acme Ice')
+    editor.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+    refusal = wait(studio, 'the missing sponsor link to be refused', lambda d: (t := d.execute_script(
+        "const f = document.querySelector('#editor .flash'); return f && !f.hidden ? f.textContent : null")) and t)
+    if 'name and a link' not in refusal:
+        raise CheckFailed(f'a sponsor without a link: {refusal!r}')
+    by_label('Sponsor link').send_keys('https://acme.example/ice')
+    editor.find_element(By.CSS_SELECTOR, 'button[type=submit]').click()
+    item = wait(studio, 'the sponsored poll in the rundown', lambda d: next((li for li in d.find_elements(By.CSS_SELECTOR, '#rundown li[data-item-id]')
+                                                                          if 'sponsored by Acme Ice' in li.text), None))
+    studio.find_element(By.ID, 'save-rundown').click()
+    wait(studio, 'the rundown to save', lambda d: any((i.get('sponsor') or {}).get('name') == 'Acme Ice'
+                                                       for i in (api('GET', f'/api/v1/channels/{CHANNEL}/rundown')[1] or {}).get('items', [])))
+    item = next(li for li in studio.find_elements(By.CSS_SELECTOR, '#rundown li[data-item-id]') if 'sponsored by Acme Ice' in li.text)
+    item.find_element(By.CSS_SELECTOR, '.row-actions button').click()
+    def launched(_):
+        status, room = api('GET', f'/api/v1/channels/{CHANNEL}/room')
+        return status == 200 and next((p for p in room.get('polls', []) if p.get('question') == 'Which flavour next?' and p.get('sponsor')), None)
+    poll = wait(studio, 'the launched poll to carry its sponsor', launched)
+    checks['sponsor'] = {'refused': refusal, 'sponsor': poll['sponsor']}
+    if poll['sponsor'] != {'name': 'Acme Ice', 'link': 'https://acme.example/ice'}:
+        raise CheckFailed(f"the launched poll's sponsor: {poll['sponsor']}")
+
+
 def gifts_and_chat(studio):
     viewers = [(f'fan{i}', token('viewer', f'fan{i}', f'Fan {i}')) for i in range(12)]
     # A gift: the host's alert and the recent list.
@@ -364,6 +399,8 @@ def main():
         viewer_counts(studio)
         step = 'sync and rundown'
         sync_and_rundown(studio, host_token)
+        step = 'sponsored poll'
+        sponsored_poll(studio)
         step = 'gifts and chat'
         gifts_and_chat(studio)
         errors = js_errors(studio)

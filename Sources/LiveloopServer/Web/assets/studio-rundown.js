@@ -7,7 +7,8 @@
 //     {"id": "r2", "kind": "quiz", "title": "…", "questions": [{"prompt": "…", "options": ["…"], "correct": [1], "windowSeconds": 20}]},
 //     {"id": "r3", "kind": "offer", "offer": {"offerID": "tee", "title": "…", "price": "24.90", "currency": "EUR", "imageURL": "https://…", "link": "https://…"}}
 //   ]}
-// Each item holds exactly the fields of its protocol message (poll.create, quiz.create, offer.show), plus `id` and `kind`.
+// Each item holds exactly the fields of its protocol message (poll.create, quiz.create, offer.show), plus `id` and `kind`;
+// a poll or a quiz may carry a `sponsor` ({name, link, logoURL?}), as those messages do.
 //
 // An item once launched says so: "Launched 14:02" (or "Shown") next to it and "Launch again" on its button, so the
 // host sees what has been used. What was launched is kept per channel in this browser (localStorage, by item id),
@@ -57,7 +58,8 @@ export function mountRundown({ act, rest, room, channel, sync }) {
   }
 
   const setDirty = (value) => { dirty = value; stateLine.textContent = dirty ? 'Unsaved changes.' : 'Saved on the server.'; };
-  const title = (item) => item.kind === 'poll' ? item.question : item.kind === 'quiz' ? `${item.title} (${item.questions.length} q)` : `${item.offer.title} · ${formatPrice(item.offer.price, item.offer.currency)}`;
+  const sponsored = (item) => item.sponsor?.name ? ` · sponsored by ${item.sponsor.name}` : '';
+  const title = (item) => item.kind === 'poll' ? item.question + sponsored(item) : item.kind === 'quiz' ? `${item.title} (${item.questions.length} q)${sponsored(item)}` : `${item.offer.title} · ${formatPrice(item.offer.price, item.offer.currency)}`;
 
   function render() {
     list.replaceChildren(...items.map((item, index) => {
@@ -95,7 +97,7 @@ export function mountRundown({ act, rest, room, channel, sync }) {
         await act('poll.launch', { pollID: ack.ref }, `Poll “${item.question}” is live.`);
         markUsed(item, ack.ref);
       } else if (item.kind === 'quiz') {
-        const ack = await act('quiz.create', { title: item.title, questions: item.questions });
+        const ack = await act('quiz.create', { title: item.title, questions: item.questions, ...(item.sponsor ? { sponsor: item.sponsor } : {}) });
         const targets = sync?.current();
         // Split targets: say so, since a quiz is where a second between the paths shows.
         const split = targets?.loaded && !targets.lockstep
@@ -118,6 +120,26 @@ export function mountRundown({ act, rest, room, channel, sync }) {
     return h('div', { class: 'field' }, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint' }, hint) : null);
   }
 
+  /** A poll's or quiz's optional sponsor: shown on its card as "Sponsored by NAME", its clicks counted like an offer's. */
+  function sponsorFields(inputs, sponsor = {}) {
+    inputs.sponsorName = h('input', { value: sponsor.name ?? '', maxLength: 80 });
+    inputs.sponsorLink = h('input', { type: 'url', value: sponsor.link ?? '', placeholder: 'https://…' });
+    inputs.sponsorLogo = h('input', { type: 'url', value: sponsor.logoURL ?? '', placeholder: 'https://… (optional)' });
+    return h('fieldset', { class: 'sponsor-fields' }, h('legend', {}, 'Sponsor (optional)'),
+      h('div', { class: 'grid2' }, field('Sponsor name', inputs.sponsorName), field('Sponsor link', inputs.sponsorLink)),
+      field('Sponsor logo URL', inputs.sponsorLogo));
+  }
+
+  /** The sponsor the fields describe, undefined when they are empty; a name without a link (or the reverse) is refused. */
+  function collectSponsor(inputs) {
+    const name = inputs.sponsorName.value.trim(), link = inputs.sponsorLink.value.trim(), logoURL = inputs.sponsorLogo.value.trim();
+    if (!name && !link && !logoURL) return undefined;
+    if (!name || !link) throw new Error('A sponsor needs a name and a link.');
+    const web = /^https?:\/\//i;
+    if (!web.test(link) || (logoURL && !web.test(logoURL))) throw new Error("The sponsor's link and logo must be http(s) URLs.");
+    return { name, link, ...(logoURL ? { logoURL } : {}) };
+  }
+
   function close() {
     editor.hidden = true;
     editing = null;
@@ -138,14 +160,15 @@ export function mountRundown({ act, rest, room, channel, sync }) {
       inputs.changes = h('input', { type: 'checkbox', checked: !!item.allowChanges });
       fields.push(field('Question', inputs.question), field('Options', inputs.options, 'One per line, 2–10.'),
         field('Window (seconds)', inputs.window, '0: live until you close it.'),
-        h('label', { class: 'check' }, inputs.multiple, 'Several choices allowed'), h('label', { class: 'check' }, inputs.changes, 'Voters may change their vote'));
+        h('label', { class: 'check' }, inputs.multiple, 'Several choices allowed'), h('label', { class: 'check' }, inputs.changes, 'Voters may change their vote'),
+        sponsorFields(inputs, item.sponsor));
     } else if (kind === 'quiz') {
       inputs.quiz = quizEditor(item, {
         submit: () => editor.requestSubmit(),
         // Once the form was submitted, the count of what is left to fix (the notice goes when nothing is).
         problems: (count) => { if (!count) { error.hidden = true; } else if (!error.hidden) error.textContent = fixMessage(count); },
       });
-      fields.push(inputs.quiz.element);
+      fields.push(inputs.quiz.element, sponsorFields(inputs, item.sponsor));
     } else {
       const offer = item.offer ?? {};
       inputs.offerID = h('input', { value: offer.offerID ?? '', required: true, maxLength: 64 });
@@ -174,10 +197,14 @@ export function mountRundown({ act, rest, room, channel, sync }) {
           next = { id: item.id, kind, question: inputs.question.value.trim(), options, multipleChoice: inputs.multiple.checked, allowChanges: inputs.changes.checked };
           const window = Number(inputs.window.value);
           if (window > 0) next.windowSeconds = window;
+          const sponsor = collectSponsor(inputs);
+          if (sponsor) next.sponsor = sponsor;
         } else if (kind === 'quiz') {
           const quiz = inputs.quiz.collect();
           if (quiz.problems) throw new Error(fixMessage(quiz.problems));
           next = { id: item.id, kind, title: quiz.title, questions: quiz.questions };
+          const sponsor = collectSponsor(inputs);
+          if (sponsor) next.sponsor = sponsor;
         } else {
           next = { id: item.id, kind, offer: { offerID: inputs.offerID.value.trim(), title: inputs.title.value.trim(), price: inputs.price.value.trim(), currency: inputs.currency.value.trim(), link: inputs.link.value.trim() } };
           if (inputs.imageURL.value.trim()) next.offer.imageURL = inputs.imageURL.value.trim();
