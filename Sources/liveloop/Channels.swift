@@ -61,6 +61,8 @@ struct Channels: ParsableCommand {
         var rtmpsURL: String?
         /// `srt://HOST:PORT?streamid=KEY` with the key when it is shown, `srt://HOST:PORT` otherwise.
         var srtURL: String
+        /// WHIP ingest on the server's HTTP origin (`http(s)://HOST:HTTP_PORT` + this), the stream key as bearer token.
+        var whipPath = "/live/whip"
         /// `configured` (from --public-host or the configuration file) or `machine` (this machine's name: a guess).
         var ingestHost: String
         /// What in the URLs is guessed, when something is.
@@ -90,6 +92,7 @@ struct Channels: ParsableCommand {
         if let rtmps = output.rtmpsURL { print("RTMPS URL:  \(rtmps)") }
         if let key = output.streamKey { print("stream key: \(key)   (shown once; rotate-key makes a new one)") }
         print("SRT URL:    \(output.srtURL)\(output.streamKey == nil ? "?streamid=STREAM_KEY" : "")")
+        print("WHIP URL:   http://HOST:8080\(output.whipPath)   (OBS: Service WHIP, Bearer Token the stream key)")
         if let note = output.ingestNote { print("note:       \(note)") }
         print("playback:   http://HOST:8080\(output.playbackPath)")
     }

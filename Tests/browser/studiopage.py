@@ -368,6 +368,8 @@ def admin():
         ingest = row.text
         if 'rtmp://' not in ingest:
             raise CheckFailed(f"the channel's ingest cell shows no RTMP URL: {ingest!r}")
+        if f'{SERVER}/live/whip' not in ingest:
+            raise CheckFailed(f"the channel's ingest cell shows no WHIP URL on this origin: {ingest!r}")
         wide = driver.execute_script('return document.documentElement.scrollWidth')
         if wide > width + 1:
             raise CheckFailed(f'the admin page scrolls sideways at {width} px: {wide} px wide')

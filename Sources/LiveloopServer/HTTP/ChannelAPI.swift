@@ -25,6 +25,8 @@ struct ChannelAPI {
         var rtmpsURL: String?
         /// Present where SRT ingest runs (libsrt found): `srt://HOST:PORT`, the stream key goes in `streamid`.
         var srtURL: String?
+        /// WebRTC ingest (WHIP) on this server's HTTP origin, the stream key as the bearer token.
+        var whipURL = "/live/whip"
         /// Where the host in these URLs came from: `configured` (`--public-host`), `request` (the host this request
         /// reached the server by), `machine` (this machine's name: a guess).
         var ingestHost: IngestEndpoints.HostSource

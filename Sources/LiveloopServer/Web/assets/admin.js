@@ -34,6 +34,11 @@ function srtURL(base, key) {
   return base ? `${base}?streamid=${key ?? 'STREAM_KEY'}` : '';
 }
 
+/** The WHIP URL on the origin this page came from (the server's HTTP port): encoders POST there with the key as bearer. */
+function whipURL(path) {
+  return new URL(path, location.origin).href;
+}
+
 function copyButton(text, label) {
   return h('button', { type: 'button', class: 'mini', 'aria-label': label, onclick: async (event) => {
     try {
@@ -55,6 +60,7 @@ function ingestCell(channel) {
     line('RTMP', channel.rtmpURL),
     channel.rtmpsURL ? line('RTMPS', channel.rtmpsURL) : null,
     channel.srtURL ? line('SRT', srtURL(channel.srtURL)) : null,
+    channel.whipURL ? line('WHIP', whipURL(channel.whipURL)) : null,
     note ? h('p', { class: 'hint ingest-note', dataset: { ingestHost: channel.ingestHost } }, note) : null);
 }
 
@@ -65,6 +71,7 @@ function showSecret(result, name) {
   $('rtmps-row').hidden = !result.rtmpsURL;
   $('srt-url').textContent = srtURL(result.srtURL, result.streamKey);
   $('srt-row').hidden = !result.srtURL;
+  $('whip-url').textContent = whipURL(result.whipURL ?? '/live/whip');
   const note = hostNote(result.ingestHost);
   $('secret-host-note').textContent = note;
   $('secret-host-note').hidden = !note;
