@@ -10,8 +10,13 @@ struct WHEPTests {
     static let script = "\(InteractionGatewayTests.pythonDirectory)/whep_client.py"
 
     static func run(_ arguments: [String]) async throws -> [String: Any] {
+        try await runJSON(script, arguments)
+    }
+
+    /// Runs a Python test client that prints one JSON object (the WHEP and WHIP clients) and reads it.
+    static func runJSON(_ script: String, _ arguments: [String]) async throws -> [String: Any] {
         let (status, stdout, stderr) = try await Tools.output("python3", [script] + arguments)
-        #expect(status == 0, "whep_client.py: \(stderr)")
+        #expect(status == 0, "\(URL(fileURLWithPath: script).lastPathComponent): \(stderr)")
         return try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], "stdout: \(stdout) stderr: \(stderr)")
     }
 

@@ -13,9 +13,7 @@ struct WHIPTests {
     static let script = "\(InteractionGatewayTests.pythonDirectory)/whip_client.py"
 
     static func run(_ arguments: [String]) async throws -> [String: Any] {
-        let (status, stdout, stderr) = try await Tools.output("python3", [script] + arguments)
-        #expect(status == 0, "whip_client.py: \(stderr)")
-        return try #require(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], "stdout: \(stdout) stderr: \(stderr)")
+        try await WHEPTests.runJSON(script, arguments)
     }
 
     @Test("a browser-like publisher's H.264 (passed through) or VP8 (transcoded) and Opus come out of LL-HLS as H.264 and AAC that decode at their size without holes; DELETE needs the key and ends the publish",

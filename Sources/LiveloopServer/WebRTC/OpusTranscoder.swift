@@ -54,13 +54,9 @@ final class OpusTranscoder: @unchecked Sendable {
     func start() {
         // A write to the pipe of an ffmpeg that just died must fail with EPIPE, not end the server.
         signal(SIGPIPE, SIG_IGN)
-        LoopbackSocket.bind(on: hub.loop, handler: OpusInboundHandler(transcoder: self)) { [self] result in
+        LoopbackSocket.bind(on: hub.loop, handler: OpusInboundHandler(transcoder: self), isStopped: { [self] in stopped }) { [self] result in
             switch result {
             case let .success(channel):
-                guard !stopped else {
-                    channel.close(promise: nil)
-                    return
-                }
                 socket = channel
                 spawn()
             case let .failure(error):
@@ -194,7 +190,9 @@ final class OpusInboundHandler: ChannelInboundHandler, Sendable {
 /// A UDP socket on 127.0.0.1 (any port) on `loop`, with `handler` (if any) reading it: how the server talks to the
 /// `ffmpeg` processes it supervises for WebRTC.
 enum LoopbackSocket {
-    static func bind(on loop: any EventLoop, handler: (any ChannelHandler & Sendable)?,
+    /// `done` hears the socket, or why there is none; a socket bound after its owner stopped (`isStopped`) is closed
+    /// and `done` not called.
+    static func bind(on loop: any EventLoop, handler: (any ChannelHandler & Sendable)?, isStopped: @escaping @Sendable () -> Bool,
                      _ done: @escaping @Sendable (Result<any Channel, any Error>) -> Void) {
         DatagramBootstrap(group: loop)
             .channelInitializer { channel in
@@ -203,6 +201,12 @@ enum LoopbackSocket {
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
-            .whenComplete(done)
+            .whenComplete { result in
+                if case let .success(channel) = result, isStopped() {
+                    channel.close(promise: nil)
+                    return
+                }
+                done(result)
+            }
     }
 }

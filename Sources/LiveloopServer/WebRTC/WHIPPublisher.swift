@@ -56,13 +56,9 @@ final class WHIPPublisher: @unchecked Sendable {
 
     /// Binds the loopback socket we send to ffmpeg from, then starts ffmpeg. On the hub's loop.
     func start() {
-        LoopbackSocket.bind(on: loop, handler: nil) { [self] result in
+        LoopbackSocket.bind(on: loop, handler: nil, isStopped: { [self] in stopped }) { [self] result in
             switch result {
             case let .success(channel):
-                guard !stopped else {
-                    channel.close(promise: nil)
-                    return
-                }
                 socket = channel
                 spawn()
             case let .failure(error):

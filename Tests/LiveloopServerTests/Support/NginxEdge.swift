@@ -32,11 +32,7 @@ final class NginxEdge: @unchecked Sendable {
         pid \(prefix)/nginx.pid;
         events { worker_connections 1024; }
         http {
-            client_body_temp_path \(prefix)/tmp/body;
-            proxy_temp_path \(prefix)/tmp/proxy;
-            fastcgi_temp_path \(prefix)/tmp/fastcgi;
-            uwsgi_temp_path \(prefix)/tmp/uwsgi;
-            scgi_temp_path \(prefix)/tmp/scgi;
+            \(NginxRTMPServer.temporaryPaths(prefix))
             include \(prefix)/edge.conf;
         }
 
@@ -45,10 +41,7 @@ final class NginxEdge: @unchecked Sendable {
 
     /// Starts nginx and waits until its port accepts connections.
     func start() async throws {
-        let process = try Tools.run(Self.nginx, ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"])
-        self.process = process
-        let ready = await eventually(timeout: .seconds(10)) { (try? await RawTCP.canConnect(port: port)) == true }
-        guard ready else { throw Failure(log: log) }
+        process = try await NginxRTMPServer.launch(prefix: prefix, port: port)
     }
 
     func stop() async {

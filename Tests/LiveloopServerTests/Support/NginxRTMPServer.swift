@@ -37,11 +37,7 @@ final class NginxRTMPServer: @unchecked Sendable {
         }
         http {
             access_log off;
-            client_body_temp_path \(prefix)/tmp/body;
-            proxy_temp_path \(prefix)/tmp/proxy;
-            fastcgi_temp_path \(prefix)/tmp/fastcgi;
-            uwsgi_temp_path \(prefix)/tmp/uwsgi;
-            scgi_temp_path \(prefix)/tmp/scgi;
+            \(Self.temporaryPaths(prefix))
         }
 
         """.write(toFile: prefix + "/nginx.conf", atomically: true, encoding: .utf8)
@@ -49,10 +45,25 @@ final class NginxRTMPServer: @unchecked Sendable {
 
     /// Starts nginx and waits until its RTMP port accepts connections.
     func start() async throws {
-        let process = try Tools.run(Self.nginx, ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"])
-        self.process = process
+        process = try await Self.launch(prefix: prefix, port: port)
+    }
+
+    /// Runs nginx in the foreground with `prefix/nginx.conf` and waits until `port` accepts connections.
+    static func launch(prefix: String, port: Int) async throws -> Process {
+        let process = try Tools.run(nginx, ["-p", prefix, "-c", prefix + "/nginx.conf", "-e", prefix + "/error.log"])
         let ready = await eventually(timeout: .seconds(10)) { (try? await RawTCP.canConnect(port: port)) == true }
-        guard ready else { throw Failure(log: log) }
+        guard ready else {
+            process.terminate()
+            throw Failure(log: (try? String(contentsOfFile: prefix + "/error.log", encoding: .utf8)) ?? "")
+        }
+        return process
+    }
+
+    /// The `http` block's temporary paths, all under `prefix/tmp` (nginx's defaults need root and /var/lib/nginx).
+    static func temporaryPaths(_ prefix: String) -> String {
+        [("client_body", "body"), ("proxy", "proxy"), ("fastcgi", "fastcgi"), ("uwsgi", "uwsgi"), ("scgi", "scgi")]
+            .map { "\($0.0)_temp_path \(prefix)/tmp/\($0.1);" }
+            .joined(separator: "\n    ")
     }
 
     /// Kills nginx (SIGKILL: it dies mid-stream, as a crashed server does) and waits for it to exit.
