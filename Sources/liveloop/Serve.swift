@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
     var srtLatency = 120
     @Option(help: "Most SRT publishers connected at once; more are refused at the handshake (LIVELOOP_MAX_SRT_CONNECTIONS).")
     var maxSrtConnections = 16
-    @Option(help: "WebRTC (WHEP playback) port, UDP: STUN, DTLS and SRTP of every viewer share it (LIVELOOP_WEBRTC_PORT). Needs OpenSSL 3 (libssl3) at run time.")
+    @Option(help: "WebRTC port, UDP: STUN, DTLS and SRTP of every WHEP viewer and WHIP publisher share it (LIVELOOP_WEBRTC_PORT). Needs OpenSSL 3 (libssl3) at run time.")
     var webrtcPort = 8189
     @Option(help: "IP addresses (comma-separated) WHEP answers give viewers as host candidates: the public or NAT address that forwards --webrtc-port (LIVELOOP_WEBRTC_ADVERTISE_ADDRESS); by default the listen address, or with 0.0.0.0 every IPv4 address of this machine.")
     var webrtcAdvertiseAddress: String?
@@ -308,7 +308,7 @@ struct Serve: AsyncParsableCommand {
 enum PortCheck {
     static func isTaken(host: String, port: Int) -> Bool {
         guard let address = try? SocketAddress.makeAddressResolvingHost(host, port: port) else { return false }
-        let descriptor = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue), 0)
+        let descriptor = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
         var yes: Int32 = 1

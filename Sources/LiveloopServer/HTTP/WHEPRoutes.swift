@@ -67,11 +67,14 @@ struct WHEPRoutes {
             }
             return Response(status: .ok)
         }
-        router.patch("live/:channel/whep/:session") { _, _ -> Response in
-            var error = APIError(.methodNotAllowed, code: "method_not_allowed",
-                                 message: "trickle ICE and ICE restarts are not supported: the answer lists every candidate")
-            error.extraHeaders[.allow] = "DELETE"
-            throw error
-        }
+        router.patch("live/:channel/whep/:session") { _, _ -> Response in throw Self.noTrickle }
+    }
+
+    /// PATCH on a WHEP or WHIP session: 405, the answer already lists every candidate.
+    static var noTrickle: APIError {
+        var error = APIError(.methodNotAllowed, code: "method_not_allowed",
+                             message: "trickle ICE and ICE restarts are not supported: the answer lists every candidate")
+        error.extraHeaders[.allow] = "DELETE"
+        return error
     }
 }

@@ -35,39 +35,26 @@ struct WHIPRoutes {
             let offer = try node.publisherOffer(String(buffer: body))
             let remote = context.remoteAddress?.ipAddress
             let unreserve = try node.reservePublisherPlace(client: remote)
-            let broadcast: Broadcast
-            switch await gate.open(streamKey: key, remote: remote ?? "unknown", via: "WHIP") {
-            case let .started(started), let .resumed(started):
-                broadcast = started
-            case .unknownKey:
+            let verdict = await gate.open(streamKey: key, remote: remote ?? "unknown", via: "WHIP")
+            guard case let .started(broadcast) = verdict else {
+                if case let .resumed(broadcast) = verdict { return try await answer(broadcast) }
                 unreserve()
-                throw Self.unauthorized("the bearer token is not a channel's stream key")
-            case .busy:
-                unreserve()
-                throw APIError(.conflict, code: "channel_live", message: "the channel has a live publisher already")
-            case let .quotaExceeded(limit):
-                unreserve()
-                var error = APIError(.forbidden, code: "quota_exceeded", message: "the tenant has \(limit) channels publishing, its quota")
-                error.limit = limit
-                error.quota = "publishers"
-                throw error
-            case .refusedByHook:
-                unreserve()
-                throw APIError(.forbidden, code: "publish_refused", message: "the publish hook refused this publish")
-            case .unavailable:
-                unreserve()
-                throw APIError(.serviceUnavailable, code: "unavailable", message: "the channel store could not be read; try again")
+                throw Self.refusal(verdict)
             }
-            let registry = gate.registry
-            let created = try await node.createPublisher(channel: broadcast.channel, broadcast: broadcast, offer: offer) {
-                unreserve()
-                registry.publisherLeft(broadcast)
+            return try await answer(broadcast)
+
+            func answer(_ broadcast: Broadcast) async throws -> Response {
+                let registry = gate.registry
+                let created = try await node.createPublisher(channel: broadcast.channel, broadcast: broadcast, offer: offer) {
+                    unreserve()
+                    registry.publisherLeft(broadcast)
+                }
+                var headers: HTTPFields = [:]
+                headers[.contentType] = "application/sdp"
+                headers[.location] = "/live/whip/\(created.id)"
+                headers[.cacheControl] = "no-store"
+                return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(string: created.answer)))
             }
-            var headers: HTTPFields = [:]
-            headers[.contentType] = "application/sdp"
-            headers[.location] = "/live/whip/\(created.id)"
-            headers[.cacheControl] = "no-store"
-            return Response(status: .created, headers: headers, body: .init(byteBuffer: ByteBuffer(string: created.answer)))
         }
         router.delete("live/whip/:session") { request, context -> Response in
             let id = context.parameters.get("session") ?? ""
@@ -80,11 +67,25 @@ struct WHIPRoutes {
             }
             return Response(status: .ok)
         }
-        router.patch("live/whip/:session") { _, _ -> Response in
-            var error = APIError(.methodNotAllowed, code: "method_not_allowed",
-                                 message: "trickle ICE and ICE restarts are not supported: the answer lists every candidate")
-            error.extraHeaders[.allow] = "DELETE"
-            throw error
+        router.patch("live/whip/:session") { _, _ -> Response in throw WHEPRoutes.noTrickle }
+    }
+
+    /// What a publish the gate did not start is answered.
+    static func refusal(_ verdict: PublishGate.Verdict) -> APIError {
+        switch verdict {
+        case .started, .resumed, .unknownKey:
+            return unauthorized("the bearer token is not a channel's stream key")
+        case .busy:
+            return APIError(.conflict, code: "channel_live", message: "the channel has a live publisher already")
+        case let .quotaExceeded(limit):
+            var error = APIError(.forbidden, code: "quota_exceeded", message: "the tenant has \(limit) channels publishing, its quota")
+            error.limit = limit
+            error.quota = "publishers"
+            return error
+        case .refusedByHook:
+            return APIError(.forbidden, code: "publish_refused", message: "the publish hook refused this publish")
+        case .unavailable:
+            return APIError(.serviceUnavailable, code: "unavailable", message: "the channel store could not be read; try again")
         }
     }
 

@@ -30,7 +30,23 @@ final class WHIPPublisher: @unchecked Sendable {
     private let ffmpeg: String
     private var socket: (any Channel)?
     private var process: Process?
-    private var ports: (video: Int, audio: Int)?
+    /// Where ffmpeg listens, once it does: RTP and RTCP of each track (made once, not per packet).
+    private var ports: Ports?
+    struct Ports {
+        var video: (rtp: SocketAddress, rtcp: SocketAddress)
+        var audio: (rtp: SocketAddress, rtcp: SocketAddress)
+
+        init?(video: Int, audio: Int) {
+            func pair(_ port: Int) -> (SocketAddress, SocketAddress)? {
+                guard let rtp = try? SocketAddress(ipAddress: "127.0.0.1", port: port),
+                      let rtcp = try? SocketAddress(ipAddress: "127.0.0.1", port: port + 1) else { return nil }
+                return (rtp, rtcp)
+            }
+            guard let video = pair(video), let audio = pair(audio) else { return nil }
+            self.video = video
+            self.audio = audio
+        }
+    }
     private var stopped = false
     private var generation = 0
     private var starts = 0
@@ -159,7 +175,7 @@ final class WHIPPublisher: @unchecked Sendable {
         // ffmpeg binds its ports a moment after it starts; until then packets are lost, keyframes with them.
         loop.scheduleTask(in: .milliseconds(150)) { [self] in
             guard self.generation == generation, !stopped else { return }
-            ports = (video, audio)
+            ports = Ports(video: video, audio: audio)
             let now = NIODeadline.now()
             // Passed-through H.264 is asked every segment target from now on; VP8 a few times, until x264 has one.
             lastKeyframeRequest = nil
@@ -188,11 +204,11 @@ final class WHIPPublisher: @unchecked Sendable {
     /// A packet the session decrypted, to ffmpeg's port for its track (RTCP to the next port).
     func forward(_ packet: ReceivedPacket) {
         guard let socket, let ports else { return }
-        let base = packet.track == .video ? ports.video : ports.audio
-        guard packet.track == .video || offer.audio != nil,
-              let address = try? SocketAddress(ipAddress: "127.0.0.1", port: base + (packet.isRTCP ? 1 : 0)) else { return }
+        let track = packet.track == .video ? ports.video : ports.audio
+        let address = packet.isRTCP ? track.rtcp : track.rtp
         socket.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: socket.allocator.buffer(bytes: packet.bytes)), promise: nil)
         packetsForwarded += 1
+        // An ffmpeg that took this much ran: the next failure starts its backoff from a second again.
         if packetsForwarded == 2000 { backoff = .seconds(1) }
     }
 
@@ -287,46 +303,5 @@ private final class ErrorTail: Sendable {
     var text: String {
         String(decoding: bytes.withLock { $0 }, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             .replacingOccurrences(of: "\n", with: " | ")
-    }
-}
-
-/// Free UDP port pairs on 127.0.0.1 (an even port for RTP, the next for RTCP, as ffmpeg's RTP input binds them):
-/// found by binding both and letting go, so another process could take them in between; ffmpeg then fails to bind
-/// and is restarted with new ones.
-enum LoopbackPorts {
-    static func freePair(excluding other: Int? = nil) -> Int? {
-        for _ in 0..<32 {
-            guard let first = bind(0) else { return nil }
-            defer { close(first.descriptor) }
-            var port = first.port
-            if port % 2 == 1 { port -= 1 }
-            guard port != other, port != other.map({ $0 + 1 }), port > 1024 else { continue }
-            let pair = port == first.port ? [port + 1] : [port]
-            let held = pair.compactMap { bind($0) }
-            for socket in held { close(socket.descriptor) }
-            if held.count == pair.count { return port }
-        }
-        return nil
-    }
-
-    private static func bind(_ port: Int) -> (descriptor: Int32, port: Int)? {
-        let descriptor = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard descriptor >= 0 else { return nil }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = in_addr_t(0x7F00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else {
-            close(descriptor)
-            return nil
-        }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return (descriptor, Int(UInt16(bigEndian: address.sin_port)))
     }
 }

@@ -7,7 +7,7 @@ import NIOPosix
 import Synchronization
 internal import WebRTC
 
-/// WHEP playback on this node: the DTLS identity, the UDP socket every session shares (bound by
+/// WebRTC on this node, WHEP playback and WHIP publishing: the DTLS identity, the UDP socket every session shares (bound by
 /// ``WebRTCService``), and the hub of sessions on that socket's event loop. HTTP handlers create and end sessions
 /// here; the broadcast registry prepares a feed for each broadcast, so a viewer starts at its last keyframe.
 ///
@@ -70,7 +70,7 @@ public final class WebRTCNode: Sendable {
             ? WebRTCConfiguration.defaultAddresses(listening: listening) : configuration.advertiseAddresses
         try await hub.loop.submit { hub.started(on: channel) }.get()
         state.withLock { $0 = (channel, port, addresses) }
-        logger.info("WebRTC (WHEP) listening", metadata: ["udp_port": "\(port)", "candidates": "\(addresses.joined(separator: ","))"])
+        logger.info("WebRTC (WHEP, WHIP) listening", metadata: ["udp_port": "\(port)", "candidates": "\(addresses.joined(separator: ","))"])
     }
 
     func stop() async {
