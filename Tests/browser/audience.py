@@ -87,6 +87,65 @@ def shot(driver, name):
     driver.save_screenshot(os.path.join(ARTIFACTS, name))
 
 
+EMBED_LAYOUT = """
+const problems = [];
+const box = (e) => e.getBoundingClientRect();
+const stage = box(document.querySelector('.embed-stage'));
+const bar = box(document.querySelector('.embed-bar'));
+const shown = (e) => { const r = box(e); return r.width > 0 && r.height > 0 && getComputedStyle(e).visibility !== 'hidden'; };
+for (const card of document.querySelectorAll('#overlay .card, #offers .offer')) {
+  if (!shown(card)) continue;
+  const r = box(card), name = card.getAttribute('aria-label') || card.className;
+  if (r.top < stage.top - 1 || r.right > stage.right + 1 || r.left < stage.left - 1) problems.push(`${name} leaves the player`);
+  if (r.bottom > bar.top + 1 && card.closest('#offers')) problems.push(`${name} runs under the control bar`);
+  const scroller = card.closest('#offers') ?? card;
+  if (scroller.scrollHeight > scroller.clientHeight + 1) problems.push(`${name} is clipped (scrolls inside)`);
+  for (const inner of card.querySelectorAll('a.button, .chart, .sponsor')) {
+    const b = box(inner);
+    if (b.bottom > r.bottom + 1 || b.right > r.right + 1) problems.push(`${inner.className} sticks out of ${name}`);
+  }
+  const sponsor = card.querySelector('.sponsor'), chart = card.querySelector('.chart');
+  if (sponsor && chart && box(sponsor).bottom > box(chart).top + 1) problems.push('the sponsor line overlaps the results');
+  if (chart && chart.children.length) {
+    const c = box(chart), content = Math.max(...[...chart.children].map((e) => box(e).bottom)) - c.top;
+    if (content > c.height + 1) problems.push('the results chart overflows');
+    if (c.height > content + 8) problems.push(`the results chart has ${Math.round(c.height - content)} px of empty space`);
+  }
+}
+const controls = [...document.querySelectorAll('.embed-bar > *:not(.embed-reactions), .embed-reactions > *')].filter(shown);
+const bar_row = controls.filter((e) => box(e).top < bar.bottom && box(e).bottom > bar.top);
+for (const e of controls) {
+  const r = box(e);
+  if (e.closest('.embed-reactions') && (r.bottom > bar.bottom + 1 || r.top < bar.top - 1)) continue;  // wrapped away
+  if (r.right > stage.right + 1) problems.push(`${e.id || e.className} leaves the bar`);
+}
+for (let i = 0; i < bar_row.length; i++) for (let j = i + 1; j < bar_row.length; j++) {
+  const a = box(bar_row[i]), b = box(bar_row[j]);
+  const inRow = (r) => r.top >= bar.top - 1 && r.bottom <= bar.bottom + 1;
+  if (!inRow(a) || !inRow(b)) continue;
+  const overlap = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+  if (overlap > 1) problems.push(`${bar_row[i].id || bar_row[i].className} overlaps ${bar_row[j].id || bar_row[j].className}`);
+}
+for (const r of document.querySelectorAll('.embed-reactions > *')) {
+  const a = box(r), c = box(document.querySelector('.embed-reactions'));
+  if (shown(r) && a.top < c.bottom && a.bottom > c.top && (a.left < c.left - 1 || a.right > c.right + 1)) problems.push('a reaction is cut off');
+}
+return problems;
+"""
+
+
+def embed_layout(driver, frame, where):
+    """What a person would see broken in the embed (run from the host page): cards leaving the player or clipped, the
+    results chart overlapping or padded, controls overlapping or cut off."""
+    driver.switch_to.frame(frame)
+    try:
+        problems = driver.execute_script(EMBED_LAYOUT)
+    finally:
+        driver.switch_to.default_content()
+    if problems:
+        raise CheckFailed(f'embed layout ({where}): {"; ".join(problems)}')
+
+
 def claims(token):
     part = token.split('.')[1]
     return json.loads(base64.urlsafe_b64decode(part + '=' * (-len(part) % 4)))
@@ -263,6 +322,7 @@ def offer_in_embed(driver, width, height):
     if card['stock'] != '5 left' or '24' not in card['price']:
         raise CheckFailed(f'offer card: {card}')
     driver.switch_to.default_content()
+    embed_layout(driver, frame, f'offer card at {width}x{height}')
     shot(driver, f'embed-offer-{width}x{height}.png')
     if width != 1280:
         return None
@@ -345,6 +405,10 @@ def embed():
                 message({'type': 'poll.reveal', 'pollID': poll_id})
                 wait(driver, 'the results event on the host page', lambda d: 'results' in names(d), timeout=20)
                 checks['embed'] = {'origin': origin, 'events': sorted(set(names(driver))), 'accent': accent}
+                driver.switch_to.frame(frame)
+                wait(driver, 'the results card', lambda d: d.execute_script("return !!document.querySelector('.poll[data-phase=revealed] .chart .bars, .poll[data-phase=revealed] .chart *')"))
+                driver.switch_to.default_content()
+                embed_layout(driver, frame, f'poll results at {width}x{height}')
                 shot(driver, f'embed-results-{width}x{height}.png')
                 checks['embedOffer'] = offer_in_embed(driver, width, height)
             finally:
