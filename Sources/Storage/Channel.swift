@@ -17,8 +17,18 @@ public struct Channel: Codable, Sendable, Equatable {
         self.tenantID = tenantID
     }
 
-    /// 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter or digit: safe in URLs, paths and logs.
+    /// Names a channel cannot have: `/live/whip` is the WHIP go-live endpoint, so a channel called `whip` would share
+    /// its URLs.
+    public static let reservedNames: Set<String> = ["whip"]
+
+    /// 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter or digit (safe in URLs, paths and logs), and
+    /// not one of `reservedNames`.
     public static func isValidName(_ name: String) -> Bool {
+        isWellFormedName(name) && !reservedNames.contains(name)
+    }
+
+    /// 1–64 characters of a–z, 0–9, '-' and '_', starting with a letter or digit.
+    public static func isWellFormedName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, (1...64).contains(name.unicodeScalars.count) else { return false }
         func allowed(_ c: Unicode.Scalar) -> Bool { ("a"..."z").contains(c) || ("0"..."9").contains(c) }
         return allowed(first) && name.unicodeScalars.allSatisfy { allowed($0) || $0 == "-" || $0 == "_" }

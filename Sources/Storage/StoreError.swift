@@ -23,7 +23,9 @@ extension StoreError: CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidChannelName(name):
-            "invalid channel name \"\(name)\": use 1–64 characters a–z, 0–9, '-' or '_', starting with a letter or digit"
+            Channel.reservedNames.contains(name)
+                ? "the channel name \"\(name)\" is reserved (/live/\(name) is the WHIP endpoint): choose another"
+                : "invalid channel name \"\(name)\": use 1–64 characters a–z, 0–9, '-' or '_', starting with a letter or digit"
         case let .channelExists(name): "channel \"\(name)\" already exists"
         case let .channelNotFound(name): "channel \"\(name)\" not found"
         case let .notADirectory(path): "cannot use \"\(path)\" as the data directory"

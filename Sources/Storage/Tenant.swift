@@ -21,7 +21,7 @@ public struct Tenant: Codable, Sendable, Equatable {
     public static let defaultName = "default"
 
     /// Tenant names follow the channel name rule: 1–64 of a–z, 0–9, '-', '_', starting with a letter or digit.
-    public static func isValidName(_ name: String) -> Bool { Channel.isValidName(name) }
+    public static func isValidName(_ name: String) -> Bool { Channel.isWellFormedName(name) }
 }
 
 /// What a tenant may use at once; nil is unlimited.

@@ -115,7 +115,7 @@ struct Channels: ParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a channel and print its stream key.")
-        @Argument(help: "Channel name: 1–64 of a–z, 0–9, '-', '_'.") var name: String
+        @Argument(help: "Channel name: 1–64 of a–z, 0–9, '-', '_' (not \"whip\").") var name: String
         @Option(help: "The tenant (name or id) that owns the channel; the default tenant otherwise.") var tenant: String?
         @Flag(help: "Print JSON.") var json = false
         @OptionGroup var data: DataOptions

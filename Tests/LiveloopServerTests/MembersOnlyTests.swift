@@ -90,6 +90,13 @@ struct MembersOnlyTests {
             #expect(deniedStatus != 0 && deniedErrors.contains("401"), "upgrade without a token: \(deniedErrors.suffix(300))")
         }
 
+        // WHEP is behind the same gate: refused before the offer is read without a token; with one (as WHEP's bearer)
+        // the request reaches the WHEP route, which judges the offer (not SDP here, so not a 401/403 either way).
+        let (whepDenied, whepBody) = try await httpRequest(port: server.httpPort, .POST, "/live/demo/whep", bearer: nil, body: "v=0")
+        #expect(whepDenied == 401 && (whepBody?["error"] as? [String: Any])?["code"] as? String == "playback_token_required")
+        let (whepPassed, _) = try await httpRequest(port: server.httpPort, .POST, "/live/demo/whep", bearer: token, body: "v=0")
+        #expect(whepPassed != 401 && whepPassed != 403 && (400..<600).contains(whepPassed), "WHEP with a playback token: \(whepPassed)")
+
         // A token that expires: fine now, refused (403 + JSON) at the first reload after its expiry.
         let shortLived = try await Self.playbackToken(server, adminKey: adminKey, ttl: 2)
         #expect(try await server.get("/live/demo/media.m3u8?pt=\(shortLived)").status == 200)

@@ -13,6 +13,7 @@ import Testing
             #expect(key.hasPrefix("sk_"))
             await #expect(throws: StoreError.channelExists("studio")) { try await store.createChannel(name: "studio") }
             await #expect(throws: StoreError.invalidChannelName("Bad Name")) { try await store.createChannel(name: "Bad Name") }
+            await #expect(throws: StoreError.invalidChannelName("whip")) { try await store.createChannel(name: "whip") }  // /live/whip is WHIP
             await #expect(throws: StoreError.tenantNotFound("tn_nobody")) {
                 try await store.createChannel(name: "orphan", tenant: "tn_nobody")
             }
