@@ -125,6 +125,7 @@ public final class PostgresStore: Store {
         ]),
         webhookMigration,
         destinationMigration,
+        publisherClaimMigration,
     ]
 
     private func migrate() async throws {

@@ -282,4 +282,14 @@ public struct SQLiteAsyncStore: Store {
     public func deleteDestination(id: String, channel: String) async throws -> Bool {
         try await sqlite.deleteDestination(id: id, channel: channel)
     }
+
+    // MARK: Publisher claims (GRDB's async API)
+
+    public func claimPublisher(channel: String, node: String, address: String, now: Date, ttl: TimeInterval) async throws -> PublisherClaim? {
+        try await sqlite.claimPublisher(channel: channel, node: node, address: address, now: now, ttl: ttl)
+    }
+
+    public func refreshPublisherClaims(node: String, now: Date) async throws { try await sqlite.refreshPublisherClaims(node: node, now: now) }
+    public func releasePublisher(channel: String, node: String) async throws { try await sqlite.releasePublisher(channel: channel, node: node) }
+    public func publisherClaim(channel: String) async throws -> PublisherClaim? { try await sqlite.publisherClaim(channel: channel) }
 }
