@@ -15,6 +15,10 @@ import Synchronization
 public final class Broadcast: Sendable {
     public let channel: String
     public let configuration: HLSConfiguration
+    /// The node this broadcast is relayed from (its `--node-id`), nil for a broadcast published here. A relayed
+    /// broadcast is fed by ``relay(_:now:)`` with the origin's timeline and clock; nothing here records, transcodes or
+    /// pushes it (the origin does).
+    public let relayedFrom: String?
 
     /// How a part request is answered.
     public enum PartResponse: Sendable {
@@ -44,10 +48,22 @@ public final class Broadcast: Sendable {
     private let ladder = Mutex<[TranscodedRendition]>([])
     private let startedAt: Date
     private let logger: Logger
+    private let cueTaps = Mutex(CueTaps())
 
-    public init(channel: String, configuration: HLSConfiguration, startedAt: Date, logger: Logger) {
+    struct CueTaps: Sendable {
+        /// The latest cues added, oldest first (a relay that joins late gets them first).
+        var recent: [MediaCue] = []
+        var taps: [Int: @Sendable (MediaCue) -> Void] = [:]
+        var next = 0
+        /// Relayed cues that came before the relayed stream started.
+        var waiting: [MediaCue] = []
+        static let kept = 64
+    }
+
+    public init(channel: String, configuration: HLSConfiguration, startedAt: Date, relayedFrom: String? = nil, logger: Logger) {
         self.channel = channel
         self.configuration = configuration
+        self.relayedFrom = relayedFrom
         self.logger = logger
         self.startedAt = startedAt
         let hls = HLSRendition(configuration: configuration, startedAt: startedAt)
@@ -65,6 +81,39 @@ public final class Broadcast: Sendable {
         hub.withLock { hub in
             let actions = hub.core.ingest(event, now: now)
             if !actions.isEmpty { perform(actions, in: &hub) }
+        }
+    }
+
+    /// Feeds one delivery of the origin's broadcast to this relayed one (``relayedFrom``): the codecs and clock as the
+    /// origin has them, frames on its timeline, its interruptions and its end.
+    public func relay(_ delivery: BroadcastDelivery, now: Date) {
+        switch delivery {
+        case let .configure(video, audio, clock):
+            hub.withLock { $0.core.relayConfigure(video: video, audio: audio, clock: clock) }
+        case let .frame(frame, afterJump):
+            hub.withLock { hub in
+                let actions = hub.core.relayFrame(frame, afterJump: afterJump, now: now)
+                if !actions.isEmpty { perform(actions, in: &hub) }
+            }
+            let waiting = cueTaps.withLock { state -> [MediaCue] in
+                guard !state.waiting.isEmpty, streamClock != nil else { return [] }
+                defer { state.waiting.removeAll() }
+                return state.waiting
+            }
+            for cue in waiting { addCue(cue) }
+        case .interrupt:
+            _ = publisherDisconnected()
+        case .end:
+            end()
+        }
+    }
+
+    /// A cue of the origin's: added now, or (before the first relayed keyframe, when there is nothing to put it in
+    /// yet) as soon as the relayed stream has started.
+    public func relayCue(_ cue: MediaCue) {
+        if addCue(cue) { return }
+        cueTaps.withLock { state in
+            if !hasEnded, streamClock == nil, state.waiting.count < CueTaps.kept { state.waiting.append(cue) }
         }
     }
 
@@ -320,6 +369,28 @@ extension Broadcast {
     /// invalid or oversized (see ``MediaCue``) or reuses the ID of a cue still in the playlists.
     @discardableResult
     public func addCue(_ cue: MediaCue) -> Bool {
-        hls.addCue(cue)
+        guard hls.addCue(cue) else { return false }
+        let taps = cueTaps.withLock { state in
+            state.recent.append(cue)
+            if state.recent.count > CueTaps.kept { state.recent.removeFirst() }
+            return Array(state.taps.values)
+        }
+        for tap in taps { tap(cue) }
+        return true
+    }
+
+    /// Calls `tap` with every cue added from now on (a relay to another node); returns the latest cues added before,
+    /// oldest first, and the handle ``untapCues(_:)`` takes.
+    public func tapCues(_ tap: @escaping @Sendable (MediaCue) -> Void) -> (recent: [MediaCue], handle: Int) {
+        cueTaps.withLock { state in
+            let handle = state.next
+            state.next += 1
+            state.taps[handle] = tap
+            return (state.recent, handle)
+        }
+    }
+
+    public func untapCues(_ handle: Int) {
+        _ = cueTaps.withLock { $0.taps.removeValue(forKey: handle) }
     }
 }

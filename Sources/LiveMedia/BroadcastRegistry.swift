@@ -33,7 +33,7 @@ public final class BroadcastRegistry: Sendable {
     private func end(_ broadcast: Broadcast, ifGeneration generation: Int? = nil, at: Date = Date()) -> Bool {
         let wasEnded = broadcast.hasEnded
         let ended = broadcast.end(ifGeneration: generation)
-        if ended, !wasEnded { notify(.ended(channel: broadcast.channel, at: at)) }
+        if ended, !wasEnded, broadcast.relayedFrom == nil { notify(.ended(channel: broadcast.channel, at: at)) }
         return ended
     }
 
@@ -52,8 +52,12 @@ public final class BroadcastRegistry: Sendable {
 
     /// Claims a channel for a new publisher.
     public func beginPublishing(channel: String, now: Date) -> PublishOutcome {
+        var replacedRelay: Broadcast?
+        defer { replacedRelay?.end() }
         let outcome = broadcasts.withLock { broadcasts -> PublishOutcome in
-            if let existing = broadcasts[channel] {
+            // A relay of another node's broadcast gives way to a publisher here (the cluster's claim said it may).
+            if let existing = broadcasts[channel], existing.relayedFrom != nil, !existing.hasEnded { replacedRelay = existing }
+            if let existing = broadcasts[channel], existing.relayedFrom == nil {
                 if existing.isLive { return .busy }
                 if !existing.hasEnded {
                     existing.publisherReconnected()
@@ -66,6 +70,20 @@ public final class BroadcastRegistry: Sendable {
         }
         if case .started = outcome { notify(.started(channel: channel, at: now)) }
         return outcome
+    }
+
+    /// Opens a relayed broadcast of `channel` from the node `origin` (docs/cluster.md): nil when this node has a
+    /// broadcast of its own for the channel that has not ended. A relayed broadcast is not reported to the observers
+    /// (nothing records, transcodes, pushes or announces it here: the origin does). One that had ended is replaced.
+    public func beginRelaying(channel: String, from origin: String, now: Date) -> Broadcast? {
+        broadcasts.withLock { broadcasts -> Broadcast? in
+            if let existing = broadcasts[channel], !existing.hasEnded {
+                return existing.relayedFrom == nil ? nil : existing
+            }
+            let broadcast = Broadcast(channel: channel, configuration: configuration, startedAt: now, relayedFrom: origin, logger: logger)
+            broadcasts[channel] = broadcast
+            return broadcast
+        }
     }
 
     /// The publisher of `broadcast` left: after the grace period, the broadcast ends unless it came back.

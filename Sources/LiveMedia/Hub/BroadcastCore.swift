@@ -60,6 +60,8 @@ public struct BroadcastCore: Sendable {
     public private(set) var metadata: [String: String] = [:]
     private var subscriptions: [Subscription] = []
     private var nextSubscriberID = 0
+    /// The last decode time relayed on each track (a relayed broadcast's frames are not placed by the timeline).
+    private var relayLastDTS: [MediaFrame.Track: Int64] = [:]
 
     public init(startedAt: Date, jumpThreshold: Double) {
         self.startedAt = startedAt
@@ -132,6 +134,48 @@ public struct BroadcastCore: Sendable {
                 subscriptions[index].awaitingKeyframe = false
             }
             actions.append(.deliver(.frame(placed, afterJump: afterJump), to: subscriptions[index].id))
+        }
+        return actions
+    }
+
+    // MARK: Relay
+
+    /// A relayed broadcast (another node's, pulled over the cluster, docs/cluster.md) takes the origin's codecs and its
+    /// stream clock, so program dates and cue media times are the same on every node. Before the next keyframe, like
+    /// a publisher's configuration; a second clock (the origin's broadcast restarted) is ignored for this one.
+    public mutating func relayConfigure(video: AVCDecoderConfiguration?, audio: AudioSpecificConfig?, clock: StreamClock) {
+        if !publisherConnected, !ended { publisherBack() }
+        if self.clock == nil { self.clock = clock }
+        if video != self.video || audio != self.audio { codecsChanged = true }
+        self.video = video
+        self.audio = audio
+        if video == nil { framesWithoutVideoConfig = Self.audioOnlyAfter + 1 }
+    }
+
+    /// One relayed frame, already on the origin's timeline: delivered as it is (a frame going backwards on its track
+    /// is dropped, as the timeline would), `afterJump` as the origin said.
+    public mutating func relayFrame(_ frame: MediaFrame, afterJump: Bool, now: Date) -> [Action] {
+        stats.record(frame, at: now)
+        guard !ended, clock != nil else { return [] }
+        var actions: [Action] = []
+        let canConfigure = (frame.track == .video && frame.isKeyframe && video != nil) || video == nil
+        if codecsChanged, canConfigure, let clock {
+            codecsChanged = false
+            effective = (video, audio)
+            for subscription in subscriptions {
+                actions.append(.deliver(.configure(video: video, audio: audio, clock: clock), to: subscription.id))
+            }
+        }
+        guard let effective else { return actions }
+        if let last = relayLastDTS[frame.track], frame.dts < last, !afterJump { return actions }
+        relayLastDTS[frame.track] = frame.dts
+        let resumes = effective.video == nil || (frame.track == .video && frame.isKeyframe)
+        for index in subscriptions.indices {
+            if subscriptions[index].awaitingKeyframe {
+                guard resumes else { continue }
+                subscriptions[index].awaitingKeyframe = false
+            }
+            actions.append(.deliver(.frame(frame, afterJump: afterJump), to: subscriptions[index].id))
         }
         return actions
     }
