@@ -245,6 +245,11 @@ public final class Broadcast: Sendable {
     public var hasEnded: Bool { hub.withLock { $0.core.ended } }
     public var stats: IngestStats { hub.withLock { $0.core.stats } }
     public var streamClock: StreamClock? { hls.read(\.clock) }
+    /// Whether a WebSocket (or WebRTC) viewer holds the broadcast: subscribers besides the HLS packager, or live
+    /// fragment streams of the source.
+    public var hasAttachedViewers: Bool {
+        hls.hasLiveViewers || hub.withLock { $0.core.subscriberCount > 1 }
+    }
 
     /// What the multivariant playlist says about one rendition (`name` nil: the source).
     public struct RenditionInfo: Sendable {

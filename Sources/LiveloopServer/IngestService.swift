@@ -22,10 +22,11 @@ struct IngestService: Service {
     let logger: Logger
     var publishHook: PublishHook? = nil
     var video: ChannelVideo? = nil
+    var cluster: ClusterNode? = nil
 
     func run() async throws {
         let authorizer = ChannelPublishAuthorizer(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook,
-                                                                    video: video))
+                                                                    video: video, cluster: cluster))
         // RTMP and RTMPS count against the same connection caps.
         let admission = RTMPAdmissionGate(limits: configuration.rtmp)
         let secure: (any NIOCore.Channel)? = if let tls { try await bindRTMPS(tls, authorizer: authorizer, admission: admission) } else { nil }

@@ -46,6 +46,10 @@ public struct LiveloopServer: Sendable {
     let thumbnails = Thumbnails()
     /// WHEP playback: sessions on the shared UDP port, fed from each broadcast.
     public let webrtc: WebRTCNode
+    /// This node among the nodes sharing the database: its claims on the channels published here (docs/cluster.md).
+    let cluster: ClusterNode
+    /// The channels this node relays from the nodes that publish them.
+    let relays: Relays
     /// The certificate HTTPS, WSS and RTMPS connections get; nil when the server speaks plain HTTP and RTMP only.
     public let tls: TLSCredentials?
     /// ffmpeg processes the thumbnail route has started (one per channel at a time, a few in all).
@@ -70,6 +74,13 @@ public struct LiveloopServer: Sendable {
         if let tls { logger.info("TLS certificate loaded: \(tls.certificate)") }
         store = try await Self.openStore(configuration, logger: logger)
         registry = BroadcastRegistry(configuration: configuration.hls, gracePeriod: configuration.reconnectGrace, logger: logger)
+        let cluster = try await ClusterNode(configuration: configuration, store: store, registry: registry, readiness: readiness,
+                                            tls: tls != nil, logger: logger)
+        self.cluster = cluster
+        relays = Relays(cluster: cluster, registry: registry, idle: configuration.cluster.relayIdle, logger: logger)
+        registry.observe { event in
+            if case let .ended(channel, _) = event { Task { await cluster.release(channel) } }
+        }
         metrics = ServerMetrics(viewers: ViewerTracker())
         video = ChannelVideo(store: store)
         transcoders = Transcoders(registry: registry, video: video, logger: logger)
@@ -151,6 +162,7 @@ public struct LiveloopServer: Sendable {
         let router = Router(context: LiveloopRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: PlaybackGate(audience: audience))
+        router.add(middleware: RelayOnDemand(relays: relays))
         let authenticator = Authenticator(store: store, tokens: tokens, audience: audience)
         let readiness = readiness
         router.get("healthz") { _, _ -> Response in
@@ -175,6 +187,7 @@ public struct LiveloopServer: Sendable {
         }
         thumbnails.register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
+        RelayRoutes(registry: registry, cluster: cluster).register(on: router)
         ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens,
                    ingest: { [self] host in ingest(requestHost: host) }).register(on: router)
         TenantAPI(store: store, registry: registry, viewers: tenantViewers).register(on: router)
@@ -189,7 +202,8 @@ public struct LiveloopServer: Sendable {
             .register(on: router)
         WHEPRoutes(registry: registry, node: webrtc, viewers: tenantViewers, metrics: metrics).register(on: router)
         let publishGate = PublishGate(store: store, registry: registry, logger: logger,
-                                      hook: webhooks.publishHook(setupTimeout: configuration.rtmp.setupTimeout), video: video)
+                                      hook: webhooks.publishHook(setupTimeout: configuration.rtmp.setupTimeout), video: video,
+                                      cluster: cluster)
         WHIPRoutes(gate: publishGate, node: webrtc).register(on: router)
         JoinAPI(store: store, tokens: tokens, audience: audience).register(on: router)
         AudienceAPI(store: store, audience: audience, rooms: rooms, authenticator: authenticator).register(on: router)
@@ -205,6 +219,7 @@ public struct LiveloopServer: Sendable {
         router.add(middleware: UpgradeRefusalMiddleware())
         router.add(middleware: JSONErrorMiddleware())
         router.add(middleware: PlaybackGate(audience: audience))
+        router.add(middleware: RelayOnDemand(relays: relays))
         WebSocketGateway(rooms: rooms, budget: webSocketBudget, authenticator: Authenticator(store: store, tokens: tokens, audience: audience),
                          viewers: tenantViewers,
                          firstMessageTimeout: configuration.httpLimits.webSocketFirstMessageTimeout, logger: logger)
@@ -233,15 +248,17 @@ public struct LiveloopServer: Sendable {
         let hook = webhooks.publishHook(setupTimeout: configuration.rtmp.setupTimeout)
         let ingest = IngestService(
             configuration: configuration, store: store, registry: registry, rooms: rooms, connections: connections,
-            readiness: readiness, tls: tls, broadcastRecorder: broadcastRecorder, logger: logger, publishHook: hook, video: video
+            readiness: readiness, tls: tls, broadcastRecorder: broadcastRecorder, logger: logger, publishHook: hook, video: video,
+            cluster: cluster
         )
         let srt = SRTIngestService(configuration: configuration, store: store, registry: registry, readiness: readiness, logger: logger,
-                                   publishHook: hook, video: video)
+                                   publishHook: hook, video: video, cluster: cluster)
         // ServiceGroup stops services in reverse: the drain first (goaway while everything runs), then the ingests,
         // and the webhook dispatcher last, so the `stream.ended` of the broadcasts the ingests end is queued.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             // Recordings stop after the ingests: they finish the recordings of the broadcasts the ingests end.
-            .init(service: webhooks), .init(service: app), .init(service: WebRTCService(node: webrtc, logger: logger)),
+            // The cluster's heartbeat stops after the ingests (whose ended broadcasts release their claims), then the rest.
+            .init(service: webhooks), .init(service: ClusterService(node: cluster, relays: relays)), .init(service: app), .init(service: WebRTCService(node: webrtc, logger: logger)),
             .init(service: multistream), .init(service: recordings), .init(service: ingest), .init(service: srt),
         ]
         if let tls { services.append(.init(service: CertificateReloadService(credentials: tls, logger: logger))) }

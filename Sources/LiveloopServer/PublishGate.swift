@@ -17,6 +17,8 @@ struct PublishGate: Sendable {
     /// The channel's video settings are read before its broadcast starts, so the recorder and the transcoder find
     /// them at the start without a database read.
     var video: ChannelVideo? = nil
+    /// With several nodes on one database: the channel's publisher is on one node at a time (docs/cluster.md).
+    var cluster: ClusterNode? = nil
 
     enum Verdict {
         case started(Broadcast)
@@ -48,8 +50,12 @@ struct PublishGate: Sendable {
             logger.info("\(ingest) publish refused: unknown stream key")
             return false
         }
-        if registry.broadcast(channel.name)?.isLive == true {
+        if let local = registry.broadcast(channel.name), local.relayedFrom == nil, local.isLive {
             logger.info("\(ingest) publish refused: channel already live", metadata: ["channel": "\(channel.name)"])
+            return false
+        }
+        if let origin = await cluster?.origin(of: channel.name) {
+            logger.info("\(ingest) publish refused: channel live on another node", metadata: ["channel": "\(channel.name)", "node": "\(origin.node)"])
             return false
         }
         if let limit = publisherQuotaReached(channel, await publisherQuota(channel)) {
@@ -89,6 +95,16 @@ struct PublishGate: Sendable {
             return .unknownKey
         }
         if let hook, !(await hook.allows(channel: channel.name, ingest: ingest, remote: remote)) { return .refusedByHook }
+        if let cluster {
+            switch await cluster.claim(channel.name) {
+            case .ours: break
+            case let .heldBy(claim):
+                logger.info("\(ingest) publish refused: channel live on another node",
+                            metadata: ["channel": "\(channel.name)", "remote": "\(remote)", "node": "\(claim.node)"])
+                return .busy
+            case .unavailable: return .unavailable
+            }
+        }
         let tenantQuota = await publisherQuota(channel)
         await video?.prepare(channel: channel.name)
         let (outcome, quota) = Self.admission.withLock { _ -> (BroadcastRegistry.PublishOutcome?, Int?) in
@@ -97,6 +113,8 @@ struct PublishGate: Sendable {
         }
         guard let outcome else {
             let limit = quota ?? 0
+            // The claim just taken is given back (release keeps it when a broadcast here still holds the channel).
+            if let cluster { await cluster.release(channel.name) }
             logger.info("\(ingest) publish refused: tenant publisher quota reached",
                         metadata: ["channel": "\(channel.name)", "remote": "\(remote)", "limit": "\(limit)"])
             return .quotaExceeded(limit: limit)

@@ -26,6 +26,9 @@ public final class Readiness: Sendable {
 
     func httpBound(port: Int) { update { $0.httpPort = port } }
 
+    /// The HTTP port the server bound; nil before it binds.
+    public var boundHTTPPort: Int? { state.withLock { $0.httpPort } }
+
     /// The SRT port the listener bound; nil before it binds, or where libsrt is missing.
     public var boundSRTPort: Int? { state.withLock { $0.srtPort } }
 

@@ -17,12 +17,14 @@ struct SRTIngestService: Service {
     let logger: Logger
     var publishHook: PublishHook? = nil
     var video: ChannelVideo? = nil
+    var cluster: ClusterNode? = nil
 
     func run() async throws {
         var settings = configuration.srt
         settings.host = configuration.host
         settings.port = configuration.srtPort
-        let gate = ChannelSRTGate(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook, video: video))
+        let gate = ChannelSRTGate(gate: PublishGate(store: store, registry: registry, logger: logger, hook: publishHook, video: video,
+                                                         cluster: cluster))
         let listener: SRTListener
         do {
             listener = try SRTListener.start(configuration: settings, gate: gate, logger: logger)

@@ -1,3 +1,4 @@
+import Foundation
 import LiveMedia
 import RTMP
 import SRT
@@ -51,6 +52,23 @@ public struct ServerConfiguration: Sendable {
     public var recordingLimits = RecordingSubscriber.Limits()
     /// Multistream: destinations per channel, the private-address rule, reconnect backoff, queue limits.
     public var multistream = MultistreamConfiguration()
+    /// This node among the nodes that share a database (docs/cluster.md).
+    public var cluster = ClusterConfiguration()
+
+    public init() {}
+}
+
+/// How this node is known to the others that share its database (docs/cluster.md).
+public struct ClusterConfiguration: Sendable {
+    /// This node's name, unique among the nodes (`--node-id`); by default the machine's name and the HTTP port.
+    public var nodeID: String?
+    /// Where the other nodes reach this node's HTTP port to relay its broadcasts (`--node-address`); by default
+    /// `http://127.0.0.1:PORT` (or https with TLS), which only nodes on this machine can use.
+    public var nodeAddress: String?
+    /// Seconds a claim on a channel's publisher lives without a heartbeat; a node renews its claims every third of it.
+    public var claimTTL: TimeInterval = 10
+    /// Seconds a relayed channel is kept without a viewer on this node asking for it.
+    public var relayIdle: TimeInterval = 30
 
     public init() {}
 }

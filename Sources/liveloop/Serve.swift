@@ -43,6 +43,10 @@ struct Serve: AsyncParsableCommand {
     var database: String?
     @Option(help: "Most PostgreSQL connections in the server's pool, with --database (LIVELOOP_DATABASE_CONNECTIONS).")
     var databaseConnections = 16
+    @Option(help: "This node's name among the nodes sharing --database, unique to it; by default this machine's name and the HTTP port (LIVELOOP_NODE_ID).")
+    var nodeId: String?
+    @Option(help: "URL the other nodes reach this node's HTTP port by, to relay the channels published here, e.g. http://10.0.0.5:8080; by default http://127.0.0.1:PORT, which only nodes on this machine can use (LIVELOOP_NODE_ADDRESS).")
+    var nodeAddress: String?
     @Option(help: "Host name encoders reach this server by, in the RTMP, RTMPS and SRT URLs it prints and the channel API answers (LIVELOOP_PUBLIC_HOST); without it the API uses the host each request came by, and the startup line this machine's name (a guess).")
     var publicHost: String?
     @Option(help: "LL-HLS part target in seconds (LIVELOOP_PART_TARGET).")
@@ -118,6 +122,12 @@ struct Serve: AsyncParsableCommand {
         guard (0...65535).contains(httpPort), (0...65535).contains(rtmpPort), (0...65535).contains(srtPort),
               (0...65535).contains(rtmpsPort), (0...65535).contains(webrtcPort) else { throw ValidationError("ports must be 0–65535") }
         guard (1...200).contains(databaseConnections) else { throw ValidationError("--database-connections must be 1–200") }
+        if let nodeId, !(1...64).contains(nodeId.count) || !nodeId.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.:".contains($0)) }) {
+            throw ValidationError("--node-id must be 1–64 of letters, digits, '-', '_', '.', ':'")
+        }
+        if let nodeAddress, URL(string: nodeAddress).map({ ["http", "https"].contains($0.scheme ?? "") && $0.host != nil }) != true {
+            throw ValidationError("--node-address must be an http:// or https:// URL, e.g. http://10.0.0.5:8080")
+        }
         if let database, !database.isEmpty {
             do { _ = try PostgresURL.configuration(database) } catch { throw ValidationError("--database: \(error)") }
         }
@@ -218,6 +228,8 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = dataDirectory
         configuration.database = database
         configuration.databaseConnections = databaseConnections
+        configuration.cluster.nodeID = nodeId
+        configuration.cluster.nodeAddress = nodeAddress
         configuration.publicHost = publicHost
         configuration.hls = HLSConfiguration(partTarget: partTarget, segmentTarget: segmentTarget, segmentCount: segments)
         configuration.reconnectGrace = .milliseconds(Int64(reconnectGrace * 1000))

@@ -45,7 +45,7 @@ struct RelayTests {
         #expect(origin.broadcast.addCue(BroadcastCueTests.cue("before-the-relay", early)))
 
         // What the origin's relay route does: attach a feed, send the recent cues, then tap new ones.
-        let feed = RelayFeed()
+        let feed = NodeRelayFeed()
         origin.broadcast.attach(feed)
         let (recent, handle) = origin.broadcast.tapCues { feed.send(.cue($0)) }
         for cue in recent { feed.send(.cue(cue)) }
@@ -91,10 +91,10 @@ struct RelayTests {
     @Test("the origin's publisher dropping and coming back: the edge is interrupted, then goes on after a discontinuity")
     func interruption() async throws {
         var origin = try BroadcastFeed()
-        let feed = RelayFeed()
+        let feed = NodeRelayFeed()
         origin.broadcast.attach(feed)
         origin.ingest(SyntheticStream().frames(seconds: 3))
-        origin.broadcast.publisherDisconnected()
+        _ = origin.broadcast.publisherDisconnected()
         origin.broadcast.publisherReconnected()
         origin.broadcast.ingest(.videoConfiguration(CodecFixtures.avcHigh720p), now: testEpoch.addingTimeInterval(5))
         origin.broadcast.ingest(.audioConfiguration(CodecFixtures.aacStereo48k), now: testEpoch.addingTimeInterval(5))
@@ -128,7 +128,7 @@ struct RelayTests {
     @Test("a relay that cannot keep up is detached once its queue is full; ingest goes on")
     func slowRelay() throws {
         var origin = try BroadcastFeed()
-        let feed = RelayFeed(limit: 4096)
+        let feed = NodeRelayFeed(limit: 4096)
         origin.broadcast.attach(feed)
         origin.ingest(SyntheticStream().frames(seconds: 4))
         #expect(!feed.send(.heartbeat), "the feed was closed when it filled")

@@ -184,6 +184,9 @@ final class HLSRendition: BroadcastSubscriber {
 
     // MARK: Reading
 
+    /// Whether any sub-second (WebSocket) viewer is attached.
+    var hasLiveViewers: Bool { state.withLock { !$0.live.isEmpty } }
+
     func read<T: Sendable>(_ body: (HLSPackager) -> T) -> T? {
         state.withLock { state in state.packager.map(body) }
     }

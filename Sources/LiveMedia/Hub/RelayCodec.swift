@@ -137,7 +137,7 @@ public enum RelayCodec {
 /// The origin's end of a relay: a subscriber of the broadcast that encodes each delivery (and each cue) into a
 /// bounded queue of bytes an HTTP response streams out. A relay whose link cannot keep up for ``limit`` bytes is
 /// detached (the other node reconnects and starts again at a keyframe): it never holds ingest back.
-public final class RelayFeed: BroadcastSubscriber, Sendable {
+public final class NodeRelayFeed: BroadcastSubscriber, Sendable {
     public var overflowPolicy: BroadcastOverflowPolicy { .dropSubscriber }
     public let limit: Int
     private let state: Mutex<State>

@@ -82,7 +82,8 @@ public actor Multistream: Service {
             logger.error("multistream: could not read destinations", metadata: ["channel": "\(channel)", "error": "\(error)"])
             return
         }
-        let broadcast = registry.broadcast(channel).flatMap { $0.hasEnded ? nil : $0 }
+        // A relayed broadcast is pushed from its origin node.
+        let broadcast = registry.broadcast(channel).flatMap { $0.hasEnded || $0.relayedFrom != nil ? nil : $0 }
         var wanted: [String: (Destination, DestinationURL)] = [:]
         for destination in destinations where destination.enabled && broadcast != nil {
             do throws(DestinationURL.Refusal) {

@@ -102,7 +102,8 @@ public final class Recordings: Service, Sendable {
 
     /// Starts recording `channel`'s live broadcast, unless it is not live or is recorded already.
     private func start(channel: String) {
-        guard let broadcast = registry.broadcast(channel), !broadcast.hasEnded,
+        // A relayed broadcast is recorded on its origin node.
+        guard let broadcast = registry.broadcast(channel), !broadcast.hasEnded, broadcast.relayedFrom == nil,
               let startedAt = state.withLock({ $0.active[channel] == nil ? $0.liveSince[channel] : nil }) else { return }
         let info: RecordingInfo
         do {

@@ -56,7 +56,8 @@ public final class Transcoders: Sendable {
     }
 
     private func apply(_ names: [String], channel: String) {
-        guard let broadcast = registry.broadcast(channel), !broadcast.hasEnded else { return }
+        // A relayed broadcast's renditions are made on its origin node, not here.
+        guard let broadcast = registry.broadcast(channel), !broadcast.hasEnded, broadcast.relayedFrom == nil else { return }
         let presets = (try? RenditionPreset.ladder(names).get()) ?? []
         let previous = running.withLock { running -> ChannelTranscoder? in
             guard running[channel]?.presets != presets else { return nil }

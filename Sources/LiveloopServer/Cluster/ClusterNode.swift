@@ -1,0 +1,134 @@
+import Foundation
+import LiveMedia
+import Logging
+import ServiceLifecycle
+import Storage
+import Synchronization
+
+/// This node among the nodes that share one database (docs/cluster.md): it claims the channels published here, renews
+/// those claims, gives them up when their broadcasts end, and tells the relay which other node holds a channel.
+///
+/// A channel's publisher is on one node at a time: a publish here is refused while another node's claim is fresh.
+/// The claim names this node's address, where the others pull the broadcast from (``RelayRoutes``, ``RelayPuller``).
+/// With SQLite there is one node and the claims are bookkeeping.
+final class ClusterNode: Sendable {
+    let id: String
+    let ttl: TimeInterval
+    /// What the other nodes send as `Authorization: Bearer` to pull a relay: made from a secret in the shared
+    /// database, so only nodes of this cluster know it. Never logged.
+    let relayToken: String
+    private let configuredAddress: String?
+    private let readiness: Readiness
+    private let tls: Bool
+    private let store: any Store
+    private let registry: BroadcastRegistry
+    private let logger: Logger
+    /// Channels this node claimed, for the heartbeat and the release at shutdown.
+    private let held = Mutex<Set<String>>([])
+    /// Recent answers to "who holds this channel", so viewers asking for a channel nobody publishes do not each read
+    /// the database.
+    private let origins = Mutex<[String: (claim: PublisherClaim?, at: Date)]>([:])
+    static let originCacheSeconds = 1.0
+    static let relaySecretName = "clusterRelay"
+
+    init(configuration: ServerConfiguration, store: any Store, registry: BroadcastRegistry, readiness: Readiness, tls: Bool,
+         logger: Logger) async throws {
+        let host = ProcessInfo.processInfo.hostName
+        id = configuration.cluster.nodeID
+            ?? (configuration.httpPort == 0 ? "\(host)-\(ProcessInfo.processInfo.processIdentifier)" : "\(host)-\(configuration.httpPort)")
+        ttl = configuration.cluster.claimTTL
+        configuredAddress = configuration.cluster.nodeAddress.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+        self.readiness = readiness
+        self.tls = tls
+        self.store = store
+        self.registry = registry
+        self.logger = logger
+        relayToken = try await store.secret(named: Self.relaySecretName).base64EncodedString()
+    }
+
+    /// Where the other nodes reach this one.
+    var address: String {
+        configuredAddress ?? "\(tls ? "https" : "http")://127.0.0.1:\(readiness.boundHTTPPort ?? 0)"
+    }
+
+    enum ClaimVerdict: Sendable {
+        case ours
+        case heldBy(PublisherClaim)
+        case unavailable
+    }
+
+    /// Claims `channel` for a publisher here.
+    func claim(_ channel: String) async -> ClaimVerdict {
+        do {
+            if let holder = try await store.claimPublisher(channel: channel, node: id, address: address, now: Date(), ttl: ttl) {
+                return .heldBy(holder)
+            }
+            held.withLock { _ = $0.insert(channel) }
+            origins.withLock { _ = $0.removeValue(forKey: channel) }
+            return .ours
+        } catch {
+            logger.error("cannot claim the channel in the database: \(error)", metadata: ["channel": "\(channel)"])
+            return .unavailable
+        }
+    }
+
+    /// Gives `channel` up, unless a publisher here holds it again (a new broadcast began since its last ended).
+    func release(_ channel: String) async {
+        if let broadcast = registry.broadcast(channel), broadcast.relayedFrom == nil, !broadcast.hasEnded { return }
+        held.withLock { _ = $0.remove(channel) }
+        do {
+            try await store.releasePublisher(channel: channel, node: id)
+        } catch {
+            logger.warning("cannot release the channel's claim (it goes stale by itself): \(error)", metadata: ["channel": "\(channel)"])
+        }
+    }
+
+    /// The other node whose fresh claim holds `channel`'s publisher; nil when none does, or this node does.
+    func origin(of channel: String) async -> PublisherClaim? {
+        let now = Date()
+        if let cached = origins.withLock({ $0[channel] }), now.timeIntervalSince(cached.at) < Self.originCacheSeconds {
+            return cached.claim
+        }
+        let found = (try? await store.publisherClaim(channel: channel)).flatMap { $0 }
+        let claim = found.flatMap { $0.node != id && $0.isFresh(at: now, ttl: ttl) ? $0 : nil }
+        origins.withLock { origins in
+            if origins.count > 10_000 { origins.removeAll() }
+            origins[channel] = (claim, now)
+        }
+        return claim
+    }
+
+    /// Renews this node's claims.
+    func heartbeat() async {
+        guard !held.withLock({ $0.isEmpty }) else { return }
+        do {
+            try await store.refreshPublisherClaims(node: id, now: Date())
+        } catch {
+            logger.warning("cannot renew this node's channel claims: \(error)")
+        }
+    }
+
+    /// Gives every claim up (shutdown, after the ingests ended their broadcasts).
+    func releaseAll() async {
+        for channel in held.withLock({ $0 }) { await release(channel) }
+    }
+}
+
+/// Renews the node's claims every third of their time-to-live, and gives them up at shutdown.
+struct ClusterService: Service {
+    let node: ClusterNode
+    let relays: Relays
+
+    func run() async throws {
+        let interval = Duration.milliseconds(Int64(node.ttl * 1000 / 3))
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard !Task.isCancelled else { break }
+                await node.heartbeat()
+            }
+        }
+        await relays.stopAll()
+        await node.releaseAll()
+    }
+}
