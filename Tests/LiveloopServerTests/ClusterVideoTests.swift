@@ -46,6 +46,11 @@ struct ClusterVideoTests {
             defer { if publisher.isRunning { publisher.terminate() } }
             #expect(await eventually(timeout: .seconds(20)) { await Self.playlist(a.httpPort, "/live/show/media.m3u8")?.contains("#EXTINF") == true })
 
+            // The relay route is for the cluster's nodes only.
+            let (noToken, refusal) = try await httpRequest(port: a.httpPort, .GET, "/cluster/relay/show", bearer: nil)
+            #expect(noToken == 401 && (refusal?["error"] as? [String: Any])?["code"] as? String == "unauthorized")
+            #expect(try await httpRequest(port: a.httpPort, .GET, "/cluster/relay/show", bearer: admin).0 == 401, "the admin key is not the relay token")
+
             // B relays on the first request for the channel.
             #expect(await eventually(timeout: .seconds(20)) { await Self.playlist(b.httpPort, "/live/show/media.m3u8")?.contains("#EXTINF") == true },
                     "B serves the channel: \(b.log.suffix(2000))")

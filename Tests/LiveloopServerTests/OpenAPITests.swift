@@ -90,6 +90,7 @@ struct OpenAPITests {
             ("/api/v1/channels/{channel}/recordings", "get"), ("/api/v1/channels/{channel}/recordings/{id}", "get"),
             ("/api/v1/channels/{channel}/recordings/{id}", "delete"), ("/vod/{channel}/{id}/index.m3u8", "get"),
             ("/vod/{channel}/{id}/timeline.json", "get"), ("/vod/{channel}/{id}/media{n}.mp4", "get"),
+            ("/cluster/relay/{channel}", "get"),
         ]
         for (path, method) in expected {
             #expect(paths[path]?[method] != nil, "\(method.uppercased()) \(path) is documented")

@@ -18,9 +18,7 @@ struct RelayRoutes: Sendable {
         router.get("cluster/relay/:channel") { request, context -> Response in
             guard let token = JoinAPI.bearer(request),
                   Secrets.constantTimeEquals(Data(token.utf8), Data(cluster.relayToken.utf8)) else {
-                var response = try jsonResponse(.unauthorized, ["error": ["code": "unauthorized", "message": "a relay needs this cluster's relay token"]])
-                response.headers[.wwwAuthenticate] = "Bearer"
-                return response
+                throw WHIPRoutes.unauthorized("a relay needs this cluster's relay token")
             }
             let name = context.parameters.get("channel") ?? ""
             guard let broadcast = registry.broadcast(name), broadcast.relayedFrom == nil, !broadcast.hasEnded else {
