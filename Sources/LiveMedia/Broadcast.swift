@@ -17,8 +17,9 @@ public final class Broadcast: Sendable {
     public let configuration: HLSConfiguration
     /// The node this broadcast is relayed from (its `--node-id`), nil for a broadcast published here. A relayed
     /// broadcast is fed by ``relay(_:now:)`` with the origin's timeline and clock; nothing here records, transcodes or
-    /// pushes it (the origin does).
-    public let relayedFrom: String?
+    /// pushes it (the origin does). Nil too once a publisher here took it over (``takeOver()``).
+    public var relayedFrom: String? { origin.withLock { $0 } }
+    private let origin: Mutex<String?>
 
     /// How a part request is answered.
     public enum PartResponse: Sendable {
@@ -63,7 +64,7 @@ public final class Broadcast: Sendable {
     public init(channel: String, configuration: HLSConfiguration, startedAt: Date, relayedFrom: String? = nil, logger: Logger) {
         self.channel = channel
         self.configuration = configuration
-        self.relayedFrom = relayedFrom
+        self.origin = Mutex(relayedFrom)
         self.logger = logger
         self.startedAt = startedAt
         let hls = HLSRendition(configuration: configuration, startedAt: startedAt)
@@ -87,6 +88,8 @@ public final class Broadcast: Sendable {
     /// Feeds one delivery of the origin's broadcast to this relayed one (``relayedFrom``): the codecs and clock as the
     /// origin has them, frames on its timeline, its interruptions and its end.
     public func relay(_ delivery: BroadcastDelivery, now: Date) {
+        // Taken over by a publisher here: what the old origin still sends is not this broadcast's any more.
+        guard relayedFrom != nil else { return }
         switch delivery {
         case let .configure(video, audio, clock):
             hub.withLock { $0.core.relayConfigure(video: video, audio: audio, clock: clock) }
@@ -115,6 +118,17 @@ public final class Broadcast: Sendable {
         cueTaps.withLock { state in
             if !hasEnded, streamClock == nil, state.waiting.count < CueTaps.kept { state.waiting.append(cue) }
         }
+    }
+
+    /// A publisher here continues this relayed broadcast (its origin died or gave the channel up while the broadcast
+    /// waited within the grace period): from now on it is this node's own, on the same stream clock, its timeline going
+    /// on after the last relayed frame, after a discontinuity. False (nothing changes) when it is not relayed or has
+    /// ended.
+    func takeOver() -> Bool {
+        guard !hasEnded, origin.withLock({ origin in defer { origin = nil }; return origin != nil }) else { return false }
+        if isLive { _ = publisherDisconnected() }
+        hub.withLock { $0.core.takeOverRelay() }
+        return true
     }
 
     /// The publisher's connection closed. Returns the publisher generation, which `end(ifGeneration:)` checks so a

@@ -52,11 +52,14 @@ public final class BroadcastRegistry: Sendable {
 
     /// Claims a channel for a new publisher.
     public func beginPublishing(channel: String, now: Date) -> PublishOutcome {
-        var replacedRelay: Broadcast?
-        defer { replacedRelay?.end() }
+        var tookOver = false
         let outcome = broadcasts.withLock { broadcasts -> PublishOutcome in
-            // A relay of another node's broadcast gives way to a publisher here (the cluster's claim said it may).
-            if let existing = broadcasts[channel], existing.relayedFrom != nil, !existing.hasEnded { replacedRelay = existing }
+            // A relay of another node's broadcast becomes this node's own: the publisher continues it here (the
+            // cluster's claim said it may; its origin died or gave the channel up within the grace period).
+            if let existing = broadcasts[channel], existing.relayedFrom != nil, existing.takeOver() {
+                tookOver = true
+                return .resumed(existing)
+            }
             if let existing = broadcasts[channel], existing.relayedFrom == nil {
                 if existing.isLive { return .busy }
                 if !existing.hasEnded {
@@ -68,7 +71,9 @@ public final class BroadcastRegistry: Sendable {
             broadcasts[channel] = broadcast
             return .started(broadcast)
         }
-        if case .started = outcome { notify(.started(channel: channel, at: now)) }
+        // A broadcast taken over from a relay starts here as far as this node's observers know (recording,
+        // renditions, destinations and webhooks begin on this node).
+        if case .started = outcome { notify(.started(channel: channel, at: now)) } else if tookOver { notify(.started(channel: channel, at: now)) }
         return outcome
     }
 
@@ -86,9 +91,22 @@ public final class BroadcastRegistry: Sendable {
         }
     }
 
+    /// The relay feeding `broadcast` stopped without its origin's end: as for a publisher that left, its viewers get
+    /// the grace period (a publisher here may take it over within it). Nothing happens if it was taken over already.
+    public func relayLeft(_ broadcast: Broadcast) {
+        let generation = broadcasts.withLock { _ -> Int? in
+            guard broadcast.relayedFrom != nil, !broadcast.hasEnded else { return nil }
+            return broadcast.publisherDisconnected()
+        }
+        if let generation { endAfterGrace(broadcast, generation: generation) }
+    }
+
     /// The publisher of `broadcast` left: after the grace period, the broadcast ends unless it came back.
     public func publisherLeft(_ broadcast: Broadcast) {
-        let generation = broadcast.publisherDisconnected()
+        endAfterGrace(broadcast, generation: broadcast.publisherDisconnected())
+    }
+
+    private func endAfterGrace(_ broadcast: Broadcast, generation: Int) {
         let grace = gracePeriod
         let logger = logger
         let leftAt = Date()

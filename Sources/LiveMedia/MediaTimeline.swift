@@ -44,6 +44,12 @@ public struct MediaTimeline: Sendable {
         self.jumpThreshold = Int64(max(0.1, jumpThreshold) * Double(StreamClock.timescale))
     }
 
+    /// Frames placed elsewhere (a relayed broadcast's) reached `dts`: the next publisher's first frame is anchored after it.
+    public mutating func continueAfter(_ dts: Int64) {
+        lastDTS = max(lastDTS ?? dts, dts)
+        reanchor()
+    }
+
     /// The publisher changed (a reconnect): its first frame is anchored afresh.
     public mutating func reanchor() {
         needsAnchor = true

@@ -112,6 +112,45 @@ struct RelayTests {
         #expect(Self.lines(edgePlaylist, "#EXT-X-PROGRAM-DATE-TIME") == Self.lines(originPlaylist, "#EXT-X-PROGRAM-DATE-TIME"))
     }
 
+    @Test("a publisher here takes a relayed broadcast over: the same broadcast goes on after a discontinuity, on the same clock, and the old origin is ignored")
+    func takeOver() async throws {
+        var origin = try BroadcastFeed()
+        let feed = NodeRelayFeed()
+        origin.broadcast.attach(feed)
+        origin.ingest(SyntheticStream().frames(seconds: 4))
+        _ = origin.broadcast.publisherDisconnected()
+        feed.close()
+        var wire = ByteBuffer()
+        for await chunk in feed.stream { var chunk = chunk; wire.writeBuffer(&chunk) }
+
+        let registry = BroadcastRegistry(configuration: HLSConfiguration(), gracePeriod: .seconds(30), logger: Logger(label: "test"))
+        let edge = try #require(registry.beginRelaying(channel: "demo", from: "node-a", now: testEpoch))
+        _ = try Self.replay(wire, chunk: 4096, into: edge)
+        registry.relayLeft(edge)
+        #expect(!edge.isLive && !edge.hasEnded, "waiting within the grace period")
+        let lastRelayed = try #require(try await edge.playlist(PlaylistRequest()).split(separator: "\n").last { $0.hasPrefix("#EXT-X-PROGRAM-DATE-TIME") })
+
+        guard case let .resumed(taken) = registry.beginPublishing(channel: "demo", now: testEpoch.addingTimeInterval(6)) else {
+            Issue.record("the publisher here did not continue the relayed broadcast")
+            return
+        }
+        #expect(taken === edge && taken.relayedFrom == nil && taken.isLive)
+        #expect(registry.beginRelaying(channel: "demo", from: "node-a", now: testEpoch.addingTimeInterval(6)) == nil, "no relay over a publisher here")
+        taken.relay(.end, now: testEpoch)
+        #expect(!taken.hasEnded, "what the old origin sends is ignored")
+        taken.ingest(.videoConfiguration(CodecFixtures.avcHigh720p), now: testEpoch.addingTimeInterval(6))
+        taken.ingest(.audioConfiguration(CodecFixtures.aacStereo48k), now: testEpoch.addingTimeInterval(6))
+        for frame in SyntheticStream().frames(seconds: 4) {
+            taken.ingest(.frame(frame), now: testEpoch.addingTimeInterval(6 + Double(frame.dts) / 90_000))
+        }
+        taken.end()
+        let text = try await taken.playlist(PlaylistRequest())
+        #expect(text.contains("#EXT-X-DISCONTINUITY") && text.contains("#EXT-X-ENDLIST"))
+        #expect(taken.streamClock == origin.broadcast.streamClock, "the stream clock is the origin's still")
+        let dates = Self.lines(text, "#EXT-X-PROGRAM-DATE-TIME")
+        #expect(dates.contains(String(lastRelayed)) && dates.last.map { $0 > String(lastRelayed) } == true, "the timeline goes on after the relayed part")
+    }
+
     @Test("bad bytes on the wire are refused: an unknown record, an oversized length, a short record; a partial one waits")
     func badInput() throws {
         var unknown = ByteBuffer(bytes: [9, 0, 0, 0, 0])

@@ -125,4 +125,59 @@ struct ClusterVideoTests {
             #expect(a.log.contains("origin=node-b"), "A's relay is from B")
         }
     }
+
+    @Test("the origin node killed (-9): the relaying node's broadcast waits, and the encoder reconnecting to that node within the grace continues the same broadcast there",
+          .enabled(if: PostgresServeTests.ready, "needs the built liveloop binary and ffmpeg"))
+    func failover() async throws {
+        try await PostgresServeTests.withDatabase { url in
+            let data = NSTemporaryDirectory() + "liveloop-failover-" + UUID().uuidString
+            defer { try? FileManager.default.removeItem(atPath: data) }
+            let (rotated, keyOut, keyErrors) = try await Tools.output(PostgresServeTests.binary, ["admin-key", "rotate", "--database", url, "--data", data + "-a"])
+            #expect(rotated == 0, "\(keyErrors)")
+            let admin = keyOut.trimmingCharacters(in: .whitespacesAndNewlines)
+            let a = try Server.start(data: data + "-a", database: url, extra: ["--node-id", "node-a"])
+            defer { a.kill() }
+            let b = try Server.start(data: data + "-b", database: url, extra: ["--node-id", "node-b", "--reconnect-grace", "20"])
+            defer { b.kill() }
+            #expect(await a.waitUntilHealthy(), "\(a.log)")
+            #expect(await b.waitUntilHealthy(), "\(b.log)")
+            let (created, channel) = try await httpRequest(port: a.httpPort, .POST, "/api/v1/channels", bearer: admin, body: #"{"name":"show"}"#)
+            #expect(created == 201)
+            let key = try #require(channel?["streamKey"] as? String)
+            let first = try Tools.publish(to: "rtmp://127.0.0.1:\(a.rtmpPort)/live/\(key)", frames: 30 * 60, bFrames: 0)
+            defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+            #expect(await eventually(timeout: .seconds(20)) { await Self.playlist(b.httpPort, "/live/show/media.m3u8")?.contains("#EXTINF") == true },
+                    "B relays A's broadcast: \(b.log.suffix(1500))")
+            try await Task.sleep(for: .seconds(3))
+            let before = await Self.playlist(b.httpPort, "/live/show/media.m3u8") ?? ""
+            let datesBefore = Self.lines(before, "#EXT-X-PROGRAM-DATE-TIME:")
+
+            // The origin dies with its publisher's claim held; the encoder tries node B until B may take the channel
+            // (A's claim goes stale 10 s after its last heartbeat).
+            a.kill()
+            kill(first.processIdentifier, SIGKILL)
+            var second: Process?
+            defer { if let second, second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline {
+                let attempt = try Tools.publish(to: "rtmp://127.0.0.1:\(b.rtmpPort)/live/\(key)", frames: 30 * 30, bFrames: 0)
+                try await Task.sleep(for: .seconds(2))
+                if attempt.isRunning { second = attempt; break }
+            }
+            #expect(second != nil, "node B accepted the encoder within 30 s: \(b.log.suffix(1500))")
+            #expect(b.log.contains("publisher reconnected"), "the publish continues the broadcast: \(b.log.suffix(1500))")
+
+            // The same broadcast goes on at B: no end, a discontinuity, segments after the relayed ones on the same clock.
+            var after = ""
+            #expect(await eventually(timeout: .seconds(20)) {
+                after = await Self.playlist(b.httpPort, "/live/show/media.m3u8") ?? ""
+                return after.contains("#EXT-X-DISCONTINUITY") && Self.lines(after, "#EXTINF").count >= 3
+            }, "B's playlist goes on: \(after.suffix(600))")
+            #expect(!after.contains("#EXT-X-ENDLIST"))
+            let datesAfter = Self.lines(after, "#EXT-X-PROGRAM-DATE-TIME:")
+            #expect(datesAfter.last.map { date in datesBefore.last.map { date > $0 } ?? false } == true, "\(datesBefore.suffix(2)) → \(datesAfter.suffix(2))")
+            let probe = try await MembersOnlyTests.probeLive("http://127.0.0.1:\(b.httpPort)/live/show/index.m3u8")
+            #expect(probe.status == 0 && probe.streams.contains("video"), "ffprobe on B after the takeover: \(probe)")
+        }
+    }
 }

@@ -180,6 +180,13 @@ public struct BroadcastCore: Sendable {
         return actions
     }
 
+    /// A publisher here takes the relayed broadcast over: its frames are placed after the last relayed one.
+    public mutating func takeOverRelay() {
+        if let last = relayLastDTS.values.max() { timeline.continueAfter(last) }
+        relayLastDTS = [:]
+        publisherBack()
+    }
+
     // MARK: Publisher
 
     /// The publisher's connection closed. Returns the generation `end(ifGeneration:)` checks, so a grace timer never

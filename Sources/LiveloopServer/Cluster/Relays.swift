@@ -81,7 +81,7 @@ final class Relays: Sendable {
         defer {
             _ = running.withLock { $0.removeValue(forKey: channel) }
             // A relay that stops without the origin's end leaves its viewers the grace period, as a publisher would.
-            if let broadcast, !broadcast.hasEnded { registry.publisherLeft(broadcast) }
+            if let broadcast { registry.relayLeft(broadcast) }
         }
         while !Task.isCancelled {
             guard let origin = await cluster.origin(of: channel) else { break }
@@ -110,7 +110,8 @@ final class Relays: Sendable {
                         }
                     }
                     failures = 0
-                    if Task.isCancelled || isIdle(run, target) { return }
+                    // Cancelled, idle, or taken over by a publisher here.
+                    if Task.isCancelled || isIdle(run, target) || target.relayedFrom == nil { return }
                 }
                 if target.hasEnded { break }
                 // The link dropped with the broadcast still on: viewers hear an interruption, and the pull starts again.
