@@ -33,6 +33,8 @@ struct BenchLatency: AsyncParsableCommand {
     var partTarget = 0.2
     @Flag(help: "Measure Liveloop only.")
     var skipNginx = false
+    @Flag(help: "Also run a second node on the same database that relays the broadcast from the first (docs/cluster.md), with as many readers: its per-frame latency beside the origin's, and the difference the relay adds.")
+    var relay = false
     @Flag(help: "Print JSON instead of the table.")
     var json = false
     @Flag(help: ArgumentHelp("Measure nginx-rtmp only (to debug the comparison).", visibility: .hidden))
@@ -52,7 +54,7 @@ struct BenchLatency: AsyncParsableCommand {
         var liveloop: TargetResult?
         if !skipLiveloop {
             log("liveloop: starting 'liveloop serve' on loopback…")
-            liveloop = try await LiveloopRun.measure(clip: clip, window: window, readers: readers, partTarget: partTarget, log: log)
+            liveloop = try await LiveloopRun.measure(clip: clip, window: window, readers: readers, partTarget: partTarget, relay: relay, log: log)
         }
 
         var nginx: TargetResult?
@@ -95,6 +97,8 @@ struct TargetResult: Encodable {
     /// The bench process (publisher and readers), for context: it shares the machine with the server.
     var benchProcess: ServerCost?
     var readerErrors: [String] = []
+    /// With `--relay`: the same frames read from a second node that relays the broadcast.
+    var relayed: LatencySummary? = nil
 }
 
 struct Report: Encodable {
@@ -127,6 +131,11 @@ struct Report: Encodable {
                 + "frames".leftPadded(8) + "lost".leftPadded(6),
         ]
         if let liveloop { lines.append(row("liveloop LL-HLS", liveloop.latency)) }
+        if let relayed = liveloop?.relayed, let liveloop {
+            lines.append(row("  via relay node", relayed))
+            lines.append("  the relay adds " + ["p50": relayed.p50 - liveloop.latency.p50, "p99": relayed.p99 - liveloop.latency.p99]
+                .sorted { $0.key < $1.key }.map { "\($0.key) \(ms($0.value))" }.joined(separator: ", "))
+        }
         if let nginx { lines.append(row("nginx-rtmp HLS", nginx.latency)) }
         if let nginx, let liveloop, liveloop.latency.p50 > 0 {
             lines.append(String(format: "ratio (nginx/liveloop p50): %.1fx", nginx.latency.p50 / liveloop.latency.p50))
@@ -254,7 +263,8 @@ enum LatencyMatcher {
 enum LiveloopRun {
     static let channel = "bench"
 
-    static func measure(clip: BenchClip, window: Duration, readers: Int, partTarget: Double, log: @escaping (String) -> Void) async throws -> TargetResult {
+    static func measure(clip: BenchClip, window: Duration, readers: Int, partTarget: Double, relay: Bool = false,
+                        log: @escaping (String) -> Void) async throws -> TargetResult {
         let directory = NSTemporaryDirectory() + "liveloop-bench-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -269,21 +279,35 @@ enum LiveloopRun {
         let server = try BenchSupport.spawn(executable, [
             "serve", "--host", "127.0.0.1", "--http-port", "\(httpPort)", "--rtmp-port", "\(rtmpPort)", "--srt-port", "\(srtPort)", "--data", directory,
             "--part-target", "\(partTarget)", "--log-level", "warning",
-        ], log: logFile)
+        ] + (relay ? ["--node-id", "bench-origin"] : []), log: logFile)
+        // The second node: the same database (SQLite in the same directory, shared by both processes), its own ports.
+        var relayNode: (process: Process, httpPort: Int)?
+        if relay {
+            let port = try await BenchSupport.freePort()
+            let process = try BenchSupport.spawn(executable, [
+                "serve", "--host", "127.0.0.1", "--http-port", "\(port)", "--rtmp-port", "\(try await BenchSupport.freePort())",
+                "--srt-port", "\(try await BenchSupport.freePort())", "--webrtc-port", "0", "--data", directory,
+                "--part-target", "\(partTarget)", "--log-level", "warning", "--node-id", "bench-relay",
+            ], log: directory + "/relay.log")
+            relayNode = (process, port)
+        }
         do {
-            let result = try await run(clip: clip, window: window, readers: readers, key: key, httpPort: httpPort, rtmpPort: rtmpPort,
-                                       server: server, log: log)
+            var result = try await run(clip: clip, window: window, readers: readers, key: key, httpPort: httpPort, rtmpPort: rtmpPort,
+                                       server: server, relayPort: relayNode?.httpPort, log: log)
             await BenchSupport.stop(server)
+            if let relayNode { await BenchSupport.stop(relayNode.process) }
+            if relay, result.relayed == nil { result.readerErrors.append("the relay node served nothing: \(BenchSupport.tail(directory + "/relay.log"))") }
             return result
         } catch {
             await BenchSupport.stop(server)
+            if let relayNode { await BenchSupport.stop(relayNode.process) }
             let tail = BenchSupport.tail(logFile)
             throw ValidationError("liveloop run failed: \(error)" + (tail.isEmpty ? "" : "\nserver log:\n\(tail)"))
         }
     }
 
     private static func run(clip: BenchClip, window: Duration, readers: Int, key: String, httpPort: Int, rtmpPort: Int, server: Process,
-                            log: @escaping (String) -> Void) async throws -> TargetResult {
+                            relayPort: Int? = nil, log: @escaping (String) -> Void) async throws -> TargetResult {
         let pid = server.processIdentifier
         guard await waitFor(timeout: .seconds(30), {
             guard server.isRunning else { return true }
@@ -300,6 +324,10 @@ enum LiveloopRun {
         guard await waitFor(timeout: .seconds(10), { (try? await get(httpPort, playlist))?.status == 200 }) else {
             throw ValidationError("no playlist within 10 s of publishing")
         }
+        // The relay node starts relaying on its first request for the channel.
+        if let relayPort, !(await waitFor(timeout: .seconds(30), { (try? await get(relayPort, playlist))?.status == 200 })) {
+            throw ValidationError("the relay node served no playlist within 30 s")
+        }
 
         let joined = ContinuousClock.now
         let start = joined + BenchLatency.warmUp
@@ -309,21 +337,27 @@ enum LiveloopRun {
         log("liveloop: \(readers) reader(s) joined; measuring \(window) after \(BenchLatency.warmUp) warm-up…")
         let serverCost = Task { await CostSampler(pid: pid).measure(from: start, to: end) }
         let benchCost = Task { await CostSampler(pid: nil).measure(from: start, to: end) }
-        let results = await withTaskGroup(of: Result<[(dts: Int64, at: ContinuousClock.Instant)], any Error>.self) { group in
-            for _ in 0..<readers {
-                group.addTask {
-                    do {
-                        let result = try await LLHLSReader(host: "127.0.0.1", port: httpPort, basePath: "/live/\(channel)").follow(until: stop)
-                        return .success(result.frames.map { ($0.dts, $0.arrivedAt) })
-                    } catch {
-                        return .failure(error)
+        typealias Arrivals = Result<[(dts: Int64, at: ContinuousClock.Instant)], any Error>
+        let ports = [httpPort] + (relayPort.map { [$0] } ?? [])
+        let everything = await withTaskGroup(of: (Int, Arrivals).self) { group in
+            for port in ports {
+                for _ in 0..<readers {
+                    group.addTask {
+                        do {
+                            let result = try await LLHLSReader(host: "127.0.0.1", port: port, basePath: "/live/\(channel)").follow(until: stop)
+                            return (port, .success(result.frames.map { ($0.dts, $0.arrivedAt) }))
+                        } catch {
+                            return (port, .failure(error))
+                        }
                     }
                 }
             }
-            var all: [Result<[(dts: Int64, at: ContinuousClock.Instant)], any Error>] = []
+            var all: [(Int, Arrivals)] = []
             for await result in group { all.append(result) }
             return all
         }
+        let results = everything.filter { $0.0 == httpPort }.map(\.1)
+        let relayedResults = everything.filter { $0.0 != httpPort }.map(\.1)
         publishing.cancel()
         let written = try await publishing.value
         await publisher.close()
@@ -336,9 +370,17 @@ enum LiveloopRun {
             case let .failure(error): arrivals.append([]); errors.append("\(error)")
             }
         }
+        var relayedArrivals: [[(dts: Int64, at: ContinuousClock.Instant)]] = []
+        for result in relayedResults {
+            switch result {
+            case let .success(frames): relayedArrivals.append(frames)
+            case let .failure(error): relayedArrivals.append([]); errors.append("relay node: \(error)")
+            }
+        }
         return TargetResult(
             latency: LatencyMatcher.summarize(written: written, window: start...end, arrivals: arrivals),
-            server: await serverCost.value, benchProcess: await benchCost.value, readerErrors: errors
+            server: await serverCost.value, benchProcess: await benchCost.value, readerErrors: errors,
+            relayed: relayPort == nil ? nil : LatencyMatcher.summarize(written: written, window: start...end, arrivals: relayedArrivals)
         )
     }
 
