@@ -18,7 +18,9 @@ final class Relays: Sendable {
     private let registry: BroadcastRegistry
     private let idle: TimeInterval
     private let logger: Logger
-    private let client: HTTPClient
+    private let clientConfiguration: HTTPClient.Configuration
+    /// Made on the first relay (most nodes never relay), shut down with the node.
+    private let madeClient = Mutex<HTTPClient?>(nil)
     private let running = Mutex<[String: Run]>([:])
     /// A viewer waits this long for a relay it started to have media before its request goes on.
     static let firstMediaWait = Duration.seconds(3)
@@ -37,7 +39,16 @@ final class Relays: Sendable {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
                                                      timeout: .init(connect: .seconds(2), read: .seconds(3 * 2 + 1)))
         configuration.decompression = .disabled
-        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        clientConfiguration = configuration
+    }
+
+    private var client: HTTPClient {
+        madeClient.withLock { made in
+            if let made { return made }
+            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
+            made = client
+            return client
+        }
     }
 
     /// Channels relayed now.
@@ -72,7 +83,7 @@ final class Relays: Sendable {
     func stopAll() async {
         let runs = running.withLock { running in defer { running.removeAll() }; return Array(running.values) }
         for run in runs { run.task.withLock { $0 }?.cancel() }
-        try? await client.shutdown()
+        try? await madeClient.withLock({ $0 })?.shutdown()
     }
 
     private func pull(_ channel: String, run: Run) async {
