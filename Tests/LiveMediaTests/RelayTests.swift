@@ -30,6 +30,17 @@ struct RelayTests {
         return (records, cues)
     }
 
+    /// Everything a feed queued until it closed, as one buffer (what the origin's response would have written).
+    static func wire(_ feed: NodeRelayFeed) async -> ByteBuffer {
+        var wire = ByteBuffer()
+        for await chunk in feed.stream {
+            var chunk = chunk
+            feed.written(chunk.readableBytes)
+            wire.writeBuffer(&chunk)
+        }
+        return wire
+    }
+
     static func lines(_ playlist: String, _ prefix: String) -> [String] {
         playlist.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }
     }
@@ -57,12 +68,7 @@ struct RelayTests {
         origin.broadcast.untapCues(handle)
         #expect(origin.broadcast.end())
 
-        var wire = ByteBuffer()
-        for await chunk in feed.stream {
-            var chunk = chunk
-            feed.written(chunk.readableBytes)
-            wire.writeBuffer(&chunk)
-        }
+        let wire = await Self.wire(feed)
         let edge = Broadcast(channel: "demo", configuration: HLSConfiguration(), startedAt: testEpoch.addingTimeInterval(2.2),
                              relayedFrom: "node-a", logger: Logger(label: "test"))
         let (records, cues) = try Self.replay(wire, chunk: 777, into: edge)
@@ -102,8 +108,7 @@ struct RelayTests {
             origin.broadcast.ingest(.frame(frame), now: testEpoch.addingTimeInterval(5 + Double(frame.dts) / 90_000))
         }
         origin.broadcast.end()
-        var wire = ByteBuffer()
-        for await chunk in feed.stream { var chunk = chunk; wire.writeBuffer(&chunk) }
+        let wire = await Self.wire(feed)
         let edge = Broadcast(channel: "demo", configuration: HLSConfiguration(), startedAt: testEpoch, relayedFrom: "node-a", logger: Logger(label: "test"))
         _ = try Self.replay(wire, chunk: 4096, into: edge)
         let originPlaylist = try await origin.broadcast.playlist(PlaylistRequest())
@@ -120,8 +125,7 @@ struct RelayTests {
         origin.ingest(SyntheticStream().frames(seconds: 4))
         _ = origin.broadcast.publisherDisconnected()
         feed.close()
-        var wire = ByteBuffer()
-        for await chunk in feed.stream { var chunk = chunk; wire.writeBuffer(&chunk) }
+        let wire = await Self.wire(feed)
 
         let registry = BroadcastRegistry(configuration: HLSConfiguration(), gracePeriod: .seconds(30), logger: Logger(label: "test"))
         let edge = try #require(registry.beginRelaying(channel: "demo", from: "node-a", now: testEpoch))

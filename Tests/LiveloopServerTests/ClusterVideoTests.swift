@@ -22,24 +22,32 @@ struct ClusterVideoTests {
         text.split(separator: "\n").map(String.init).filter { $0.hasPrefix(prefix) }
     }
 
-    @Test("node B relays node A's broadcast: ffprobe plays B's LL-HLS, B's WebSocket frames match A's, A's cue is in B's playlist, B refuses a second publisher, the end reaches B",
-          .enabled(if: PostgresServeTests.ready, "needs the built liveloop binary and ffmpeg"))
-    func relay() async throws {
+    /// Two nodes on a fresh database (A `node-a`, B `node-b`, each with its extra options), the admin key made by the
+    /// CLI, and a channel `show` made on A: runs `body` with them and its stream key, and kills both after.
+    static func withTwoNodes(_ name: String, a extraA: [String], b extraB: [String],
+                             _ body: (_ a: Server, _ b: Server, _ admin: String, _ key: String) async throws -> Void) async throws {
         try await PostgresServeTests.withDatabase { url in
-            let data = NSTemporaryDirectory() + "liveloop-cluster-" + UUID().uuidString
+            let data = NSTemporaryDirectory() + "liveloop-\(name)-" + UUID().uuidString
             defer { try? FileManager.default.removeItem(atPath: data) }
             let (rotated, keyOut, keyErrors) = try await Tools.output(PostgresServeTests.binary, ["admin-key", "rotate", "--database", url, "--data", data + "-a"])
             #expect(rotated == 0, "\(keyErrors)")
             let admin = keyOut.trimmingCharacters(in: .whitespacesAndNewlines)
-            let a = try Server.start(data: data + "-a", database: url, extra: ["--node-id", "node-a", "--reconnect-grace", "2"])
+            let a = try Server.start(data: data + "-a", database: url, extra: ["--node-id", "node-a"] + extraA)
             defer { a.kill() }
-            let b = try Server.start(data: data + "-b", database: url, extra: ["--node-id", "node-b", "--reconnect-grace", "2"])
+            let b = try Server.start(data: data + "-b", database: url, extra: ["--node-id", "node-b"] + extraB)
             defer { b.kill() }
             #expect(await a.waitUntilHealthy(), "\(a.log)")
             #expect(await b.waitUntilHealthy(), "\(b.log)")
             let (created, channel) = try await httpRequest(port: a.httpPort, .POST, "/api/v1/channels", bearer: admin, body: #"{"name":"show"}"#)
             #expect(created == 201)
-            let key = try #require(channel?["streamKey"] as? String)
+            try await body(a, b, admin, try #require(channel?["streamKey"] as? String))
+        }
+    }
+
+    @Test("node B relays node A's broadcast: ffprobe plays B's LL-HLS, B's WebSocket frames match A's, A's cue is in B's playlist, B refuses a second publisher, the end reaches B",
+          .enabled(if: PostgresServeTests.ready, "needs the built liveloop binary and ffmpeg"))
+    func relay() async throws {
+        try await Self.withTwoNodes("cluster", a: ["--reconnect-grace", "2"], b: ["--reconnect-grace", "2"]) { a, b, admin, key in
             #expect(await Self.playlist(b.httpPort, "/live/show/index.m3u8") == nil, "nothing to relay before a publisher")
 
             let publisher = try Tools.publish(to: "rtmp://127.0.0.1:\(a.rtmpPort)/live/\(key)", frames: 30 * 40, bFrames: 0)
@@ -129,21 +137,7 @@ struct ClusterVideoTests {
     @Test("the origin node killed (-9): the relaying node's broadcast waits, and the encoder reconnecting to that node within the grace continues the same broadcast there",
           .enabled(if: PostgresServeTests.ready, "needs the built liveloop binary and ffmpeg"))
     func failover() async throws {
-        try await PostgresServeTests.withDatabase { url in
-            let data = NSTemporaryDirectory() + "liveloop-failover-" + UUID().uuidString
-            defer { try? FileManager.default.removeItem(atPath: data) }
-            let (rotated, keyOut, keyErrors) = try await Tools.output(PostgresServeTests.binary, ["admin-key", "rotate", "--database", url, "--data", data + "-a"])
-            #expect(rotated == 0, "\(keyErrors)")
-            let admin = keyOut.trimmingCharacters(in: .whitespacesAndNewlines)
-            let a = try Server.start(data: data + "-a", database: url, extra: ["--node-id", "node-a"])
-            defer { a.kill() }
-            let b = try Server.start(data: data + "-b", database: url, extra: ["--node-id", "node-b", "--reconnect-grace", "20"])
-            defer { b.kill() }
-            #expect(await a.waitUntilHealthy(), "\(a.log)")
-            #expect(await b.waitUntilHealthy(), "\(b.log)")
-            let (created, channel) = try await httpRequest(port: a.httpPort, .POST, "/api/v1/channels", bearer: admin, body: #"{"name":"show"}"#)
-            #expect(created == 201)
-            let key = try #require(channel?["streamKey"] as? String)
+        try await Self.withTwoNodes("failover", a: [], b: ["--reconnect-grace", "20"]) { a, b, _, key in
             let first = try Tools.publish(to: "rtmp://127.0.0.1:\(a.rtmpPort)/live/\(key)", frames: 30 * 60, bFrames: 0)
             defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
             #expect(await eventually(timeout: .seconds(20)) { await Self.playlist(b.httpPort, "/live/show/media.m3u8")?.contains("#EXTINF") == true },
