@@ -149,7 +149,6 @@ public struct BroadcastCore: Sendable {
         if video != self.video || audio != self.audio { codecsChanged = true }
         self.video = video
         self.audio = audio
-        if video == nil { framesWithoutVideoConfig = Self.audioOnlyAfter + 1 }
     }
 
     /// One relayed frame, already on the origin's timeline: delivered as it is (a frame going backwards on its track

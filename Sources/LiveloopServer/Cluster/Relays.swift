@@ -120,6 +120,8 @@ final class Relays: Sendable {
                         case .heartbeat: break
                         }
                     }
+                    // What was decoded is dropped, so a relay that runs for hours holds at most one record's bytes.
+                    if pending.readableBytes == 0 { pending.clear() } else if pending.readerIndex > 1 << 20 { pending.discardReadBytes() }
                     failures = 0
                     // Cancelled, idle, or taken over by a publisher here.
                     if Task.isCancelled || isIdle(run, target) || target.relayedFrom == nil { return }
