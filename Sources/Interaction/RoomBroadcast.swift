@@ -5,7 +5,7 @@
 /// reaction counts, viewer counts, personal standings) are not, since the next tick or the snapshot supersedes them.
 public struct RoomBroadcast: Sendable, Hashable {
     /// Who receives a broadcast.
-    public enum Audience: Sendable, Hashable {
+    public enum Audience: Sendable, Hashable, Codable {
         /// Every connection of the room.
         case everyone
         /// Moderators and hosts.

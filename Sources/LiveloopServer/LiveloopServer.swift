@@ -91,7 +91,7 @@ public struct LiveloopServer: Sendable {
                                     logger: logger)
         self.recordings = recordings
         let live = LiveBroadcasts()
-        rooms = RoomRegistry(store: store, logger: logger,
+        rooms = RoomRegistry(store: store, logger: logger, cluster: cluster,
                              timeline: RecordingCueTimeline(live: BroadcastTimeline(registry: registry), recordings: recordings),
                              metrics: metrics.interaction,
                              onCommitted: { webhooks.roomCommitted(channel: $0, update: $1); recordings.roomCommitted(channel: $0, update: $1) },
@@ -188,10 +188,11 @@ public struct LiveloopServer: Sendable {
         thumbnails.register(on: router, registry: registry)
         HLSRoutes(registry: registry, metrics: metrics).register(on: router)
         RelayRoutes(registry: registry, cluster: cluster).register(on: router)
+        RoomLinkRoutes(rooms: rooms, cluster: cluster).register(on: router)
         ChannelAPI(store: store, registry: registry, rooms: rooms, tokens: tokens,
                    ingest: { [self] host in ingest(requestHost: host) }).register(on: router)
         TenantAPI(store: store, registry: registry, viewers: tenantViewers).register(on: router)
-        RoomAPI(rooms: rooms, authenticator: authenticator).register(on: router)
+        RoomAPI(rooms: rooms, authenticator: authenticator, cluster: cluster).register(on: router)
         ChannelStatusAPI(store: store, registry: registry, rooms: rooms, metrics: metrics,
                          authenticator: authenticator, audience: audience).register(on: router)
         WebhookAPI(webhooks: webhooks, store: store).register(on: router)

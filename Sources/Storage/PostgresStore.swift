@@ -125,7 +125,8 @@ public final class PostgresStore: Store {
         ]),
         webhookMigration,
         destinationMigration,
-        publisherClaimMigration,
+        claimMigration(.publisher, "publisher claims v1"),
+        claimMigration(.room, "room claims v1"),
     ]
 
     private func migrate() async throws {

@@ -285,11 +285,11 @@ public struct SQLiteAsyncStore: Store {
 
     // MARK: Publisher claims (GRDB's async API)
 
-    public func claimPublisher(channel: String, node: String, address: String, now: Date, ttl: TimeInterval) async throws -> PublisherClaim? {
-        try await sqlite.claimPublisher(channel: channel, node: node, address: address, now: now, ttl: ttl)
+    public func takeClaim(_ kind: ClaimKind, channel: String, node: String, address: String, now: Date, ttl: TimeInterval) async throws -> NodeClaim? {
+        try await sqlite.takeClaim(kind, channel: channel, node: node, address: address, now: now, ttl: ttl)
     }
 
-    public func refreshPublisherClaims(node: String, now: Date) async throws { try await sqlite.refreshPublisherClaims(node: node, now: now) }
-    public func releasePublisher(channel: String, node: String) async throws { try await sqlite.releasePublisher(channel: channel, node: node) }
-    public func publisherClaim(channel: String) async throws -> PublisherClaim? { try await sqlite.publisherClaim(channel: channel) }
+    public func refreshClaims(_ kind: ClaimKind, node: String, now: Date) async throws { try await sqlite.refreshClaims(kind, node: node, now: now) }
+    public func releaseClaim(_ kind: ClaimKind, channel: String, node: String) async throws { try await sqlite.releaseClaim(kind, channel: channel, node: node) }
+    public func currentClaim(_ kind: ClaimKind, channel: String) async throws -> NodeClaim? { try await sqlite.currentClaim(kind, channel: channel) }
 }

@@ -76,7 +76,7 @@ public final class SQLiteStore: Sendable {
         registerCheckpoints(&migrator)
         registerAudience(&migrator)
         registerDestinations(&migrator)
-        registerPublisherClaims(&migrator)
+        registerNodeClaims(&migrator)
         return migrator
     }
 

@@ -126,18 +126,18 @@ public protocol Store: EventLog, WebhookStore {
     /// Removes a destination; false when the channel had none by that id.
     func deleteDestination(id: String, channel: String) async throws -> Bool
 
-    // MARK: Publisher claims (which node holds a channel's publisher)
+    // MARK: Node claims (which node holds a channel's publisher, which its room)
 
-    /// Claims `channel`'s publisher for `node` (reached at `address`): nil when the channel is now this node's; the
+    /// Claims `channel`'s publisher or room for `node` (reached at `address`): nil when the channel is now this node's; the
     /// claim of another node whose heartbeat is younger than `ttl` seconds otherwise (nothing changes). A stale claim
     /// is taken over. `StoreError.channelNotFound` for an unknown channel.
-    func claimPublisher(channel: String, node: String, address: String, now: Date, ttl: TimeInterval) async throws -> PublisherClaim?
-    /// Renews the heartbeat of every claim `node` holds.
-    func refreshPublisherClaims(node: String, now: Date) async throws
+    func takeClaim(_ kind: ClaimKind, channel: String, node: String, address: String, now: Date, ttl: TimeInterval) async throws -> NodeClaim?
+    /// Renews the heartbeat of every claim of `kind` that `node` holds.
+    func refreshClaims(_ kind: ClaimKind, node: String, now: Date) async throws
     /// Gives `channel` up if `node` holds it.
-    func releasePublisher(channel: String, node: String) async throws
-    /// The channel's claim, fresh or stale (``PublisherClaim/isFresh(at:ttl:)``); nil when nobody claimed it.
-    func publisherClaim(channel: String) async throws -> PublisherClaim?
+    func releaseClaim(_ kind: ClaimKind, channel: String, node: String) async throws
+    /// The channel's claim, fresh or stale (``NodeClaim/isFresh(at:ttl:)``); nil when nobody claimed it.
+    func currentClaim(_ kind: ClaimKind, channel: String) async throws -> NodeClaim?
 
     /// Releases the store's connections (a no-op for SQLite).
     func close() async

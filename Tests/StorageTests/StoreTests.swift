@@ -54,43 +54,48 @@ import Testing
         }
     }
 
-    @Test("publisher claims: one node holds a channel, another is refused until the claim goes stale or is released; two nodes racing, one wins",
+    @Test("publisher and room claims: one node holds a channel, another is refused until the claim goes stale or is released; two nodes racing, one wins",
           arguments: StoreKind.allCases)
-    func publisherClaims(kind: StoreKind) async throws {
+    func nodeClaims(kind: StoreKind) async throws {
         try await kind.withDatabase { database in
             let node1 = try await database.open()
             let node2 = try await database.open()
             _ = try await node1.createChannel(name: "show")
             let t0 = Date(timeIntervalSince1970: 1_800_000_000)
-            #expect(try await node1.publisherClaim(channel: "show") == nil)
-            #expect(try await node1.claimPublisher(channel: "show", node: "a", address: "http://10.0.0.1:8080", now: t0, ttl: 10) == nil)
-            // The other node sees who holds it, and is refused while the claim is fresh.
-            let held = try #require(try await node2.publisherClaim(channel: "show"))
-            #expect(held.node == "a" && held.address == "http://10.0.0.1:8080" && held.isFresh(at: t0.addingTimeInterval(5), ttl: 10))
-            #expect(try await node2.claimPublisher(channel: "show", node: "b", address: "http://10.0.0.2:8080", now: t0.addingTimeInterval(5), ttl: 10)?.node == "a")
-            // A heartbeat keeps it; the holder claiming again is fine.
-            try await node1.refreshPublisherClaims(node: "a", now: t0.addingTimeInterval(8))
-            #expect(try await node2.claimPublisher(channel: "show", node: "b", address: "x", now: t0.addingTimeInterval(15), ttl: 10)?.node == "a")
-            #expect(try await node1.claimPublisher(channel: "show", node: "a", address: "http://10.0.0.1:8080", now: t0.addingTimeInterval(9), ttl: 10) == nil)
-            // Without heartbeats it goes stale and another node takes it over.
-            #expect(try await node2.claimPublisher(channel: "show", node: "b", address: "http://10.0.0.2:8080", now: t0.addingTimeInterval(30), ttl: 10) == nil)
-            #expect(try await node1.publisherClaim(channel: "show")?.node == "b")
-            // Releasing: only the holder's release counts.
-            try await node1.releasePublisher(channel: "show", node: "a")
-            #expect(try await node1.publisherClaim(channel: "show")?.node == "b")
-            try await node2.releasePublisher(channel: "show", node: "b")
-            #expect(try await node1.publisherClaim(channel: "show") == nil)
-            // Two nodes at once on a free channel: exactly one wins.
-            async let first = node1.claimPublisher(channel: "show", node: "a", address: "a", now: t0.addingTimeInterval(40), ttl: 10)
-            async let second = node2.claimPublisher(channel: "show", node: "b", address: "b", now: t0.addingTimeInterval(40), ttl: 10)
-            let (one, two) = try await (first, second)
-            #expect((one == nil) != (two == nil), "one claim wins: \(String(describing: one)) / \(String(describing: two))")
-            await #expect(throws: StoreError.channelNotFound("nope")) {
-                try await node1.claimPublisher(channel: "nope", node: "a", address: "a", now: t0, ttl: 10)
+            // Each kind is claimed on its own: the room's holder need not be the publisher's.
+            for claim in ClaimKind.allCases {
+                #expect(try await node1.currentClaim(claim, channel: "show") == nil)
+                #expect(try await node1.takeClaim(claim, channel: "show", node: "a", address: "http://10.0.0.1:8080", now: t0, ttl: 10) == nil)
+                // The other node sees who holds it, and is refused while the claim is fresh.
+                let held = try #require(try await node2.currentClaim(claim, channel: "show"))
+                #expect(held.node == "a" && held.address == "http://10.0.0.1:8080" && held.isFresh(at: t0.addingTimeInterval(5), ttl: 10))
+                #expect(try await node2.takeClaim(claim, channel: "show", node: "b", address: "http://10.0.0.2:8080", now: t0.addingTimeInterval(5), ttl: 10)?.node == "a")
+                // A heartbeat keeps it; the holder claiming again is fine.
+                try await node1.refreshClaims(claim, node: "a", now: t0.addingTimeInterval(8))
+                #expect(try await node2.takeClaim(claim, channel: "show", node: "b", address: "x", now: t0.addingTimeInterval(15), ttl: 10)?.node == "a")
+                #expect(try await node1.takeClaim(claim, channel: "show", node: "a", address: "http://10.0.0.1:8080", now: t0.addingTimeInterval(9), ttl: 10) == nil)
+                // Without heartbeats it goes stale and another node takes it over.
+                #expect(try await node2.takeClaim(claim, channel: "show", node: "b", address: "http://10.0.0.2:8080", now: t0.addingTimeInterval(30), ttl: 10) == nil)
+                #expect(try await node1.currentClaim(claim, channel: "show")?.node == "b")
+                // Releasing: only the holder's release counts.
+                try await node1.releaseClaim(claim, channel: "show", node: "a")
+                #expect(try await node1.currentClaim(claim, channel: "show")?.node == "b")
+                try await node2.releaseClaim(claim, channel: "show", node: "b")
+                #expect(try await node1.currentClaim(claim, channel: "show") == nil)
+                // Two nodes at once on a free channel: exactly one wins.
+                async let first = node1.takeClaim(claim, channel: "show", node: "a", address: "a", now: t0.addingTimeInterval(40), ttl: 10)
+                async let second = node2.takeClaim(claim, channel: "show", node: "b", address: "b", now: t0.addingTimeInterval(40), ttl: 10)
+                let (one, two) = try await (first, second)
+                #expect((one == nil) != (two == nil), "one claim wins: \(String(describing: one)) / \(String(describing: two))")
+                await #expect(throws: StoreError.channelNotFound("nope")) {
+                    try await node1.takeClaim(claim, channel: "nope", node: "a", address: "a", now: t0, ttl: 10)
+                }
             }
             // The claim goes with its channel.
+            let room = try await node2.currentClaim(.room, channel: "show"), publisher = try await node2.currentClaim(.publisher, channel: "show")
+            #expect(room != nil && publisher != nil)
             try await node1.deleteChannel(name: "show")
-            #expect(try await node2.publisherClaim(channel: "show") == nil)
+            for claim in ClaimKind.allCases { #expect(try await node2.currentClaim(claim, channel: "show") == nil) }
             await node1.close()
             await node2.close()
         }

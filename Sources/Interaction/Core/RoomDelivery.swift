@@ -5,6 +5,10 @@
 /// Staff get every frame at once; a viewer gets a cue-bearing frame `lead` before their playhead reaches the cue,
 /// and every later frame for that viewer queues behind a held one, so a viewer's frames leave in order. A viewer with
 /// more than `heldLimit` frames waiting, or whose transport refuses a frame, is dropped (too slow).
+///
+/// In a cluster (docs/cluster.md) the room's node hands each broadcast once to `relay`, which sends it to every other
+/// node with clients of the room; there each node's own `RoomDelivery` fans it out to its clients (`deliver(_:to:cue:now:)`)
+/// and holds it for their playheads. Clients of other nodes (`isRemote`) get only their own frames from here.
 public struct RoomDelivery<Peer: RoomPeer>: Sendable {
     public private(set) var peers: [Int: Peer] = [:]
     private var held: [Int: [(due: Int64, frame: Peer.Frame)]] = [:]
@@ -16,7 +20,32 @@ public struct RoomDelivery<Peer: RoomPeer>: Sendable {
     /// Frames held for one viewer before it counts as too slow.
     public static var heldLimit: Int { 1024 }
 
+    /// Told of every broadcast once, with its frame (the room's node sends it on to the other nodes).
+    public var relay: (@Sendable (RoomBroadcast, Peer.Frame) -> Void)?
+
     public init() {}
+
+    /// Whether `id` is a peer here.
+    public func contains(_ id: Int) -> Bool { peers[id] != nil }
+
+    /// Adds a peer with nothing to send yet (a node relaying a room adds its client when the room's `hello` for it
+    /// arrives).
+    public mutating func add(_ peer: Peer) {
+        peers[peer.id] = peer
+    }
+
+    /// Sends a frame to one peer now, or holds it for the peer's playhead; a peer too slow for it is dropped.
+    public mutating func send(_ frame: Peer.Frame, cue: CueStamp?, to id: Int, now: Int64) {
+        guard let peer = peers[id] else { return }
+        if !schedule(frame, cue: cue, for: peer, now: now) { drop(id) }
+    }
+
+    /// Removes a peer and ends it: after what it has queued (`close`), or at once (`drop`).
+    public mutating func remove(_ id: Int, dropping: Bool) {
+        held[id] = nil
+        guard let peer = peers.removeValue(forKey: id) else { return }
+        if dropping { peer.drop() } else { peer.close() }
+    }
 
     /// Whether some viewer has frames waiting for their playhead (the shell then calls `release` every few ms).
     public var isHolding: Bool { !held.isEmpty }
@@ -36,12 +65,12 @@ public struct RoomDelivery<Peer: RoomPeer>: Sendable {
     }
 
     /// Sends a frame to every peer at once, past any hold (a `goaway`).
-    mutating func sendToAll(_ frame: Peer.Frame) {
+    public mutating func sendToAll(_ frame: Peer.Frame) {
         for peer in peers.values { peer.send(frame) }
     }
 
     /// Closes every peer whose identity matches.
-    mutating func expel(where predicate: (Identity) -> Bool) {
+    public mutating func expel(where predicate: (Identity) -> Bool) {
         for (id, peer) in peers where predicate(peer.identity) {
             held[id] = nil
             peers.removeValue(forKey: id)?.close()
@@ -51,15 +80,22 @@ public struct RoomDelivery<Peer: RoomPeer>: Sendable {
     /// Encodes a broadcast once and schedules the same frame for every peer in its audience.
     mutating func deliver(_ broadcast: RoomBroadcast, now: Int64) {
         guard let frame = Peer.frame(broadcast.envelope) else { return }
+        relay?(broadcast, frame)
+        deliver(frame, to: broadcast.audience, cue: broadcast.cue, now: now)
+    }
+
+    /// Schedules one encoded frame for every local peer in `audience` (remote peers get it through their node).
+    public mutating func deliver(_ frame: Peer.Frame, to audience: RoomBroadcast.Audience, cue: CueStamp?, now: Int64) {
         var slow: [Int] = []
-        for (id, peer) in peers where broadcast.audience.includes(peer.identity) {
-            if !schedule(frame, cue: broadcast.cue, for: peer, now: now) { slow.append(id) }
+        for (id, peer) in peers where !peer.isRemote && audience.includes(peer.identity) {
+            if !schedule(frame, cue: cue, for: peer, now: now) { slow.append(id) }
         }
         for id in slow { drop(id) }
     }
 
     /// Sends a frame now, or holds it until `lead` before the viewer's playhead reaches its cue. False: too slow.
     private mutating func schedule(_ frame: Peer.Frame, cue: CueStamp?, for peer: Peer, now: Int64) -> Bool {
+        if peer.isRemote { return peer.send(frame, cue: cue) }
         var due: Int64 = 0
         if let cue, !peer.identity.role.isStaff {
             due = cue.at.unixMilliseconds + Int64(peer.displayLatencyMilliseconds - peer.leadMilliseconds)

@@ -17,8 +17,15 @@ public protocol RoomPeer: AnyObject, Sendable {
     /// Whether a send was ever refused because the client fell too far behind (rather than because it had gone).
     var wasTooSlow: Bool { get }
 
+    /// Whether the client is connected to another node of the cluster: it gets broadcasts through that node's link
+    /// (`RoomDelivery.relay`), once per node, not one by one, and frames for it are not held here (its node holds
+    /// them for its playhead).
+    var isRemote: Bool { get }
+
     /// Queues a frame; false when the client is too slow or gone.
     @discardableResult func send(_ frame: Frame) -> Bool
+    /// Queues a frame that carries `cue`, for a remote client (its node holds it); a local client's is `send`.
+    @discardableResult func send(_ frame: Frame, cue: CueStamp?) -> Bool
     /// Ends the client's part in the room after what is already queued.
     func close()
     /// Ends a client too slow to keep up, discarding what it had queued.
@@ -28,4 +35,9 @@ public protocol RoomPeer: AnyObject, Sendable {
     static func frame(_ envelope: ServerEnvelope) -> Frame?
     /// The frame of a bare `ack` for request `id` (the hot path of a vote burst).
     static func ack(id: String) -> Frame
+}
+
+extension RoomPeer {
+    public var isRemote: Bool { false }
+    @discardableResult public func send(_ frame: Frame, cue: CueStamp?) -> Bool { send(frame) }
 }

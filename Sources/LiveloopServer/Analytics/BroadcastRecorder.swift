@@ -57,19 +57,25 @@ final class BroadcastRecorder: Sendable {
         case let .started(channel, at):
             let id = LiveBroadcasts.makeID(startedAt: at)
             live.set(id, for: channel)
-            guard let host = await room(channel, rooms, logger) else { return }
-            await host.record(wait: commitWait) { $0.beginBroadcast(id, at: Timestamp(at)) }
+            switch await room(channel, rooms, logger) {
+            case let .led(host)?: await host.record(wait: commitWait) { $0.beginBroadcast(id, at: Timestamp(at)) }
+            case let .followed(follower)?: follower.broadcast(id, began: true, at: at)
+            case nil: break
+            }
         case let .ended(channel, at):
             guard let id = live.id(for: channel) else { return }
             live.set(nil, for: channel)
-            guard let host = await room(channel, rooms, logger) else { return }
-            await host.record(wait: commitWait) { $0.endBroadcast(id, at: Timestamp(at)) }
+            switch await room(channel, rooms, logger) {
+            case let .led(host)?: await host.record(wait: commitWait) { $0.endBroadcast(id, at: Timestamp(at)) }
+            case let .followed(follower)?: follower.broadcast(id, began: false, at: at)
+            case nil: break
+            }
         }
     }
 
-    private static func room(_ channel: String, _ rooms: RoomRegistry, _ logger: Logger) async -> RoomHost? {
+    private static func room(_ channel: String, _ rooms: RoomRegistry, _ logger: Logger) async -> LoadedRoom? {
         do {
-            return try await rooms.room(for: channel)
+            return try await rooms.resolve(channel)
         } catch {
             logger.error("could not record a broadcast's start or end", metadata: ["channel": "\(channel)", "error": "\(error)"])
             return nil

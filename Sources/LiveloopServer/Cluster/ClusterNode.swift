@@ -1,6 +1,9 @@
+import AsyncHTTPClient
 import Foundation
 import LiveMedia
 import Logging
+import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Storage
 import Synchronization
@@ -23,11 +26,15 @@ final class ClusterNode: Sendable {
     private let store: any Store
     private let registry: BroadcastRegistry
     private let logger: Logger
-    /// Channels this node claimed, for the heartbeat and the release at shutdown.
+    /// Channels whose publisher this node claimed, for the heartbeat and the release at shutdown.
     private let held = Mutex<Set<String>>([])
+    /// Channels whose room this node claimed.
+    private let heldRooms = Mutex<Set<String>>([])
+    /// The client of relays and room links: made on first use (a node alone never needs one), shut down with the node.
+    private let madeClient = Mutex<HTTPClient?>(nil)
     /// Recent answers to "who holds this channel", so viewers asking for a channel nobody publishes do not each read
     /// the database.
-    private let origins = Mutex<[String: (claim: PublisherClaim?, at: Date)]>([:])
+    private let origins = Mutex<[String: (claim: NodeClaim?, at: Date)]>([:])
     static let originCacheSeconds = 1.0
     static let relaySecretName = "clusterRelay"
 
@@ -46,6 +53,23 @@ final class ClusterNode: Sendable {
         relayToken = try await store.secret(named: Self.relaySecretName).base64EncodedString()
     }
 
+    /// The HTTP client for the other nodes (relays, room links). Its read timeout outlasts the 2 s heartbeats.
+    var client: HTTPClient {
+        madeClient.withLock { made in
+            if let made { return made }
+            var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                         timeout: .init(connect: .seconds(2), read: .seconds(7)))
+            configuration.decompression = .disabled
+            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+            made = client
+            return client
+        }
+    }
+
+    func shutdownClient() async {
+        try? await madeClient.withLock({ $0 })?.shutdown()
+    }
+
     /// Where the other nodes reach this one.
     var address: String {
         configuredAddress ?? "\(tls ? "https" : "http")://127.0.0.1:\(readiness.boundHTTPPort ?? 0)"
@@ -53,14 +77,14 @@ final class ClusterNode: Sendable {
 
     enum ClaimVerdict: Sendable {
         case ours
-        case heldBy(PublisherClaim)
+        case heldBy(NodeClaim)
         case unavailable
     }
 
     /// Claims `channel` for a publisher here.
     func claim(_ channel: String) async -> ClaimVerdict {
         do {
-            if let holder = try await store.claimPublisher(channel: channel, node: id, address: address, now: Date(), ttl: ttl) {
+            if let holder = try await store.takeClaim(.publisher, channel: channel, node: id, address: address, now: Date(), ttl: ttl) {
                 return .heldBy(holder)
             }
             held.withLock { _ = $0.insert(channel) }
@@ -72,24 +96,38 @@ final class ClusterNode: Sendable {
         }
     }
 
+    /// Claims `channel`'s room for this node; `force` takes it even from a fresh claim (its holder was found gone:
+    /// it refused the link, or is no longer the room's node).
+    func claimRoom(_ channel: String, force: Bool = false) async throws -> NodeClaim? {
+        let holder = try await store.takeClaim(.room, channel: channel, node: id, address: address, now: Date(), ttl: force ? 0 : ttl)
+        if holder == nil { heldRooms.withLock { _ = $0.insert(channel) } }
+        return holder
+    }
+
+    /// Gives `channel`'s room up (the channel was deleted, or the node stops).
+    func releaseRoom(_ channel: String) async {
+        heldRooms.withLock { _ = $0.remove(channel) }
+        try? await store.releaseClaim(.room, channel: channel, node: id)
+    }
+
     /// Gives `channel` up, unless a publisher here holds it again (a new broadcast began since its last ended).
     func release(_ channel: String) async {
         if let broadcast = registry.broadcast(channel), broadcast.relayedFrom == nil, !broadcast.hasEnded { return }
         held.withLock { _ = $0.remove(channel) }
         do {
-            try await store.releasePublisher(channel: channel, node: id)
+            try await store.releaseClaim(.publisher, channel: channel, node: id)
         } catch {
             logger.warning("cannot release the channel's claim (it goes stale by itself): \(error)", metadata: ["channel": "\(channel)"])
         }
     }
 
     /// The other node whose fresh claim holds `channel`'s publisher; nil when none does, or this node does.
-    func origin(of channel: String) async -> PublisherClaim? {
+    func origin(of channel: String) async -> NodeClaim? {
         let now = Date()
         if let cached = origins.withLock({ $0[channel] }), now.timeIntervalSince(cached.at) < Self.originCacheSeconds {
             return cached.claim
         }
-        let found = (try? await store.publisherClaim(channel: channel)).flatMap { $0 }
+        let found = (try? await store.currentClaim(.publisher, channel: channel)).flatMap { $0 }
         let claim = found.flatMap { $0.node != id && $0.isFresh(at: now, ttl: ttl) ? $0 : nil }
         origins.withLock { origins in
             if origins.count > 10_000 { origins.removeAll() }
@@ -100,17 +138,20 @@ final class ClusterNode: Sendable {
 
     /// Renews this node's claims.
     func heartbeat() async {
-        guard !held.withLock({ $0.isEmpty }) else { return }
-        do {
-            try await store.refreshPublisherClaims(node: id, now: Date())
-        } catch {
-            logger.warning("cannot renew this node's channel claims: \(error)")
+        let holding = [(ClaimKind.publisher, !held.withLock { $0.isEmpty }), (.room, !heldRooms.withLock { $0.isEmpty })]
+        for (kind, holds) in holding where holds {
+            do {
+                try await store.refreshClaims(kind, node: id, now: Date())
+            } catch {
+                logger.warning("cannot renew this node's channel claims: \(error)", metadata: ["kind": "\(kind.rawValue)"])
+            }
         }
     }
 
     /// Gives every claim up (shutdown, after the ingests ended their broadcasts).
     func releaseAll() async {
         for channel in held.withLock({ $0 }) { await release(channel) }
+        for channel in heldRooms.withLock({ $0 }) { await releaseRoom(channel) }
     }
 }
 
@@ -130,5 +171,6 @@ struct ClusterService: Service {
         }
         await relays.stopAll()
         await node.releaseAll()
+        await node.shutdownClient()
     }
 }

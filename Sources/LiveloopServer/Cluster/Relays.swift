@@ -18,9 +18,6 @@ final class Relays: Sendable {
     private let registry: BroadcastRegistry
     private let idle: TimeInterval
     private let logger: Logger
-    private let clientConfiguration: HTTPClient.Configuration
-    /// Made on the first relay (most nodes never relay), shut down with the node.
-    private let madeClient = Mutex<HTTPClient?>(nil)
     private let running = Mutex<[String: Run]>([:])
     /// A viewer waits this long for a relay it started to have media before its request goes on.
     static let firstMediaWait = Duration.seconds(3)
@@ -36,19 +33,6 @@ final class Relays: Sendable {
         self.registry = registry
         self.idle = idle
         self.logger = logger
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .seconds(2), read: .seconds(3 * 2 + 1)))
-        configuration.decompression = .disabled
-        clientConfiguration = configuration
-    }
-
-    private var client: HTTPClient {
-        madeClient.withLock { made in
-            if let made { return made }
-            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: clientConfiguration)
-            made = client
-            return client
-        }
     }
 
     /// Channels relayed now.
@@ -83,7 +67,6 @@ final class Relays: Sendable {
     func stopAll() async {
         let runs = running.withLock { running in defer { running.removeAll() }; return Array(running.values) }
         for run in runs { run.task.withLock { $0 }?.cancel() }
-        try? await madeClient.withLock({ $0 })?.shutdown()
     }
 
     private func pull(_ channel: String, run: Run) async {
@@ -100,7 +83,7 @@ final class Relays: Sendable {
             var request = HTTPClientRequest(url: "\(origin.address)/cluster/relay/\(channel)")
             request.headers.add(name: "Authorization", value: "Bearer \(cluster.relayToken)")
             do {
-                let response = try await client.execute(request, deadline: .distantFuture, logger: logger)
+                let response = try await cluster.client.execute(request, deadline: .distantFuture, logger: logger)
                 guard response.status == .ok else {
                     throw RelayError.refused(Int(response.status.code))
                 }

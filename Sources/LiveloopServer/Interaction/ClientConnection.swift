@@ -9,12 +9,21 @@ import Synchronization
 /// its own event loop: one hop per frame, no task to wake. The queue is the channel's: while the socket is not
 /// writable (more than the channel's high-water mark waiting) a client may fall `outboxLimit` frames further behind;
 /// past that it is too slow to keep up, is dropped from fan-out and closed, never allowed to grow the server's memory.
+///
+/// In a cluster the room's node also holds one for each client of another node (`remote`): its frames go down that
+/// node's room link, which holds them for the client's playhead and writes them to its socket.
 public final class ClientConnection: RoomPeer {
     public let id: Int
     public let identity: Identity
-    private let channel: any NIOCore.Channel
+    private let transport: Transport
     /// Finished when the room is done with this client: its gateway then closes the socket.
-    private let ended: AsyncStream<Void>.Continuation
+    private let ended: AsyncStream<Void>.Continuation?
+
+    enum Transport: Sendable {
+        case socket(any NIOCore.Channel)
+        /// A client of another node: the link to that node, and that node's number for the client.
+        case link(RoomLink, Int)
+    }
     /// Frames written while the channel was not writable, since it last was.
     private let behind = Atomic<Int>(0)
     private let closed = Atomic<Bool>(false)
@@ -36,8 +45,25 @@ public final class ClientConnection: RoomPeer {
     init(id: Int, identity: Identity, channel: any NIOCore.Channel, ended: AsyncStream<Void>.Continuation) {
         self.id = id
         self.identity = identity
-        self.channel = channel
+        transport = .socket(channel)
         self.ended = ended
+    }
+
+    /// A client of another node, `number` there, reached through `link`.
+    init(id: Int, identity: Identity, remote number: Int, link: RoomLink) {
+        self.id = id
+        self.identity = identity
+        transport = .link(link, number)
+        ended = nil
+    }
+
+    public var isRemote: Bool {
+        if case .link = transport { true } else { false }
+    }
+
+    /// The other node's number for a remote client.
+    var remoteNumber: Int? {
+        if case let .link(_, number) = transport { number } else { nil }
     }
 
     /// Takes a player's `sync` report; the latency is clamped to `[0, bound]`.
@@ -65,7 +91,19 @@ public final class ClientConnection: RoomPeer {
     /// Queues a frame; false when the client is too slow or gone.
     @discardableResult
     public func send(_ frame: ByteBuffer) -> Bool {
+        send(frame, cue: nil)
+    }
+
+    @discardableResult
+    public func send(_ frame: ByteBuffer, cue: CueStamp?) -> Bool {
         guard !closed.load(ordering: .relaxed) else { return false }
+        let channel: any NIOCore.Channel
+        switch transport {
+        case let .link(link, number):
+            return link.send(.direct(connection: number, cue: cue, frame: frame))
+        case let .socket(socket):
+            channel = socket
+        }
         if channel.isWritable {
             if behind.load(ordering: .relaxed) != 0 { behind.store(0, ordering: .relaxed) }
         } else if behind.wrappingAdd(1, ordering: .relaxed).newValue > Self.outboxLimit {
@@ -78,15 +116,19 @@ public final class ClientConnection: RoomPeer {
 
     /// Ends the connection's part in the room; the gateway then closes the socket after what is already written.
     public func close() {
-        closed.store(true, ordering: .relaxed)
-        ended.finish()
+        guard !closed.exchange(true, ordering: .relaxed) else { return }
+        if case let .link(link, number) = transport { link.send(.close(connection: number, dropped: false)) }
+        ended?.finish()
     }
 
     /// Ends a client too slow to keep up: its channel is closed at once, so what it had queued is discarded, not sent.
     public func drop() {
         closed.store(true, ordering: .relaxed)
-        channel.close(promise: nil)
-        ended.finish()
+        switch transport {
+        case let .socket(channel): channel.close(promise: nil)
+        case let .link(link, number): link.send(.close(connection: number, dropped: true))
+        }
+        ended?.finish()
     }
 
     /// Whether the client ever fell too far behind: it was too slow, rather than gone.

@@ -17,7 +17,10 @@ public final class RoomHost: Sendable {
     public let channel: String
     let core: RoomCore<ClientConnection>
     let wakeup: AsyncStream<Void>.Continuation
-    private let nextConnectionID = Atomic<Int>(0)
+    let nextConnectionID = Atomic<Int>(0)
+    /// The other nodes' room links (docs/cluster.md), by node: each gets every broadcast once.
+    let links = Mutex<[String: RoomLink]>([:])
+    let nextLinkEpoch = Atomic<Int>(0)
     private let logger: Logger
     private let tasks: Mutex<[Task<Void, Never>]> = Mutex([])
     private let timeline: (any CueTimeline)?
@@ -69,6 +72,7 @@ public final class RoomHost: Sendable {
         holdingStarted = startedContinuation
         let pipeline = Task { [weak self] in
             var state = Pipeline(lastID: lastID, sinceCheckpoint: uncheckpointed)
+            state.delivery.relay = { [weak self] broadcast, frame in self?.relay(broadcast, frame) }
             for await _ in stream {
                 guard let self else { return }
                 await self.runBatch(&state, log: log, eventLog: eventLog, checkpointInterval: checkpointInterval)
@@ -94,13 +98,19 @@ public final class RoomHost: Sendable {
         tasks.withLock { $0 = [pipeline, ticker, releaser] }
     }
 
+    /// Has the registry drop this room, so the next client rebuilds it from the log with the channel's settings.
+    func rebuild() {
+        onCommitFailure()
+    }
+
     func stop() {
+        for link in links.withLock({ Array($0.values) }) { link.close() }
         wakeup.finish()
         holdingStarted.finish()
         for task in tasks.withLock({ $0 }) { task.cancel() }
     }
 
-    private static var now: Timestamp { Timestamp(Date()) }
+    static var now: Timestamp { Timestamp(Date()) }
 
     // MARK: Called by the gateway
 

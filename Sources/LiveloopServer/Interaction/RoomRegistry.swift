@@ -1,6 +1,8 @@
 import Foundation
+import HTTPTypes
 import Interaction
 import Logging
+import NIOCore
 import Storage
 import Synchronization
 
@@ -10,8 +12,14 @@ import Synchronization
 /// It also closes the open connections of revoked tokens: `sweepRevocations()` reads the revocations stored since the
 /// last sweep (by the API at once, by `liveloop tokens revoke` in another process within `revocationSweepInterval`)
 /// and expels the matching connections from every loaded room.
+///
+/// In a cluster (docs/cluster.md) a room lives on one node: the first node to load it claims it in the database, and
+/// the others follow it (``RoomFollower``): their clients' requests go to that node, its broadcasts come back once per
+/// node. A node whose claim holder refuses the link (it died, or restarted without the room) takes the room over and
+/// rebuilds it from the log.
 public final class RoomRegistry: Sendable {
-    private let rooms = Mutex<[String: RoomHost]>([:])
+    private let rooms = Mutex<[String: LoadedRoom]>([:])
+    private let cluster: ClusterNode?
     private let lastRevocation = Mutex<Int64>(0)
     private let watcher = Mutex<Task<Void, Never>?>(nil)
 
@@ -29,11 +37,12 @@ public final class RoomRegistry: Sendable {
     /// The id of the channel's broadcast in progress (a rebuilt room samples its audience for it), nil when off air.
     private let liveBroadcast: @Sendable (String) -> String?
 
-    init(store: any Store, logger: Logger, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
+    init(store: any Store, logger: Logger, cluster: ClusterNode? = nil, timeline: (any CueTimeline)? = nil, metrics: InteractionMetrics? = nil,
          checkpointInterval: Int = RoomHost.defaultCheckpointInterval,
          onCommitted: @escaping @Sendable (String, RoomUpdate) -> Void = { _, _ in },
          liveBroadcast: @escaping @Sendable (String) -> String? = { _ in nil }) {
         self.timeline = timeline
+        self.cluster = cluster
         self.onCommitted = onCommitted
         self.liveBroadcast = liveBroadcast
         self.store = store
@@ -68,8 +77,8 @@ public final class RoomRegistry: Sendable {
         guard let fresh = try? await store.revocations(after: after), let newest = fresh.last?.id else { return }
         lastRevocation.withLock { $0 = max($0, newest) }
         let loaded = rooms.withLock { $0 }
-        for (channel, host) in loaded {
-            host.expel { identity in
+        for (channel, room) in loaded {
+            room.expel { identity in
                 guard let credential = identity.credential else { return false }
                 let issued = Date(timeIntervalSince1970: credential.issuedAt)
                 return fresh.contains { $0.covers(jti: credential.tokenID, sub: identity.sub, channel: channel, issuedAt: issued) }
@@ -77,10 +86,20 @@ public final class RoomRegistry: Sendable {
         }
     }
 
-    /// The room of an existing channel, or nil when there is no such channel. A room not loaded yet is rebuilt from
-    /// its newest checkpoint and the records after it (all of them when it has none).
+    /// The room of an existing channel on this node, or nil when there is no such channel; 503 when the room's node
+    /// is another one (for callers that need the room itself).
     public func room(for channelName: String) async throws -> RoomHost? {
-        if let host = rooms.withLock({ $0[channelName] }) { return host }
+        switch try await resolve(channelName) {
+        case nil: return nil
+        case let .led(host): return host
+        case .followed: throw APIError(.serviceUnavailable, code: "unavailable", message: "the room of \"\(channelName)\" is on another node")
+        }
+    }
+
+    /// The room of an existing channel, here or followed from its node; nil when there is no such channel. A room not
+    /// loaded yet is rebuilt from its newest checkpoint and the records after it (all of them when it has none).
+    func resolve(_ channelName: String) async throws -> LoadedRoom? {
+        if let loaded = rooms.withLock({ $0[channelName] }) { return loaded }
         // The store keeps its reads off the cooperative pool (SQLite blocks).
         guard let channel = try await store.channel(named: channelName) else { return nil }
         let settingsBody = try await store.channelSettings(channel: channelName)
@@ -89,6 +108,9 @@ public final class RoomRegistry: Sendable {
         let runsQuizzes = ChannelSettings.runsQuizzes(rundown: try await store.rundown(channel: channelName))
         let configuration = (settings ?? ChannelSettings()).roomConfiguration(allowAnonymousDefault: channel.allowAnonymous,
                                                                               runsQuizzes: runsQuizzes)
+        if let cluster, let followed = try await follow(channelName, configuration: configuration, cluster: cluster) {
+            return followed
+        }
         let (room, lastID, uncheckpointed) = try await Self.restore(channelName, configuration: configuration, from: eventLog, logger: logger)
         var adopted = room
         adopted.adoptBroadcast(liveBroadcast(channelName))
@@ -100,8 +122,41 @@ public final class RoomRegistry: Sendable {
                                 checkpointInterval: interval, onCommitted: onCommitted) { [weak self] in
                 self?.remove(channelName)
             }
-            rooms[channelName] = host
-            return host
+            rooms[channelName] = .led(host)
+            return .led(host)
+        }
+    }
+
+    /// Claims the room for this node (nil: it leads the room), or follows the node whose claim holds it. A holder that
+    /// does not open the link is taken to be gone, and the room is taken over.
+    private func follow(_ channelName: String, configuration: RoomConfiguration, cluster: ClusterNode) async throws -> LoadedRoom? {
+        guard let holder = try await cluster.claimRoom(channelName) else { return nil }
+        let follower = RoomFollower(channel: channelName, leader: holder, configuration: configuration, cluster: cluster,
+                                    logger: logger) { [weak self] in self?.forget(channelName) }
+        do {
+            try await follower.start()
+        } catch {
+            logger.warning("the room's node did not open a room link; taking the room over", metadata: [
+                "channel": "\(channelName)", "node": "\(holder.node)", "error": "\(error)",
+            ])
+            follower.stop()
+            _ = try await cluster.claimRoom(channelName, force: true)
+            return nil
+        }
+        let (loaded, ours) = rooms.withLock { rooms -> (LoadedRoom, Bool) in
+            if let existing = rooms[channelName] { return (existing, false) }
+            rooms[channelName] = .followed(follower)
+            return (.followed(follower), true)
+        }
+        if !ours { follower.stop() }
+        logger.info("following the room on its node", metadata: ["channel": "\(channelName)", "node": "\(holder.node)"])
+        return loaded
+    }
+
+    /// Forgets a followed room whose link ended (the next client finds the room's node again).
+    private func forget(_ channelName: String) {
+        rooms.withLock { rooms in
+            if case .followed = rooms[channelName] { rooms[channelName] = nil }
         }
     }
 
@@ -134,9 +189,16 @@ public final class RoomRegistry: Sendable {
         return (result.room, stored.lastID, records.count)
     }
 
-    /// The room of a channel if it is loaded; never loads one (for status pages that must not wake every room).
-    public func loadedRoom(for channelName: String) -> RoomHost? {
+    /// The room of a channel if it is loaded (here or followed); never loads one (for status pages that must not wake
+    /// every room).
+    func loadedRoom(for channelName: String) -> LoadedRoom? {
         rooms.withLock { $0[channelName] }
+    }
+
+    /// The room of a channel if it is loaded and this node is its room's node.
+    func ledRoom(for channelName: String) -> RoomHost? {
+        if case let .led(host) = rooms.withLock({ $0[channelName] }) { return host }
+        return nil
     }
 
     /// Open interaction connections per loaded room (for `/metrics`).
@@ -144,18 +206,103 @@ public final class RoomRegistry: Sendable {
         rooms.withLock { $0 }.mapValues(\.viewerCount)
     }
 
-    /// Forgets a channel's room (the channel was deleted).
+    /// Forgets a channel's room (the channel was deleted, or its settings changed: the next client rebuilds it). A
+    /// followed room asks its node to do the same.
     public func remove(_ channel: String) {
-        rooms.withLock { $0.removeValue(forKey: channel) }?.stop()
+        let removed = rooms.withLock { $0.removeValue(forKey: channel) }
+        switch removed {
+        case let .led(host):
+            host.stop()
+            if let cluster { Task { await cluster.releaseRoom(channel) } }
+        case let .followed(follower):
+            follower.reload()
+        case nil:
+            break
+        }
     }
 
     /// Sends `goaway` to every client of every room (a graceful shutdown has begun).
     public func goAwayAll(within window: Duration) {
-        for host in rooms.withLock({ Array($0.values) }) { host.goAway(within: window) }
+        let envelope = ServerEnvelope(.goaway(ServerMessage.GoAway(reconnectWithinMs: Int(window.wholeMilliseconds))))
+        for room in rooms.withLock({ Array($0.values) }) {
+            switch room {
+            case let .led(host): host.goAway(within: window)
+            case let .followed(follower): follower.goAway(envelope)
+            }
+        }
     }
 
     public func stopAll() {
         watcher.withLock { $0?.cancel() }
-        for host in rooms.withLock({ Array($0.values) }) { host.stop() }
+        for room in rooms.withLock({ Array($0.values) }) {
+            switch room {
+            case let .led(host): host.stop()
+            case let .followed(follower): follower.stop()
+            }
+        }
+    }
+}
+
+/// A loaded room: this node's own, or another node's followed from here.
+enum LoadedRoom: Sendable {
+    case led(RoomHost)
+    case followed(RoomFollower)
+
+    var allowsGuests: Bool {
+        switch self {
+        case let .led(host): host.allowsGuests
+        case let .followed(follower): follower.allowsGuests
+        }
+    }
+
+    var syncTargets: SyncTargets {
+        switch self {
+        case let .led(host): host.syncTargets
+        case let .followed(follower): follower.syncTargets
+        }
+    }
+
+    /// Clients of the room connected to this node (all of them for the room's node: the others' clients join it too).
+    var viewerCount: Int {
+        switch self {
+        case let .led(host): host.viewerCount
+        case let .followed(follower): follower.viewerCount
+        }
+    }
+
+    func connect(_ identity: Identity, lastSeq: UInt64?, channel: any NIOCore.Channel,
+                 ended: AsyncStream<Void>.Continuation) throws(InteractionError) -> ClientConnection {
+        switch self {
+        case let .led(host): try host.connect(identity, lastSeq: lastSeq, channel: channel, ended: ended)
+        case let .followed(follower): follower.connect(identity, lastSeq: lastSeq, channel: channel, ended: ended)
+        }
+    }
+
+    func handle(_ request: ClientRequest, text: String, from identity: Identity, sender: ClientConnection) {
+        switch self {
+        case let .led(host): host.handle(request, from: identity, sender: sender)
+        case let .followed(follower): follower.handle(request, text: text, sender: sender)
+        }
+    }
+
+    func disconnect(_ connection: ClientConnection) {
+        switch self {
+        case let .led(host): host.disconnect(connection)
+        case let .followed(follower): follower.disconnect(connection)
+        }
+    }
+
+    func sendDirect(_ envelope: ServerEnvelope, to connection: ClientConnection) {
+        switch self {
+        case let .led(host): host.sendDirect(envelope, to: connection)
+        case let .followed(follower): follower.sendDirect(envelope, to: connection)
+        }
+    }
+
+    func expel(where predicate: @escaping @Sendable (Identity) -> Bool) {
+        switch self {
+        case let .led(host): host.expel(where: predicate)
+        case let .followed(follower): follower.expel(where: predicate)
+        }
     }
 }

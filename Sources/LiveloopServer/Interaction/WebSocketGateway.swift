@@ -106,7 +106,7 @@ struct WebSocketGateway {
         router.ws("api/v1/channels/:channel/ws") { request, context in
             guard budget.count < budget.limit else { throw ConnectionBudget.full }
             let channel = context.parameters.get("channel") ?? ""
-            guard let host = try await rooms.room(for: channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
+            guard let host = try await rooms.resolve(channel) else { throw APIError.notFound("no channel \"\(channel)\"") }
             let identity = try await authenticator.identity(for: request, channel: channel, allowGuest: host.allowsGuests)
             if identity.role < .moderator, let refusal = await viewers.refusal(channel: channel) { throw refusal }
             context.caller.prove(identity)
@@ -118,7 +118,7 @@ struct WebSocketGateway {
             }
             defer { budget.release() }
             let channel = context.requestContext.parameters.get("channel") ?? ""
-            guard let host = try await rooms.room(for: channel) else { return }
+            guard let host = try await rooms.resolve(channel) else { return }
             let identity: Identity
             if let proven = context.requestContext.caller.proven {
                 identity = proven
@@ -143,7 +143,7 @@ struct WebSocketGateway {
             do throws(InteractionError) {
                 connection = try host.connect(identity, lastSeq: lastSeq, channel: context.requestContext.channel, ended: endSignal)
             } catch {
-                if let bytes = RoomHost.encode(ServerEnvelope(.error(.init(error)))) {
+                if let bytes = ClientConnection.frame(ServerEnvelope(.error(.init(error)))) {
                     try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: bytes)))
                 }
                 try await outbound.close(.policyViolation, reason: error.message)
@@ -178,7 +178,7 @@ struct WebSocketGateway {
                                     host.sendDirect(ServerEnvelope(id: request.id, .error(.init(InteractionError(.rateLimited, "too many messages on this connection")))), to: connection)
                                     continue
                                 }
-                                host.handle(request, from: identity, sender: connection)
+                                host.handle(request, text: text, from: identity, sender: connection)
                             }
                         }
                         return .reader(nil)
