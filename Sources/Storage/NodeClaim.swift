@@ -73,6 +73,19 @@ extension SQLiteStore {
         }
     }
 
+    public func replaceClaim(_ kind: ClaimKind, channel: String, node: String, address: String, now: Date, replacing held: NodeClaim) async throws -> NodeClaim? {
+        let replaced = try await pool.write { db -> NodeClaim?? in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(kind.table) WHERE channel = ?", arguments: [channel]) else { return .none }
+            let current = Self.claim(row)
+            guard current == held else { return .some(current.node == node ? nil : current) }
+            try db.execute(sql: "UPDATE \(kind.table) SET node = ?, address = ?, heartbeat_at = ? WHERE channel = ?",
+                           arguments: [node, address, now.timeIntervalSince1970, channel])
+            return .some(nil)
+        }
+        if let replaced { return replaced }
+        return try await takeClaim(kind, channel: channel, node: node, address: address, now: now, ttl: 0)
+    }
+
     public func refreshClaims(_ kind: ClaimKind, node: String, now: Date) async throws {
         try await pool.write { db in
             try db.execute(sql: "UPDATE \(kind.table) SET heartbeat_at = ? WHERE node = ?", arguments: [now.timeIntervalSince1970, node])

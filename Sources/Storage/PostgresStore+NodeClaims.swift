@@ -28,6 +28,20 @@ extension PostgresStore {
         return held
     }
 
+    public func replaceClaim(_ kind: ClaimKind, channel: String, node: String, address: String, now: Date, replacing held: NodeClaim) async throws -> NodeClaim? {
+        // One conditional statement: of two nodes replacing the same gone holder, one wins and the other sees it.
+        let taken = try await Self.any(client.query("""
+            UPDATE \(unescaped: kind.table) SET node = \(node), address = \(address), heartbeat_at = \(now.timeIntervalSince1970)
+            WHERE channel = \(channel) AND node = \(held.node) AND heartbeat_at = \(held.heartbeatAt.timeIntervalSince1970)
+            RETURNING channel
+            """, logger: logger))
+        if taken { return nil }
+        guard let current = try await currentClaim(kind, channel: channel) else {
+            return try await takeClaim(kind, channel: channel, node: node, address: address, now: now, ttl: 0)
+        }
+        return current.node == node ? nil : current
+    }
+
     public func refreshClaims(_ kind: ClaimKind, node: String, now: Date) async throws {
         try await client.query("UPDATE \(unescaped: kind.table) SET heartbeat_at = \(now.timeIntervalSince1970) WHERE node = \(node)", logger: logger)
     }

@@ -289,6 +289,10 @@ public struct SQLiteAsyncStore: Store {
         try await sqlite.takeClaim(kind, channel: channel, node: node, address: address, now: now, ttl: ttl)
     }
 
+    public func replaceClaim(_ kind: ClaimKind, channel: String, node: String, address: String, now: Date, replacing held: NodeClaim) async throws -> NodeClaim? {
+        try await sqlite.replaceClaim(kind, channel: channel, node: node, address: address, now: now, replacing: held)
+    }
+
     public func refreshClaims(_ kind: ClaimKind, node: String, now: Date) async throws { try await sqlite.refreshClaims(kind, node: node, now: now) }
     public func releaseClaim(_ kind: ClaimKind, channel: String, node: String) async throws { try await sqlite.releaseClaim(kind, channel: channel, node: node) }
     public func currentClaim(_ kind: ClaimKind, channel: String) async throws -> NodeClaim? { try await sqlite.currentClaim(kind, channel: channel) }

@@ -132,6 +132,10 @@ public protocol Store: EventLog, WebhookStore {
     /// claim of another node whose heartbeat is younger than `ttl` seconds otherwise (nothing changes). A stale claim
     /// is taken over. `StoreError.channelNotFound` for an unknown channel.
     func takeClaim(_ kind: ClaimKind, channel: String, node: String, address: String, now: Date, ttl: TimeInterval) async throws -> NodeClaim?
+    /// Takes `channel` from the holder of `held`, found gone (it refused this node), if the claim is still exactly that
+    /// one (same node, same heartbeat); nil when the claim is now `node`'s, the claim as it stands otherwise (another
+    /// node took it first, or the holder renewed it). A missing claim is taken as `takeClaim` would.
+    func replaceClaim(_ kind: ClaimKind, channel: String, node: String, address: String, now: Date, replacing held: NodeClaim) async throws -> NodeClaim?
     /// Renews the heartbeat of every claim of `kind` that `node` holds.
     func refreshClaims(_ kind: ClaimKind, node: String, now: Date) async throws
     /// Gives `channel` up if `node` holds it.

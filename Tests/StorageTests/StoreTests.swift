@@ -87,6 +87,17 @@ import Testing
                 async let second = node2.takeClaim(claim, channel: "show", node: "b", address: "b", now: t0.addingTimeInterval(40), ttl: 10)
                 let (one, two) = try await (first, second)
                 #expect((one == nil) != (two == nil), "one claim wins: \(String(describing: one)) / \(String(describing: two))")
+                // A holder found gone is replaced only while its claim is as it was: of two nodes replacing it, one
+                // wins and the other is told who did; a claim renewed since is not replaced.
+                let gone = try #require(try await node1.currentClaim(claim, channel: "show"))
+                async let third = node1.replaceClaim(claim, channel: "show", node: "c", address: "c", now: t0.addingTimeInterval(41), replacing: gone)
+                async let fourth = node2.replaceClaim(claim, channel: "show", node: "d", address: "d", now: t0.addingTimeInterval(41), replacing: gone)
+                let (three, four) = try await (third, fourth)
+                #expect((three == nil) != (four == nil), "one replacement wins: \(String(describing: three)) / \(String(describing: four))")
+                #expect(three?.node == "d" || four?.node == "c")
+                let winner = try #require(try await node1.currentClaim(claim, channel: "show"))
+                try await node1.refreshClaims(claim, node: winner.node, now: t0.addingTimeInterval(42))
+                #expect(try await node2.replaceClaim(claim, channel: "show", node: "e", address: "e", now: t0.addingTimeInterval(43), replacing: winner)?.node == winner.node)
                 await #expect(throws: StoreError.channelNotFound("nope")) {
                     try await node1.takeClaim(claim, channel: "nope", node: "a", address: "a", now: t0, ttl: 10)
                 }

@@ -96,15 +96,23 @@ final class ClusterNode: Sendable {
         }
     }
 
-    /// Claims `channel`'s room for this node; `force` takes it even from a fresh claim (its holder was found gone:
-    /// it refused the link, or is no longer the room's node).
-    func claimRoom(_ channel: String, force: Bool = false) async throws -> NodeClaim? {
-        let holder = try await store.takeClaim(.room, channel: channel, node: id, address: address, now: Date(), ttl: force ? 0 : ttl)
+    /// Claims `channel`'s room for this node: nil when it is this node's, the claim of the node that holds it otherwise.
+    /// With `replacing`, takes it from that holder, found gone (it did not open a room link), unless another node
+    /// did first or the holder renewed it since.
+    func claimRoom(_ channel: String, replacing gone: NodeClaim? = nil) async throws -> NodeClaim? {
+        let holder = if let gone {
+            try await store.replaceClaim(.room, channel: channel, node: id, address: address, now: Date(), replacing: gone)
+        } else {
+            try await store.takeClaim(.room, channel: channel, node: id, address: address, now: Date(), ttl: ttl)
+        }
         if holder == nil { heldRooms.withLock { _ = $0.insert(channel) } }
         return holder
     }
 
-    /// Gives `channel`'s room up (the channel was deleted, or the node stops).
+    /// Whether this node claimed `channel`'s room (and so answers room links for it, loading the room if need be).
+    func holdsRoom(_ channel: String) -> Bool { heldRooms.withLock { $0.contains(channel) } }
+
+    /// Gives `channel`'s room up (the node stops).
     func releaseRoom(_ channel: String) async {
         heldRooms.withLock { _ = $0.remove(channel) }
         try? await store.releaseClaim(.room, channel: channel, node: id)

@@ -32,7 +32,7 @@ final class RoomFollower: Sendable {
     private let wakeups: AsyncStream<Void>
     private let tasks = Mutex<[Task<Void, Never>]>([])
     /// Called once when the link has failed or been stopped.
-    private let onEnd: @Sendable () -> Void
+    private let onEnd: @Sendable (RoomFollower) -> Void
 
     /// Events posted in one request at most.
     static let batchLimit = 4096
@@ -62,7 +62,7 @@ final class RoomFollower: Sendable {
     }
 
     init(channel: String, leader: NodeClaim, configuration: RoomConfiguration, cluster: ClusterNode, logger: Logger,
-         onEnd: @escaping @Sendable () -> Void) {
+         onEnd: @escaping @Sendable (RoomFollower) -> Void) {
         self.channel = channel
         self.leader = leader
         allowsGuests = configuration.allowsAnonymous
@@ -294,6 +294,6 @@ final class RoomFollower: Sendable {
         }
         wakeup.finish()
         for task in tasks.withLock({ $0 }) { task.cancel() }
-        onEnd()
+        onEnd(self)
     }
 }

@@ -19,7 +19,7 @@ struct RoomLinkRoutes: Sendable {
 
     func register(on router: Router<LiveloopRequestContext>) {
         router.get("cluster/room/:channel/link") { request, context -> Response in
-            let (host, node) = try authorize(request, context)
+            let (host, node) = try await authorize(request, context)
             let link = host.openLink(node: node)
             return Response(status: .ok, headers: [.contentType: "application/vnd.liveloop.room-link", .cacheControl: "no-store"],
                             body: ResponseBody { writer in
@@ -41,7 +41,7 @@ struct RoomLinkRoutes: Sendable {
                             })
         }
         router.post("cluster/room/:channel/link/events") { request, context -> Response in
-            let (host, node) = try authorize(request, context)
+            let (host, node) = try await authorize(request, context)
             guard let epoch = request.uri.queryParameters.get("epoch").flatMap({ Int($0) }),
                   let link = host.link(node: node, epoch: epoch) else {
                 throw APIError(.conflict, code: "link_gone", message: "this room link has ended; open a new one")
@@ -55,7 +55,7 @@ struct RoomLinkRoutes: Sendable {
         }
     }
 
-    private func authorize(_ request: Request, _ context: LiveloopRequestContext) throws -> (RoomHost, String) {
+    private func authorize(_ request: Request, _ context: LiveloopRequestContext) async throws -> (RoomHost, String) {
         guard let token = JoinAPI.bearer(request),
               Secrets.constantTimeEquals(Data(token.utf8), Data(cluster.relayToken.utf8)) else {
             throw WHIPRoutes.unauthorized("a room link needs this cluster's relay token")
@@ -64,7 +64,7 @@ struct RoomLinkRoutes: Sendable {
         guard let node = request.uri.queryParameters.get("node").map({ String($0) }), !node.isEmpty, node.count <= 200 else {
             throw APIError.badRequest("a room link names its node (?node=)")
         }
-        guard let host = rooms.ledRoom(for: channel) else {
+        guard let host = try await rooms.ledRoom(for: channel) else {
             throw APIError(.conflict, code: "not_room_node", message: "this node is not the room's node for \"\(channel)\"")
         }
         return (host, node)

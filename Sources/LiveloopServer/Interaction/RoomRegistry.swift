@@ -20,6 +20,7 @@ import Synchronization
 public final class RoomRegistry: Sendable {
     private let rooms = Mutex<[String: LoadedRoom]>([:])
     private let cluster: ClusterNode?
+    private let loading = Mutex<[String: Task<LoadedRoom?, any Error>]>([:])
     private let lastRevocation = Mutex<Int64>(0)
     private let watcher = Mutex<Task<Void, Never>?>(nil)
 
@@ -100,6 +101,20 @@ public final class RoomRegistry: Sendable {
     /// loaded yet is rebuilt from its newest checkpoint and the records after it (all of them when it has none).
     func resolve(_ channelName: String) async throws -> LoadedRoom? {
         if let loaded = rooms.withLock({ $0[channelName] }) { return loaded }
+        // One load per channel at a time: the clients that arrive meanwhile wait for it (a burst of first clients
+        // must not open a room link each, nor rebuild the room more than once).
+        let task = loading.withLock { loading -> Task<LoadedRoom?, any Error> in
+            if let running = loading[channelName] { return running }
+            let task = Task { try await self.load(channelName) }
+            loading[channelName] = task
+            return task
+        }
+        defer { loading.withLock { loading in if loading[channelName] == task { loading[channelName] = nil } } }
+        return try await task.value
+    }
+
+    private func load(_ channelName: String) async throws -> LoadedRoom? {
+        if let loaded = rooms.withLock({ $0[channelName] }) { return loaded }
         // The store keeps its reads off the cooperative pool (SQLite blocks).
         guard let channel = try await store.channel(named: channelName) else { return nil }
         let settingsBody = try await store.channelSettings(channel: channelName)
@@ -128,35 +143,43 @@ public final class RoomRegistry: Sendable {
     }
 
     /// Claims the room for this node (nil: it leads the room), or follows the node whose claim holds it. A holder that
-    /// does not open the link is taken to be gone, and the room is taken over.
+    /// does not open the link is taken to be gone: the room is taken from it (unless another node did first: that one
+    /// is followed then).
     private func follow(_ channelName: String, configuration: RoomConfiguration, cluster: ClusterNode) async throws -> LoadedRoom? {
-        guard let holder = try await cluster.claimRoom(channelName) else { return nil }
-        let follower = RoomFollower(channel: channelName, leader: holder, configuration: configuration, cluster: cluster,
-                                    logger: logger) { [weak self] in self?.forget(channelName) }
-        do {
-            try await follower.start()
-        } catch {
-            logger.warning("the room's node did not open a room link; taking the room over", metadata: [
-                "channel": "\(channelName)", "node": "\(holder.node)", "error": "\(error)",
-            ])
-            follower.stop()
-            _ = try await cluster.claimRoom(channelName, force: true)
-            return nil
+        var holder = try await cluster.claimRoom(channelName)
+        for _ in 0..<3 {
+            guard let current = holder else { return nil }
+            let follower = RoomFollower(channel: channelName, leader: current, configuration: configuration, cluster: cluster,
+                                        logger: logger) { [weak self] ended in self?.forget(channelName, ended) }
+            do {
+                try await follower.start()
+            } catch {
+                logger.warning("the room's node did not open a room link; taking the room over", metadata: [
+                    "channel": "\(channelName)", "node": "\(current.node)", "error": "\(error)",
+                ])
+                follower.stop()
+                holder = try await cluster.claimRoom(channelName, replacing: current)
+                continue
+            }
+            let (loaded, ours) = rooms.withLock { rooms -> (LoadedRoom, Bool) in
+                if let existing = rooms[channelName] { return (existing, false) }
+                rooms[channelName] = .followed(follower)
+                return (.followed(follower), true)
+            }
+            if ours {
+                logger.info("following the room on its node", metadata: ["channel": "\(channelName)", "node": "\(current.node)"])
+            } else {
+                follower.stop()
+            }
+            return loaded
         }
-        let (loaded, ours) = rooms.withLock { rooms -> (LoadedRoom, Bool) in
-            if let existing = rooms[channelName] { return (existing, false) }
-            rooms[channelName] = .followed(follower)
-            return (.followed(follower), true)
-        }
-        if !ours { follower.stop() }
-        logger.info("following the room on its node", metadata: ["channel": "\(channelName)", "node": "\(holder.node)"])
-        return loaded
+        throw APIError(.serviceUnavailable, code: "unavailable", message: "the room's node cannot be reached; try again")
     }
 
     /// Forgets a followed room whose link ended (the next client finds the room's node again).
-    private func forget(_ channelName: String) {
+    private func forget(_ channelName: String, _ follower: RoomFollower) {
         rooms.withLock { rooms in
-            if case .followed = rooms[channelName] { rooms[channelName] = nil }
+            if case let .followed(current) = rooms[channelName], current === follower { rooms[channelName] = nil }
         }
     }
 
@@ -195,10 +218,16 @@ public final class RoomRegistry: Sendable {
         rooms.withLock { $0[channelName] }
     }
 
-    /// The room of a channel if it is loaded and this node is its room's node.
-    func ledRoom(for channelName: String) -> RoomHost? {
-        if case let .led(host) = rooms.withLock({ $0[channelName] }) { return host }
-        return nil
+    /// The room of a channel if this node is its room's node, loaded (rebuilt) if need be; nil when another node
+    /// holds it or there is no such channel.
+    func ledRoom(for channelName: String) async throws -> RoomHost? {
+        switch rooms.withLock({ $0[channelName] }) {
+        case let .led(host): return host
+        case .followed: return nil
+        case nil: break
+        }
+        guard cluster?.holdsRoom(channelName) == true, case let .led(host)? = try await resolve(channelName) else { return nil }
+        return host
     }
 
     /// Open interaction connections per loaded room (for `/metrics`).
@@ -212,8 +241,8 @@ public final class RoomRegistry: Sendable {
         let removed = rooms.withLock { $0.removeValue(forKey: channel) }
         switch removed {
         case let .led(host):
+            // The claim stays: this node rebuilds the room for the next client here or link from another node.
             host.stop()
-            if let cluster { Task { await cluster.releaseRoom(channel) } }
         case let .followed(follower):
             follower.reload()
         case nil:
