@@ -36,6 +36,8 @@ struct LoadTest: AsyncParsableCommand {
     @Option(help: "Channel to use.") var channel = "loadtest"
     @Option(help: "WebSocket handshakes in flight while connecting.") var concurrency = 200
     @Option(help: "Options of the poll.") var options = 4
+    @Option(help: "Server processes to spawn on one database (a cluster, docs/cluster.md): the host on the first, the viewers round-robin over all.")
+    var nodes = 1
 
     func validate() throws {
         guard (1...1_000_000).contains(viewers) else { throw ValidationError("--viewers must be 1–1,000,000") }
@@ -44,6 +46,8 @@ struct LoadTest: AsyncParsableCommand {
         guard (1...10_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1–10,000") }
         guard (2...10).contains(options) else { throw ValidationError("--options must be 2–10") }
         if url != nil, dataDirectory == nil { throw ValidationError("--url needs --data (the server's data directory, for its token secret)") }
+        guard (1...64).contains(nodes) else { throw ValidationError("--nodes must be 1–64") }
+        if nodes > 1, url != nil { throw ValidationError("--nodes spawns its servers; it cannot be used with --url") }
     }
 
     func run() async throws {
@@ -53,25 +57,39 @@ struct LoadTest: AsyncParsableCommand {
         // At the open-file limit Swift's runtime traps (libdispatch's worker-pool monitor cannot open /proc), so
         // never go near it, in the client or in the server that inherits the limit.
         let reserve = LoadTestSupport.descriptorReserve
-        guard viewers + reserve <= fileLimit else {
+        // Each server holds its share of the viewers; this process holds them all.
+        guard viewers + reserve <= fileLimit, (viewers + nodes - 1) / nodes + reserve <= fileLimit else {
             throw LoadTestFailure(
                 "\(viewers) viewers need about \(viewers + reserve) open files in this process and in the server; the limit "
                     + "here is \(fileLimit) (a higher hard limit needs 'ulimit -Hn' or CAP_SYS_RESOURCE), so the most this "
                     + "machine runs is --viewers \(fileLimit - reserve)")
         }
 
-        let target = try await LoadTestTarget.prepare(url: url, dataDirectory: dataDirectory, channel: channel)
+        let target = try await LoadTestTarget.prepare(url: url, dataDirectory: dataDirectory, channel: channel,
+                                                      serveArguments: nodes > 1 ? ["--node-id", "loadtest-node-1", "--srt-port", "0", "--webrtc-port", "0"] : [])
         defer { target.cleanUp() }
+        var others: [LoadTestTarget] = []
+        func stopAll() async {
+            for other in others { await other.stop() }
+            await target.stop()
+        }
         do {
+            // The other nodes share the first one's data directory (its SQLite database).
+            for index in (1..<nodes).map({ $0 + 1 }) {
+                var other = try await LoadTestTarget.prepare(url: nil, dataDirectory: target.temporaryDirectory, channel: channel,
+                                                             serveArguments: ["--node-id", "loadtest-node-\(index)", "--srt-port", "0", "--webrtc-port", "0"])
+                other.temporaryDirectory = nil
+                others.append(other)
+            }
             let report = try await LoadTestRun(
-                target: target, viewers: viewers, sources: sourceCount, window: window, concurrency: concurrency,
+                target: target, others: others, viewers: viewers, sources: sourceCount, window: window, concurrency: concurrency,
                 optionCount: options
             ).run()
             print(report.table(fileLimit: fileLimit))
-            await target.stop()
+            await stopAll()
             if !report.exact { throw ExitCode(2) }
         } catch {
-            await target.stop()
+            await stopAll()
             throw error
         }
     }
@@ -107,7 +125,7 @@ struct LoadTestTarget: Sendable {
         }
         let httpPort = try await BenchSupport.freePort()
         let rtmpPort = try await BenchSupport.freePort()
-        let log = directory + "/server.log"
+        let log = directory + "/server-\(httpPort).log"
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         let process = try BenchSupport.spawn(executable, [
             "serve", "--host", "127.0.0.1", "--http-port", "\(httpPort)", "--rtmp-port", "\(rtmpPort)",
@@ -144,6 +162,8 @@ struct LoadTestTarget: Sendable {
 /// One load test: connect, launch, vote, measure.
 struct LoadTestRun {
     let target: LoadTestTarget
+    /// The other nodes of a cluster run (the host is on `target`, the viewers round-robin over all).
+    var others: [LoadTestTarget] = []
     let viewers: Int
     let sources: Int
     let window: Double
@@ -173,8 +193,19 @@ struct LoadTestRun {
     func run() async throws -> LoadTestReport {
         let tokens = await TokenAuthority(secret: target.secret)
         let socketURL = InteractionClient.url(server: target.baseURL, channel: target.channel)
+        let nodeURLs = ([target] + others).map { InteractionClient.url(server: $0.baseURL, channel: target.channel) }
+        let pids = ([target] + others).compactMap(\.pid)
+        func cpu() -> Double? {
+            let read = pids.compactMap { ProcessStats.read(pid: $0)?.cpuSeconds }
+            return read.count == pids.count && !pids.isEmpty ? read.reduce(0, +) : nil
+        }
+        func rss() -> [Int]? {
+            let read = pids.compactMap { ProcessStats.read(pid: $0)?.residentBytes }
+            return read.count == pids.count && !pids.isEmpty ? read : nil
+        }
         let expires = Date().addingTimeInterval(3600)
         var report = LoadTestReport(viewers: viewers, sources: sources, window: window, serverPID: target.pid)
+        report.nodes = nodeURLs.count
 
         // The host, and a draft poll (drafts are invisible to viewers; its id lets them watch for the launch).
         let observations = Observations(viewers: viewers)
@@ -206,12 +237,12 @@ struct LoadTestRun {
                                                                      role: .viewer, channel: target.channel, expires: expires)))
         }
         try await Task.sleep(for: .milliseconds(500))
-        report.serverRSSBefore = target.pid.flatMap { ProcessStats.read(pid: $0)?.residentBytes }
+        report.serverRSSBefore = rss()
 
         // Connect.
         LoadTestSupport.log("connecting \(viewers) viewers, \(concurrency) handshakes in flight")
         let connectStart = ContinuousClock.now
-        let connected = await connectViewers(url: socketURL, tokens: viewerTokens, pollID: pollID, observations: observations)
+        let connected = await connectViewers(urls: nodeURLs, tokens: viewerTokens, pollID: pollID, observations: observations)
         let connectElapsed = ContinuousClock.now - connectStart
         report.connected = connected.clients.count
         report.connectFailures = connected.failures
@@ -226,8 +257,8 @@ struct LoadTestRun {
         try await Task.sleep(for: .seconds(1))
         report.rampFrames = connected.clients.reduce(0) { $0 + $1.framesReceived }
         report.rampIgnoredFrames = connected.clients.reduce(0) { $0 + $1.framesIgnored }
-        report.serverRSSConnected = target.pid.flatMap { ProcessStats.read(pid: $0)?.residentBytes }
-        report.serverCPUBeforeVotes = target.pid.flatMap { ProcessStats.read(pid: $0)?.cpuSeconds }
+        report.serverRSSConnected = rss()
+        report.serverCPUBeforeVotes = cpu()
         let clientCPUBeforeVotes = ProcessStats.current().cpuSeconds
 
         // Launch, and wait for every viewer to see the poll.
@@ -243,9 +274,9 @@ struct LoadTestRun {
 
         // Vote: viewer k (in a shuffled order) at k/N of the window.
         LoadTestSupport.log("voting: \(expected) votes over \(window) s")
-        report.serverCPUBeforeBurst = target.pid.flatMap { ProcessStats.read(pid: $0)?.cpuSeconds }
+        report.serverCPUBeforeBurst = cpu()
         let votes = await vote(clients: connected.clients, pollID: pollID)
-        report.serverCPUAfterVotes = target.pid.flatMap { ProcessStats.read(pid: $0)?.cpuSeconds }
+        report.serverCPUAfterVotes = cpu()
         report.clientCPUVotes = ProcessStats.current().cpuSeconds - clientCPUBeforeVotes
         let accepted = votes.filter { $0.outcome == .accepted }
         var expectedCounts = Array(repeating: 0, count: optionCount)
@@ -282,7 +313,7 @@ struct LoadTestRun {
     }
 
     /// Opens the viewers, `concurrency` handshakes at a time, each socket bound to its source address.
-    private func connectViewers(url: String, tokens: [String], pollID: String, observations: Observations) async
+    private func connectViewers(urls: [String], tokens: [String], pollID: String, observations: Observations) async
         -> (clients: [InteractionClient], failures: [String: Int]) {
         await withTaskGroup(of: (Int, Result<InteractionClient, any Error>).self) { group in
             var clients: [InteractionClient] = []
@@ -313,6 +344,7 @@ struct LoadTestRun {
                     if first { observations.pollCount.add(1, ordering: .relaxed) }
                 }
                 if index >= concurrency, let result = await group.next() { collect(result) }
+                let url = urls[index % urls.count]
                 group.addTask {
                     do {
                         return (index, .success(try await InteractionClient.connect(url: url, token: token, configuration: configuration)))
@@ -388,8 +420,11 @@ struct LoadTestReport {
     /// Frames the viewers received while connecting (hello, then viewer counts and reactions, which are skipped).
     var rampFrames = 0
     var rampIgnoredFrames = 0
-    var serverRSSBefore: Int?
-    var serverRSSConnected: Int?
+    /// Servers in the run (a cluster when above 1).
+    var nodes = 1
+    /// Each server's resident memory (one entry per node).
+    var serverRSSBefore: [Int]?
+    var serverRSSConnected: [Int]?
     var serverCPUBeforeVotes: Double?
     /// The server's CPU time after the launch's fan-out, before the first vote.
     var serverCPUBeforeBurst: Double?
@@ -428,9 +463,14 @@ struct LoadTestReport {
         rows.append(("connect rate", String(format: "%.0f connections/s (%.1f s)", Double(connected) / max(connectSeconds, 0.001), connectSeconds)))
         rows.append(("frames to viewers while connecting", "\(rampFrames) (\(rampIgnoredFrames) viewer-count/reaction updates; "
             + String(format: "%.0f per viewer)", Double(rampFrames) / Double(max(connected, 1)))))
-        if let before = serverRSSBefore, let after = serverRSSConnected {
-            let perConnection = Double(after - before) / Double(max(connected, 1))
-            rows.append(("server RSS", "\(mib(before)) idle → \(mib(after)) connected: " + String(format: "%.1f KiB per connection", perConnection / 1024)))
+        if let before = serverRSSBefore, let after = serverRSSConnected, before.count == after.count {
+            // Viewers go round-robin over the nodes: node k holds about connected / nodes of them.
+            for (node, (idle, busy)) in zip(before, after).enumerated() {
+                let held = connected / nodes + (node < connected % nodes ? 1 : 0)
+                let perConnection = Double(busy - idle) / Double(max(held, 1))
+                rows.append((nodes > 1 ? "server RSS, node \(node + 1)" : "server RSS",
+                             "\(mib(idle)) idle → \(mib(busy)) with \(held) viewers: " + String(format: "%.1f KiB per connection", perConnection / 1024)))
+            }
         } else {
             rows.append(("server RSS", "not measured (server not spawned by the load test)"))
         }
@@ -448,7 +488,7 @@ struct LoadTestReport {
         if let burst = serverCPUBeforeBurst, let after = serverCPUAfterVotes, votesAccepted > 0 {
             // The server's own CPU time (utime + stime from /proc) from the first vote to the last ack, per accepted vote:
             // parsing, judging, committing, acknowledging, and the tally broadcasts of those ticks.
-            rows.append(("server CPU per vote", String(format: "%.1f µs (%.2f CPU-s for %d accepted votes)",
+            rows.append((nodes > 1 ? "server CPU per vote (all nodes)" : "server CPU per vote", String(format: "%.1f µs (%.2f CPU-s for %d accepted votes)",
                                                        (after - burst) / Double(votesAccepted) * 1_000_000, after - burst, votesAccepted)))
         }
         rows.append(("final tally", "\(finalCounts) = \(finalBallots) ballots; expected \(expectedCounts) of \(votesSent) sent: "
@@ -457,7 +497,7 @@ struct LoadTestReport {
         let width = rows.map(\.0.count).max() ?? 10
         var lines = [
             "",
-            "liveloop loadtest: \(viewers) viewers from \(sources) source address(es), \(window) s vote window, "
+            "liveloop loadtest: \(viewers) viewers" + (nodes > 1 ? " on \(nodes) nodes (host on node 1)" : "") + " from \(sources) source address(es), \(window) s vote window, "
                 + "\(ProcessInfo.processInfo.activeProcessorCount) cores, open-file limit \(fileLimit)"
                 + (serverPID.map { ", server pid \($0)" } ?? ""),
             "",

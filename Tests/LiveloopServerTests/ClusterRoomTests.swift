@@ -38,6 +38,8 @@ struct ClusterRoomTests {
             // The tally, read through B, is the acknowledged votes exactly: tea (Ada, Dan), coffee (Bo, Cy).
             #expect(seen["room_via_b"] as? Int == 200)
             #expect(seen["counts"] as? [Int] == [2, 2], "\(seen)")
+            // After 9 s of silence the link still carries both ways.
+            #expect(seen["after_quiet"] as? Bool == true && seen["after_quiet_ack"] as? String == "ack", "\(seen)")
             // Resuming on the other node: what was missed, nothing twice.
             #expect(seen["resume_recovered"] as? Bool == true, "\(seen)")
             #expect(seen["resume_missed_chat"] as? Bool == true && seen["resume_no_repeat"] as? Bool == true, "\(seen)")

@@ -113,6 +113,12 @@ async def main(http_a, http_b, admin, ada, bo, cy, dan):
     results = [p.get("results") for p in (room or {}).get("polls", []) if p.get("pollID") == poll]
     out["counts"] = (results[0] or {}).get("counts") if results else None
 
+    # A quiet link (longer than the nodes' 7 s read timeout) stays up: heartbeats both ways.
+    await asyncio.sleep(9)
+    await dan_b.send({"v": 1, "type": "chat.send", "id": "m9", "text": "still there?"})
+    out["after_quiet"] = (await bo_a.wait_for(lambda f: f.get("type") == "chat" and f.get("text") == "still there?")) is not None
+    out["after_quiet_ack"] = ((await dan_b.wait_for(lambda f: f.get("id") == "m9")) or {}).get("type")
+
     # Ada leaves B; Bo chats; Ada resumes on A after the last seq she had.
     last = max(f["seq"] for f in ada_b.frames if "seq" in f)
     await ada_b.ws.close()

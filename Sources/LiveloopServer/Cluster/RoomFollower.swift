@@ -34,8 +34,13 @@ final class RoomFollower: Sendable {
     /// Called once when the link has failed or been stopped.
     private let onEnd: @Sendable (RoomFollower) -> Void
 
-    /// Events posted in one request at most.
+    /// Events encoded in one chunk at most.
     static let batchLimit = 4096
+    /// Chunks handed to the upstream request and not yet sent, at most.
+    static let chunksInFlight = 1024
+    /// Events waiting for the room's node at most: past that it is not keeping up, and the link ends (the clients
+    /// here reconnect) rather than hold more.
+    static let outboxLimit = 65_536
     static let heartbeat = Duration.seconds(2)
 
     struct State: Sendable {
@@ -51,12 +56,14 @@ final class RoomFollower: Sendable {
         case refused(Int)
         case closed
         case notReady
+        case behind
 
         var description: String {
             switch self {
             case let .refused(status): "the room's node answered \(status)"
             case .closed: "the room's node closed the link"
             case .notReady: "the room's node did not open the link in time"
+            case .behind: "the room's node fell \(RoomFollower.outboxLimit) events behind"
             }
         }
     }
@@ -170,12 +177,17 @@ final class RoomFollower: Sendable {
     }
 
     private func post(_ event: RoomLinkEvent) {
-        let queued = state.withLock { state -> Bool in
+        let queued = state.withLock { state -> Bool? in
             guard !state.ended else { return false }
+            guard state.outbox.count < Self.outboxLimit else { return nil }
             state.outbox.append(event)
             return true
         }
-        if queued { wakeup.yield() }
+        switch queued {
+        case true?: wakeup.yield()
+        case nil: end(reason: LinkError.behind)
+        case false?: break
+        }
     }
 
     /// Closes the clients here whose identity matches (their tokens were revoked).
@@ -237,31 +249,58 @@ final class RoomFollower: Sendable {
         }
     }
 
-    /// Posts the queued events, one post at a time.
+    /// Streams the queued events up one long request (JSON lines; a bare newline every 2 s as a heartbeat), taking
+    /// whatever queued while the previous lines were handed over.
     private func send() async {
+        guard let epoch = state.withLock({ $0.epoch }) else { return }
+        let (body, feed) = AsyncStream.makeStream(of: ByteBuffer.self, bufferingPolicy: .bufferingOldest(Self.chunksInFlight))
+        let poster = Task {
+            do {
+                var request = HTTPClientRequest(url: "\(base)/events?\(query)&epoch=\(epoch)")
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(cluster.relayToken)")
+                request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+                request.body = .stream(body, length: .unknown)
+                let response = try await cluster.client.execute(request, deadline: .distantFuture, logger: logger)
+                throw response.status == .noContent ? LinkError.closed : LinkError.refused(Int(response.status.code))
+            } catch {
+                end(reason: error)
+            }
+        }
+        let beats = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.heartbeat)
+                feed.yield(ByteBuffer(string: "\n"))
+            }
+        }
+        defer {
+            beats.cancel()
+            feed.finish()
+        }
+        let encoder = JSONEncoder()
         for await _ in wakeups {
             while true {
-                let (batch, epoch) = state.withLock { state -> ([RoomLinkEvent], Int?) in
-                    guard let epoch = state.epoch, !state.ended, !state.outbox.isEmpty else { return ([], nil) }
+                let batch = state.withLock { state -> [RoomLinkEvent] in
+                    guard !state.ended, !state.outbox.isEmpty else { return [] }
                     let count = min(state.outbox.count, Self.batchLimit)
                     defer { state.outbox.removeFirst(count) }
-                    return (Array(state.outbox.prefix(count)), epoch)
+                    return Array(state.outbox.prefix(count))
                 }
-                guard let epoch, !batch.isEmpty else { break }
-                do {
-                    var request = HTTPClientRequest(url: "\(base)/events?\(query)&epoch=\(epoch)")
-                    request.method = .POST
-                    request.headers.add(name: "Authorization", value: "Bearer \(cluster.relayToken)")
-                    request.headers.add(name: "Content-Type", value: "application/json")
-                    request.body = .bytes(ByteBuffer(data: try JSONEncoder().encode(batch)))
-                    let response = try await cluster.client.execute(request, timeout: .seconds(5), logger: logger)
-                    guard response.status == .noContent else { throw LinkError.refused(Int(response.status.code)) }
-                } catch {
-                    end(reason: error)
+                guard !batch.isEmpty else { break }
+                var lines = ByteBuffer()
+                for event in batch {
+                    guard let data = try? encoder.encode(event) else { continue }
+                    lines.writeBytes(data)
+                    lines.writeInteger(UInt8(ascii: "\n"))
+                }
+                if case .dropped = feed.yield(lines) {
+                    end(reason: LinkError.behind)
+                    poster.cancel()
                     return
                 }
             }
         }
+        poster.cancel()
     }
 
     /// Releases frames held for viewers' playheads.

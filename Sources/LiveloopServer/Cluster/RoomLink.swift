@@ -6,16 +6,20 @@ import Synchronization
 /// The room's node's end of one other node's room link (``RoomLinkRoutes``): the records it streams to that node, in
 /// order, bounded at `limit` bytes waiting (past that the link is cut and that node reconnects its clients, as a slow
 /// client is dropped), and the node's clients as this room knows them.
+///
+/// Records queue into one buffer; the response takes all of it at each write, so a burst of acks written while the
+/// previous write was in flight leaves in one write, not one each.
 final class RoomLink: Sendable {
     let node: String
     let epoch: Int
     let limit: Int
-    let stream: AsyncStream<ByteBuffer>
-    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    /// Yields whenever records are waiting (`take()` them); finishes when the link closes.
+    let wakeups: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
     private let state = Mutex(State())
 
     struct State: Sendable {
-        var queued = 0
+        var pending = ByteBuffer()
         var closed = false
         /// That node's clients by its number for them.
         var clients: [Int: ClientConnection] = [:]
@@ -25,7 +29,7 @@ final class RoomLink: Sendable {
         self.node = node
         self.epoch = epoch
         self.limit = limit
-        (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+        (wakeups, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Queues a record; false when the link is closed, or full (it closes then).
@@ -36,22 +40,24 @@ final class RoomLink: Sendable {
         let size = buffer.readableBytes
         let overflowed = state.withLock { state -> Bool? in
             guard !state.closed else { return nil }
-            guard state.queued + size <= limit else {
+            guard state.pending.readableBytes + size <= limit else {
                 state.closed = true
                 return true
             }
-            state.queued += size
-            // Yielded under the lock, so records leave in the order they were taken.
-            continuation.yield(buffer)
+            state.pending.writeBuffer(&buffer)
             return false
         }
+        if overflowed == false { continuation.yield() }
         if overflowed == true { continuation.finish() }
         return overflowed == false
     }
 
-    /// The response wrote `bytes` of what was queued.
-    func written(_ bytes: Int) {
-        state.withLock { $0.queued -= bytes }
+    /// Everything queued, in order (empty when nothing is).
+    func take() -> ByteBuffer {
+        state.withLock { state in
+            defer { state.pending = ByteBuffer() }
+            return state.pending
+        }
     }
 
     func close() {

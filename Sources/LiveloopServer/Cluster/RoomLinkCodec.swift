@@ -46,8 +46,6 @@ struct RoomLinkEvent: Sendable, Codable, Equatable {
 enum RoomLinkCodec {
     /// The largest record either end accepts (a `hello` with the whole chat history fits many times over).
     static let maximumRecordBytes = 4 << 20
-    /// The largest event post the room's node reads.
-    static let maximumPostBytes = 8 << 20
 
     enum DecodeError: Error, Equatable {
         case tooLarge(Int)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import NIOFoundationCompat
 import Storage
 import Synchronization
 
@@ -9,8 +10,9 @@ import Synchronization
 /// `Authorization: Bearer`; 401 without it):
 /// - `GET /cluster/room/CHANNEL/link?node=NODE` streams ``RoomLinkRecord``s to that node — `ready` with the link's
 ///   epoch first, then the room's broadcasts and its clients' frames, a heartbeat every 2 s — until it goes;
-/// - `POST /cluster/room/CHANNEL/link/events?node=NODE&epoch=E` takes a JSON array of ``RoomLinkEvent``s, applied in
-///   order (204); 409 `link_gone` when that link has ended (the node then reconnects its clients).
+/// - `POST /cluster/room/CHANNEL/link/events?node=NODE&epoch=E` is the link's way up: one long request whose body is
+///   ``RoomLinkEvent``s as JSON lines, applied in order as they arrive (204 when the node ends it); 409 `link_gone`
+///   when that link has ended (the node then reconnects its clients).
 ///
 /// 409 `not_room_node` when this node is not the channel's room's node (the caller then finds it again).
 struct RoomLinkRoutes: Sendable {
@@ -33,10 +35,12 @@ struct RoomLinkRoutes: Sendable {
                                     beats.cancel()
                                     host.endLink(link)
                                 }
-                                for await chunk in link.stream {
-                                    try await writer.write(chunk)
-                                    link.written(chunk.readableBytes)
+                                for await _ in link.wakeups {
+                                    let bytes = link.take()
+                                    if bytes.readableBytes > 0 { try await writer.write(bytes) }
                                 }
+                                let rest = link.take()
+                                if rest.readableBytes > 0 { try await writer.write(rest) }
                                 try await writer.finish(nil)
                             })
         }
@@ -46,11 +50,29 @@ struct RoomLinkRoutes: Sendable {
                   let link = host.link(node: node, epoch: epoch) else {
                 throw APIError(.conflict, code: "link_gone", message: "this room link has ended; open a new one")
             }
-            let body = try await request.body.collect(upTo: RoomLinkCodec.maximumPostBytes)
-            guard let events = try? JSONDecoder().decode([RoomLinkEvent].self, from: Data(body.readableBytesView)) else {
-                throw APIError.badRequest("the body must be a JSON array of room link events")
+            // One JSON event a line, applied chunk by chunk as they arrive; a bare newline is a heartbeat.
+            let decoder = JSONDecoder()
+            var pending = ByteBuffer()
+            for try await chunk in request.body {
+                var chunk = chunk
+                pending.writeBuffer(&chunk)
+                var events: [RoomLinkEvent] = []
+                while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = pending.readSlice(length: newline - pending.readerIndex) ?? ByteBuffer()
+                    pending.moveReaderIndex(forwardBy: 1)
+                    guard line.readableBytes > 0 else { continue }
+                    guard let event = try? decoder.decode(RoomLinkEvent.self, from: line) else {
+                        throw APIError.badRequest("each line must be one room link event as JSON")
+                    }
+                    events.append(event)
+                }
+                guard pending.readableBytes <= RoomLinkCodec.maximumRecordBytes else {
+                    throw APIError(.contentTooLarge, code: "too_large", message: "a room link event exceeds \(RoomLinkCodec.maximumRecordBytes) bytes")
+                }
+                pending.discardReadBytes()
+                if !events.isEmpty { host.apply(events, from: link) }
+                if link.isClosed { break }
             }
-            host.apply(events, from: link)
             return Response(status: .noContent)
         }
     }
