@@ -249,7 +249,7 @@ final class RoomFollower: Sendable {
         }
     }
 
-    /// Streams the queued events up one long request (JSON lines; a bare newline every 2 s as a heartbeat), taking
+    /// Streams the queued events up one long request (``RoomLinkCodec``'s records, a heartbeat every 2 s), taking
     /// whatever queued while the previous lines were handed over.
     private func send() async {
         guard let epoch = state.withLock({ $0.epoch }) else { return }
@@ -259,7 +259,7 @@ final class RoomFollower: Sendable {
                 var request = HTTPClientRequest(url: "\(base)/events?\(query)&epoch=\(epoch)")
                 request.method = .POST
                 request.headers.add(name: "Authorization", value: "Bearer \(cluster.relayToken)")
-                request.headers.add(name: "Content-Type", value: "application/x-ndjson")
+                request.headers.add(name: "Content-Type", value: "application/vnd.liveloop.room-link-events")
                 request.body = .stream(body, length: .unknown)
                 let response = try await cluster.client.execute(request, deadline: .distantFuture, logger: logger)
                 throw response.status == .noContent ? LinkError.closed : LinkError.refused(Int(response.status.code))
@@ -270,14 +270,15 @@ final class RoomFollower: Sendable {
         let beats = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.heartbeat)
-                feed.yield(ByteBuffer(string: "\n"))
+                var beat = ByteBuffer()
+                RoomLinkCodec.heartbeat(into: &beat)
+                feed.yield(beat)
             }
         }
         defer {
             beats.cancel()
             feed.finish()
         }
-        let encoder = JSONEncoder()
         for await _ in wakeups {
             while true {
                 let batch = state.withLock { state -> [RoomLinkEvent] in
@@ -287,13 +288,9 @@ final class RoomFollower: Sendable {
                     return Array(state.outbox.prefix(count))
                 }
                 guard !batch.isEmpty else { break }
-                var lines = ByteBuffer()
-                for event in batch {
-                    guard let data = try? encoder.encode(event) else { continue }
-                    lines.writeBytes(data)
-                    lines.writeInteger(UInt8(ascii: "\n"))
-                }
-                if case .dropped = feed.yield(lines) {
+                var records = ByteBuffer()
+                for event in batch { RoomLinkCodec.encode(event, into: &records) }
+                if case .dropped = feed.yield(records) {
                     end(reason: LinkError.behind)
                     poster.cancel()
                     return

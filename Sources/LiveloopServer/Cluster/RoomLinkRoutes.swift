@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import NIOFoundationCompat
 import Storage
 import Synchronization
 
@@ -11,7 +10,7 @@ import Synchronization
 /// - `GET /cluster/room/CHANNEL/link?node=NODE` streams ``RoomLinkRecord``s to that node — `ready` with the link's
 ///   epoch first, then the room's broadcasts and its clients' frames, a heartbeat every 2 s — until it goes;
 /// - `POST /cluster/room/CHANNEL/link/events?node=NODE&epoch=E` is the link's way up: one long request whose body is
-///   ``RoomLinkEvent``s as JSON lines, applied in order as they arrive (204 when the node ends it); 409 `link_gone`
+///   ``RoomLinkEvent``s in ``RoomLinkCodec``'s records, applied in order as they arrive (204 when the node ends it); 409 `link_gone`
 ///   when that link has ended (the node then reconnects its clients).
 ///
 /// 409 `not_room_node` when this node is not the channel's room's node (the caller then finds it again).
@@ -50,24 +49,18 @@ struct RoomLinkRoutes: Sendable {
                   let link = host.link(node: node, epoch: epoch) else {
                 throw APIError(.conflict, code: "link_gone", message: "this room link has ended; open a new one")
             }
-            // One JSON event a line, applied chunk by chunk as they arrive; a bare newline is a heartbeat.
-            let decoder = JSONDecoder()
+            // Events applied chunk by chunk as they arrive.
             var pending = ByteBuffer()
             for try await chunk in request.body {
                 var chunk = chunk
                 pending.writeBuffer(&chunk)
                 var events: [RoomLinkEvent] = []
-                while let newline = pending.readableBytesView.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = pending.readSlice(length: newline - pending.readerIndex) ?? ByteBuffer()
-                    pending.moveReaderIndex(forwardBy: 1)
-                    guard line.readableBytes > 0 else { continue }
-                    guard let event = try? decoder.decode(RoomLinkEvent.self, from: line) else {
-                        throw APIError.badRequest("each line must be one room link event as JSON")
+                do {
+                    while let next = try RoomLinkCodec.decodeEvent(from: &pending) {
+                        if let event = next { events.append(event) }
                     }
-                    events.append(event)
-                }
-                guard pending.readableBytes <= RoomLinkCodec.maximumRecordBytes else {
-                    throw APIError(.contentTooLarge, code: "too_large", message: "a room link event exceeds \(RoomLinkCodec.maximumRecordBytes) bytes")
+                } catch {
+                    throw APIError.badRequest("a malformed room link event: \(error)")
                 }
                 pending.discardReadBytes()
                 if !events.isEmpty { host.apply(events, from: link) }
