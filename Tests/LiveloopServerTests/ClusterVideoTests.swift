@@ -26,21 +26,29 @@ struct ClusterVideoTests {
     /// CLI, and a channel `show` made on A: runs `body` with them and its stream key, and kills both after.
     static func withTwoNodes(_ name: String, a extraA: [String], b extraB: [String],
                              _ body: (_ a: Server, _ b: Server, _ admin: String, _ key: String) async throws -> Void) async throws {
+        try await withNodes(name, [extraA, extraB]) { nodes, admin, key in try await body(nodes[0], nodes[1], admin, key) }
+    }
+
+    /// One node per entry of `options` (`node-a`, `node-b`, … with those extra options) on a fresh database, the
+    /// admin key made by the CLI and a channel `show` made on the first; kills them all after.
+    static func withNodes(_ name: String, _ options: [[String]],
+                          _ body: (_ nodes: [Server], _ admin: String, _ key: String) async throws -> Void) async throws {
         try await PostgresServeTests.withDatabase { url in
             let data = NSTemporaryDirectory() + "liveloop-\(name)-" + UUID().uuidString
-            defer { try? FileManager.default.removeItem(atPath: data) }
-            let (rotated, keyOut, keyErrors) = try await Tools.output(PostgresServeTests.binary, ["admin-key", "rotate", "--database", url, "--data", data + "-a"])
+            defer { for index in options.indices { try? FileManager.default.removeItem(atPath: data + "-\(index)") } }
+            let (rotated, keyOut, keyErrors) = try await Tools.output(PostgresServeTests.binary, ["admin-key", "rotate", "--database", url, "--data", data + "-0"])
             #expect(rotated == 0, "\(keyErrors)")
             let admin = keyOut.trimmingCharacters(in: .whitespacesAndNewlines)
-            let a = try Server.start(data: data + "-a", database: url, extra: ["--node-id", "node-a"] + extraA)
-            defer { a.kill() }
-            let b = try Server.start(data: data + "-b", database: url, extra: ["--node-id", "node-b"] + extraB)
-            defer { b.kill() }
-            #expect(await a.waitUntilHealthy(), "\(a.log)")
-            #expect(await b.waitUntilHealthy(), "\(b.log)")
-            let (created, channel) = try await httpRequest(port: a.httpPort, .POST, "/api/v1/channels", bearer: admin, body: #"{"name":"show"}"#)
+            var nodes: [Server] = []
+            defer { for node in nodes { node.kill() } }
+            for (index, extra) in options.enumerated() {
+                let letter = String(UnicodeScalar(UInt8(ascii: "a") + UInt8(index)))
+                nodes.append(try Server.start(data: data + "-\(index)", database: url, extra: ["--node-id", "node-\(letter)"] + extra))
+            }
+            for node in nodes { #expect(await node.waitUntilHealthy(), "\(node.log)") }
+            let (created, channel) = try await httpRequest(port: nodes[0].httpPort, .POST, "/api/v1/channels", bearer: admin, body: #"{"name":"show"}"#)
             #expect(created == 201)
-            try await body(a, b, admin, try #require(channel?["streamKey"] as? String))
+            try await body(nodes, admin, try #require(channel?["streamKey"] as? String))
         }
     }
 

@@ -4,7 +4,9 @@ Node A loads the room first (a REST read), so A is the room's node and B follows
 node, the host launches a poll through B, and half of each node's viewers vote. Then A is killed (SIGKILL, pid given).
 Every client reconnects to B with its last seq; B takes the room over from the log. The other half votes through B,
 and the first half tries again (a ballot made before the kill must still count once). Prints one JSON object.
-usage: ws_cluster_failover.py HTTP_A HTTP_B ADMIN_KEY PID_A TOKEN…
+With several survivors (HTTP_B,HTTP_C,…) the clients spread over them, before the kill and after; the REST calls go
+through the first survivor.
+usage: ws_cluster_failover.py HTTP_A HTTP_B[,HTTP_C…] ADMIN_KEY PID_A TOKEN…
 """
 import asyncio
 import json
@@ -82,15 +84,17 @@ class Viewer:
         return "ack" if reply.get("type") == "ack" else reply.get("code", "no answer")
 
 
-async def main(http_a, http_b, admin, pid, tokens):
+async def main(http_a, survivors, admin, pid, tokens):
     out = {}
+    http_b = survivors[0]
     ws_a = http_a.replace("http://", "ws://") + "/api/v1/channels/show/ws"
-    ws_b = http_b.replace("http://", "ws://") + "/api/v1/channels/show/ws"
+    ws_others = [s.replace("http://", "ws://") + "/api/v1/channels/show/ws" for s in survivors]
     out["room_on_a"] = rest(http_a, "GET", "/api/v1/channels/show/room", admin)[0]
     half = len(tokens) // 2
     viewers = [Viewer(t) for t in tokens]
     deadline = time.monotonic() + 20
-    hellos = await asyncio.gather(*(v.connect(ws_a if i < half else ws_b, deadline) for i, v in enumerate(viewers)))
+    hellos = await asyncio.gather(*(v.connect(ws_a if i < half else ws_others[i % len(ws_others)], deadline)
+                                    for i, v in enumerate(viewers)))
     out["connected"] = sum(1 for h in hellos if h is not None)
 
     status, created = rest(http_b, "POST", "/api/v1/channels/show/messages", admin,
@@ -118,7 +122,7 @@ async def main(http_a, http_b, admin, pid, tokens):
             await asyncio.sleep(0.05)
     out["all_disconnected"] = all(v.ws.state.name == "CLOSED" for v in viewers)
     deadline = time.monotonic() + 20
-    hellos = await asyncio.gather(*(v.connect(ws_b, deadline) for v in viewers))
+    hellos = await asyncio.gather(*(v.connect(ws_others[i % len(ws_others)], deadline) for i, v in enumerate(viewers)))
     out["reconnected"] = sum(1 for h in hellos if h is not None)
     out["failover_seconds"] = round(time.monotonic() - killed, 2)
     live = [p for p in ((hellos[0] or {}).get("snapshot") or {}).get("polls", []) if p.get("pollID") == poll]
@@ -143,4 +147,4 @@ async def main(http_a, http_b, admin, pid, tokens):
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5:]))
+    asyncio.run(main(sys.argv[1], sys.argv[2].split(","), sys.argv[3], int(sys.argv[4]), sys.argv[5:]))
