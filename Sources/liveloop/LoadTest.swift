@@ -75,7 +75,7 @@ struct LoadTest: AsyncParsableCommand {
         }
         do {
             // The other nodes share the first one's data directory (its SQLite database).
-            for index in (1..<nodes).map({ $0 + 1 }) {
+            for index in stride(from: 2, through: nodes, by: 1) {
                 var other = try await LoadTestTarget.prepare(url: nil, dataDirectory: target.temporaryDirectory, channel: channel,
                                                              serveArguments: ["--node-id", "loadtest-node-\(index)", "--srt-port", "0", "--webrtc-port", "0"])
                 other.temporaryDirectory = nil

@@ -14,20 +14,9 @@ import os
 import signal
 import sys
 import time
-import urllib.request
-
 import websockets
 
-
-def rest(base, method, path, key, body=None):
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(base + path, data=data, method=method,
-                                     headers={"Authorization": "Bearer " + key, "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
+from ws_cluster_room import rest
 
 
 class Viewer:

@@ -3,15 +3,13 @@ import Foundation
 import Interaction
 import Logging
 import NIOCore
-import NIOFoundationCompat
 import NIOHTTP1
-import NIOWebSocket
 import Storage
 import Synchronization
 
 /// A room whose node is another one (docs/cluster.md, "Rooms across nodes"): this node's clients of the channel go
-/// through one link to that node. Their arrivals, requests and departures are posted to it in order (one post at a
-/// time, batching whatever came meanwhile); the room there orders, commits and answers them, and streams back every
+/// through one link to that node. Their arrivals, requests and departures stream up to it in order (one long request,
+/// each chunk carrying whatever queued meanwhile); the room there orders, commits and answers them, and streams back every
 /// broadcast once with its audience and cue, and each client's own frames. Here the broadcasts are fanned out to the
 /// clients in their audience, held for each viewer's playhead as on the room's node (`RoomDelivery`).
 ///
@@ -31,6 +29,10 @@ final class RoomFollower: Sendable {
     private let wakeup: AsyncStream<Void>.Continuation
     private let wakeups: AsyncStream<Void>
     private let tasks = Mutex<[Task<Void, Never>]>([])
+    /// Wakes the release loop when frames start being held for a viewer; it sleeps on this otherwise, so a followed
+    /// room with nothing held costs no timer wakeups.
+    private let holdingStarted: AsyncStream<Void>.Continuation
+    private let holdingStarts: AsyncStream<Void>
     /// Called once when the link has failed or been stopped.
     private let onEnd: @Sendable (RoomFollower) -> Void
 
@@ -79,6 +81,7 @@ final class RoomFollower: Sendable {
         self.logger = logger
         self.onEnd = onEnd
         (wakeups, wakeup) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (holdingStarts, holdingStarted) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     private var base: String { "\(leader.address)/cluster/room/\(channel)/link" }
@@ -233,7 +236,8 @@ final class RoomFollower: Sendable {
 
     private func take(_ record: RoomLinkRecord) {
         let now = Timestamp(Date()).unixMilliseconds
-        state.withLock { state in
+        let startsHolding = state.withLock { state -> Bool in
+            let wasHolding = state.delivery.isHolding
             switch record {
             case let .broadcast(audience, cue, frame):
                 state.delivery.deliver(frame, to: audience, cue: cue, now: now)
@@ -246,7 +250,9 @@ final class RoomFollower: Sendable {
             case .ready, .heartbeat:
                 break
             }
+            return !wasHolding && state.delivery.isHolding
         }
+        if startsHolding { holdingStarted.yield() }
     }
 
     /// Streams the queued events up one long request (``RoomLinkCodec``'s records, a heartbeat every 2 s), taking
@@ -300,14 +306,17 @@ final class RoomFollower: Sendable {
         poster.cancel()
     }
 
-    /// Releases frames held for viewers' playheads.
+    /// Releases frames held for viewers' playheads, every 5 ms while some are held.
     private func release() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(5))
-            let now = Timestamp(Date()).unixMilliseconds
-            state.withLock { state in
-                guard state.delivery.isHolding else { return }
-                state.delivery.release(now: now)
+        for await _ in holdingStarts {
+            var holding = true
+            while holding, !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(5))
+                let now = Timestamp(Date()).unixMilliseconds
+                holding = state.withLock { state in
+                    state.delivery.release(now: now)
+                    return state.delivery.isHolding
+                }
             }
         }
     }
@@ -329,6 +338,7 @@ final class RoomFollower: Sendable {
             ])
         }
         wakeup.finish()
+        holdingStarted.finish()
         for task in tasks.withLock({ $0 }) { task.cancel() }
         onEnd(self)
     }

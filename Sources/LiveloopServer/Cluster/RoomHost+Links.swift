@@ -40,8 +40,6 @@ extension RoomHost {
         wakeup.yield()
     }
 
-    var linkedNodes: [String] { links.withLock { Array($0.keys) } }
-
     /// Applies another node's events in the order they happened there.
     func apply(_ events: [RoomLinkEvent], from link: RoomLink) {
         for event in events {
