@@ -194,15 +194,44 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// Sits after the HTTP codec and tells the `ConnectionGuard` when a response has been written in full, so it reads
-/// the next request's head afresh.
-final class RequestEndObserver: ChannelOutboundHandler, RemovableChannelHandler {
+/// Sits after the HTTP codec and tells the `ConnectionGuard` when a request is over — its response written in full
+/// and its body read to the end — so the guard reads the next request's head afresh. A response can end before its
+/// request's body has arrived (a 401 or 409 answered from the head alone); the rest of that body is still this
+/// request's, not the start of the next head.
+final class RequestEndObserver: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
     typealias OutboundIn = HTTPResponsePart
     typealias OutboundOut = HTTPResponsePart
+
+    /// A request's head has come and its end has not.
+    private var readingRequest = false
+    /// The response has ended while its request was still being read.
+    private var responseEnded = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            readingRequest = true
+        case .end:
+            readingRequest = false
+        case .body:
+            break
+        }
+        let ended = !readingRequest && responseEnded
+        if ended { responseEnded = false }
+        context.fireChannelRead(data)
+        if ended { context.triggerUserOutboundEvent(ConnectionGuard.RequestEnded(), promise: nil) }
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let ended = if case .end = unwrapOutboundIn(data) { true } else { false }
         context.write(data, promise: promise)
-        if ended { context.triggerUserOutboundEvent(ConnectionGuard.RequestEnded(), promise: nil) }
+        guard ended else { return }
+        if readingRequest {
+            responseEnded = true
+        } else {
+            context.triggerUserOutboundEvent(ConnectionGuard.RequestEnded(), promise: nil)
+        }
     }
 }

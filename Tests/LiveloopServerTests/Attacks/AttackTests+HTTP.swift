@@ -108,6 +108,25 @@ extension AttackTests {
         try await bystanders.expectUnaffected()
     }
 
+    @Test("a request answered before its body arrived (a 401 from the head alone) keeps its body: the next request on the connection is answered, not taken for a 431 head",
+          .enabled(if: Tools.haveFFmpeg))
+    func earlyAnswerKeepsBody() async throws {
+        let server = try await TestServer.start(httpLimits: Self.limits)
+        defer { Task { await server.stop() } }
+        let body = String(repeating: "x", count: 40_000)
+        let head = "POST /cluster/room/demo/link/events?node=a&epoch=0 HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+        let crowd = try await TCPCrowd.connect(count: 1, from: "127.0.0.2", to: server.httpPort, sending: Array(head.utf8))
+        defer { Task { await crowd.close() } }
+        #expect(await eventually(timeout: .seconds(5)) { crowd.snapshot.first?.statusCode == 401 })
+        // The body comes after its answer, then the next request.
+        await crowd.sendAll(Array((body + "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").utf8))
+        #expect(await eventually(timeout: .seconds(5)) { crowd.snapshot.first?.body.contains(#"{"status":"ok"}"#) == true },
+                "\(crowd.snapshot.first?.body ?? "")")
+        let answers = String(decoding: crowd.snapshot.first?.received ?? [], as: UTF8.self)
+        #expect(answers.hasPrefix("HTTP/1.1 401"))
+        #expect(!answers.contains("header_too_large"))
+    }
+
     @Test("a server at its connection cap answers new connections 503 server_full", .enabled(if: Tools.haveFFmpeg))
     func totalConnectionCap() async throws {
         var limits = Self.limits
