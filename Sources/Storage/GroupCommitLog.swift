@@ -19,9 +19,16 @@ public final class GroupCommitLog: Sendable {
     private let log: any EventLog
     private let pending = Mutex(Pending())
     private let onCommit: (@Sendable (_ latency: Duration, _ failed: Bool) -> Void)?
+    /// A transaction that has not ended by then fails its appends with ``StoreUnavailable`` (the database is away:
+    /// postgres-nio's pool would wait for it indefinitely, and every later append waits behind this one).
+    private let commitTimeout: Duration
 
-    public init(log: any EventLog, onCommit: (@Sendable (_ latency: Duration, _ failed: Bool) -> Void)? = nil) {
+    public static let defaultCommitTimeout: Duration = .seconds(5)
+
+    public init(log: any EventLog, commitTimeout: Duration = GroupCommitLog.defaultCommitTimeout,
+                onCommit: (@Sendable (_ latency: Duration, _ failed: Bool) -> Void)? = nil) {
         self.log = log
+        self.commitTimeout = commitTimeout
         self.onCommit = onCommit
     }
 
@@ -58,7 +65,8 @@ public final class GroupCommitLog: Sendable {
             if items.isEmpty { return }
             var result: Result<[String: Int64], any Error>
             do {
-                result = .success(try await log.appendEvents(items))
+                let log = log
+                result = .success(try await StoreAvailability.within(commitTimeout, "a commit") { try await log.appendEvents(items) })
             } catch {
                 result = .failure(error)
             }

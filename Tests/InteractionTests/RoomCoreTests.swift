@@ -147,9 +147,32 @@ func createdPoll(_ peer: RecordingPeer) -> String? {
         #expect(completion.failed)
         let answer = try #require(hostPeer.frames.last)
         guard case let .error(error) = answer.message else { Issue.record("expected an error"); return }
-        #expect(error.code == .conflict)
+        #expect(error.code == .unavailable)
         #expect(!watcher.messages.contains { if case .chat = $0 { true } else { false } })
         #expect(harness.log.isEmpty)
+    }
+
+    @Test("while the store is away, requests that would store a record are refused at once as unavailable; pings go on; writes are taken again after")
+    func storeAway() throws {
+        var harness = Harness()
+        let hostPeer = RecordingPeer(1, host)
+        try harness.core.connect(hostPeer, lastSeq: nil, at: t0)
+        harness.flush(at: t0)
+        harness.core.storeUnavailable()
+        #expect(!harness.core.isWritable)
+        harness.send(.chatSend(.init(text: "hello")), id: "chat", from: hostPeer, at: t0.plus(1))
+        let refused = try #require(hostPeer.frames.last)
+        guard case let .error(error) = refused.message else { Issue.record("a write was taken while the store is away"); return }
+        #expect(error.code == .unavailable && refused.id == "chat")
+        harness.flush(at: t0.plus(1))
+        #expect(harness.log.isEmpty, "nothing reached the batch")
+        harness.send(.ping(.init()), id: "ping", from: hostPeer, at: t0.plus(2))
+        harness.flush(at: t0.plus(2))
+        #expect(hostPeer.frames.contains { if case .pong = $0.message { $0.id == "ping" } else { false } }, "a ping is answered")
+        harness.core.storeAvailable()
+        harness.send(.chatSend(.init(text: "back")), id: "chat2", from: hostPeer, at: t0.plus(3))
+        harness.flush(at: t0.plus(3))
+        #expect(!harness.log.isEmpty, "writes are taken again")
     }
 
     @Test("a cue-bearing frame leaves for a viewer a lead before their playhead reaches the cue; staff get it at once")

@@ -80,6 +80,8 @@ public final class RoomCore<Peer: RoomPeer>: Sendable {
     let admission: Mutex<Admission>
     private let restLimiter = Mutex(RateLimiter(RoomCore.restRate))
     private let lastRestPrune = Mutex<Timestamp?>(nil)
+    /// False from a refused commit until the shell hears the store answer again (`storeAvailable`).
+    private let writable = Atomic<Bool>(true)
     /// The largest display latency a viewer's report is believed up to (the room's `maxDisplayLatency`).
     public let latencyBound: Duration
 
@@ -95,6 +97,20 @@ public final class RoomCore<Peer: RoomPeer>: Sendable {
     }
 
     // MARK: Events in
+
+    /// The store refused a commit (the database is away): from now on a request that would store a record is refused
+    /// at once with `unavailable`, before it changes the room; pings, syncs and reactions go on.
+    public func storeUnavailable() {
+        writable.store(false, ordering: .relaxed)
+    }
+
+    /// The store answers again: requests that store records are taken again.
+    public func storeAvailable() {
+        writable.store(true, ordering: .relaxed)
+    }
+
+    /// Whether the room takes requests that store records.
+    public var isWritable: Bool { writable.load(ordering: .relaxed) }
 
     /// Adds a client: it receives `hello` (and what it missed since `lastSeq`) before any later broadcast.
     public func connect(_ peer: Peer, lastSeq: UInt64?, at now: Timestamp) throws(InteractionError) {
@@ -134,6 +150,10 @@ public final class RoomCore<Peer: RoomPeer>: Sendable {
     @discardableResult
     public func handle(_ request: ClientRequest, from identity: Identity, origin: Origin, cue: CueStamp? = nil,
                        at now: Timestamp) -> RoomUpdate? {
+        if request.message.kind.isStored, !writable.load(ordering: .relaxed) {
+            origin.answer(ServerEnvelope(id: request.id, .error(.init(Self.unavailable))))
+            return nil
+        }
         if case let .pollVote(vote) = request.message {
             castVote(vote, id: request.id, from: identity, origin: origin, at: now)
             return nil
@@ -299,7 +319,11 @@ public final class RoomCore<Peer: RoomPeer>: Sendable {
     }
 
     /// The error a request gets when its records could not be committed.
-    public static var notStored: InteractionError { InteractionError(.conflict, "the server could not store this; try again") }
+    public static var notStored: InteractionError { InteractionError(.unavailable, "the server could not store this; try again") }
+    /// The answer to a request that would store a record while the database is away.
+    public static var unavailable: InteractionError {
+        InteractionError(.unavailable, "the database is unavailable: this was not stored; try again shortly")
+    }
 
     /// Delivers a batch once its records are committed (`committed`) or refused: replies and acks go to their
     /// origins (errors when not stored), broadcasts of committed updates to their audiences, connections come and go.

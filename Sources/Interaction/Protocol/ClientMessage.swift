@@ -70,6 +70,15 @@ public enum ClientMessage: Sendable, Hashable {
             }
         }
 
+        /// Whether the room stores a record when it accepts this message. While the database is away these are
+        /// refused with `unavailable`; the others (pings, syncs, reactions) go on.
+        public var isStored: Bool {
+            switch self {
+            case .ping, .sync, .reaction: false
+            default: true
+            }
+        }
+
         var qaAction: QandA.Action? {
             switch self {
             case .qaApprove: .approve

@@ -41,4 +41,7 @@ public enum ErrorCode: String, Sendable, Hashable, Codable, CaseIterable {
     case paymentDeclined = "payment_declined"
     /// An identifier that already exists (e.g. an offer id reused with `offer.show` is fine; a duplicate poll is not).
     case conflict
+    /// The database is away: the request was not stored (nothing of it happened). Reads, pings and reactions go on;
+    /// retry once the server takes writes again.
+    case unavailable
 }

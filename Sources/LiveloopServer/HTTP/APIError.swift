@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import Storage
 
 /// An error answered as JSON: `{"error": {"code": "...", "message": "..."}}` with a stable code per case.
 public struct APIError: Error, HTTPResponseError, Sendable {
@@ -71,6 +72,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             throw APIError(error.status, code: code, message: message)
         } catch let error as DecodingError {
             throw APIError.badRequest("malformed JSON body: \(error)")
+        } catch let error where StoreAvailability.isUnavailable(error) {
+            throw APIError(.serviceUnavailable, code: "unavailable", message: "the database is unavailable; try again shortly")
         } catch is NIOTooManyBytesError {
             // `request.body.collect(upTo:)` past its limit: Hummingbird's own answer is a 413 with no body.
             throw APIError(.contentTooLarge, code: "too_large", message: "the request body is larger than this endpoint accepts")

@@ -134,6 +134,7 @@ struct RoomAPI {
         case .rateLimited, .slowMode: .tooManyRequests
         case .tooLarge: .contentTooLarge
         case .conflict, .alreadyVoted, .alreadyAnswered, .invalidState: .conflict
+        case .unavailable: .serviceUnavailable
         default: .badRequest
         }
     }

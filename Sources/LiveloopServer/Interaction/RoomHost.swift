@@ -37,9 +37,13 @@ public final class RoomHost: Sendable {
     /// Told of each update once its records are committed (webhooks watch for poll closes, quiz ends and gifts); it
     /// must return at once: it runs on the pipeline.
     private let onCommitted: @Sendable (String, RoomUpdate) -> Void
+    /// Set while a probe waits for the database to answer again (one at a time).
+    private let probing = Atomic<Bool>(false)
 
     /// How often the room ticks: reaction counts, tallies to hosts, window expiry.
     public static let tickInterval: Duration = .milliseconds(100)
+    /// While the database is away, how often the room asks it whether it answers again.
+    static let storeProbeInterval: Duration = .seconds(1)
     /// How often held frames are checked for release.
     static let releaseInterval: Duration = .milliseconds(5)
     /// Committed records between two checkpoints of a room.
@@ -238,20 +242,32 @@ public final class RoomHost: Sendable {
         if !batch.isEmpty {
             let payloads = batch.payloads
             var committed = true
+            var storeAway = false
             if !payloads.isEmpty {
                 do {
                     state.lastID = max(state.lastID, try await log.append(channel: channel, payloads: payloads))
                     state.sinceCheckpoint += payloads.count
                 } catch {
                     committed = false
-                    logger.error("could not commit room records; refusing the batch and rebuilding the room from its log",
-                                 metadata: ["channel": "\(channel)", "error": "\(error)"])
+                    storeAway = StoreAvailability.isUnavailable(error)
+                    if storeAway {
+                        // Refuse writes before they change the room; rebuild it from the log once the database is back.
+                        core.storeUnavailable()
+                        if !probing.exchange(true, ordering: .relaxed) {
+                            logger.error("the database is unavailable; the room refuses writes (unavailable) until it answers again",
+                                         metadata: ["channel": "\(channel)", "error": "\(error)"])
+                            watchStore(eventLog)
+                        }
+                    } else {
+                        logger.error("could not commit room records; refusing the batch and rebuilding the room from its log",
+                                     metadata: ["channel": "\(channel)", "error": "\(error)"])
+                    }
                 }
             }
             let completion = core.complete(batch, committed: committed, at: Self.now.unixMilliseconds, into: &state.delivery)
             for update in completion.committed { onCommitted(channel, update) }
             if committed { metrics?.accepted(votes: completion.votes, answers: completion.answers) }
-            if completion.failed { onCommitFailure() }
+            if completion.failed, !storeAway { onCommitFailure() }
             if committed, state.sinceCheckpoint >= checkpointInterval { await checkpoint(&state, eventLog: eventLog) }
         }
         state.delivery.release(now: Self.now.unixMilliseconds)
@@ -261,6 +277,31 @@ public final class RoomHost: Sendable {
         }
         let holds = state.delivery.isHolding
         if holding.exchange(holds, ordering: .relaxed) != holds, holds { holdingStarted.yield() }
+    }
+
+    /// Asks the database every ``storeProbeInterval`` whether it answers again; when it does, has the registry rebuild
+    /// the room from its log (the refused batch changed the room's memory, not the log), so clients reconnect to what
+    /// is stored and writes are taken again.
+    private func watchStore(_ eventLog: any EventLog) {
+        let channel = channel
+        let probe = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.storeProbeInterval)
+                guard let self, !Task.isCancelled else { return }
+                do {
+                    _ = try await StoreAvailability.within(.seconds(2), "a probe") {
+                        try await eventLog.records(channel: channel, after: .max)
+                    }
+                } catch {
+                    continue
+                }
+                logger.notice("the database answers again; the room is rebuilt from it", metadata: ["channel": "\(channel)"])
+                core.storeAvailable()
+                onCommitFailure()
+                return
+            }
+        }
+        tasks.withLock { $0.append(probe) }
     }
 
     /// Stores a checkpoint when the room's memory equals its committed log (otherwise tries after the next batch).
