@@ -64,6 +64,7 @@ export function mountPolls(container, room, { mediaTime = null, onSponsorClick =
   const saveVotes = () => { try { sessionStorage.setItem(storageKey, JSON.stringify(votes)); } catch { /* ignore */ } };
   let card = null;
   let shownID = null;
+  let shownSignature = null; // what the card on screen shows: a render that would show the same keeps it
   let note = '';
 
   function current() {
@@ -73,11 +74,15 @@ export function mountPolls(container, room, { mediaTime = null, onSponsorClick =
 
   function render() {
     const poll = current();
-    if (!poll) { card?.remove(); card = null; shownID = null; return; }
+    if (!poll) { card?.remove(); card = null; shownID = null; shownSignature = null; return; }
     if (shownID !== poll.pollID) note = '';
     shownID = poll.pollID;
     const titleID = `poll-${poll.pollID}-title`;
     const mine = votes[poll.pollID] ?? null;
+    // Replacing an unchanged card would take the button from under a pointer mid-click and the focus from a keyboard.
+    const signature = JSON.stringify([poll, mine, note, room.canParticipate]);
+    if (card?.isConnected && signature === shownSignature) { tickCountdown(); return; }
+    shownSignature = signature;
     const next = h('section', { class: 'card poll', 'aria-labelledby': titleID, dataset: { pollId: poll.pollID, phase: poll.phase, live: String(poll.phase === 'live') } },
       h('header', { class: 'card-head' },
         h('span', { class: 'eyebrow' }, poll.phase === 'revealed' ? 'Poll results' : 'Poll'),
