@@ -127,7 +127,8 @@ public struct LiveloopServer: Sendable {
             let store = try await PostgresStore(url: url, connections: configuration.databaseConnections,
                                                 connectTimeout: configuration.databaseConnectTimeout, logger: poolLogger)
             logger.info("database: PostgreSQL at \(target)")
-            return store
+            // Reads go on from their last answers while PostgreSQL is away (docs/operations.md, "The database away").
+            return LastKnownStore(store)
         } catch let error as PostgresURL.Invalid {
             throw DatabaseUnavailable(description: "\(error) (--database)")
         } catch let error as PostgresStore.Unreachable {
