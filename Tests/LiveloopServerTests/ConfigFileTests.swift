@@ -1,4 +1,5 @@
 import Foundation
+import LiveloopServer
 import NIOCore
 import NIOPosix
 import Testing
@@ -46,7 +47,7 @@ struct ConfigFileTests {
         process.environment = ProcessInfo.processInfo.environment.merging(["LIVELOOP_HTTP_PORT": "\(http)"]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         defer { process.terminate() }
         let up = await eventually(timeout: .seconds(20)) {
             (try? await HTTPProbe.status(port: http, path: "/healthz")) == 200

@@ -68,7 +68,7 @@ struct JSONLogTests {
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         process.standardInput = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         defer { if process.isRunning { process.terminate() } }
         #expect(await eventually(timeout: .seconds(20)) { (try? await httpRequest(port: http, .GET, "/healthz", bearer: nil))?.0 == 200 })
         let banner = try String(contentsOfFile: stdoutPath, encoding: .utf8)

@@ -36,7 +36,7 @@ struct PostgresServeTests {
             process.standardInput = FileHandle.nullDevice
             process.standardOutput = FileHandle.nullDevice
             process.standardError = FileHandle(forWritingAtPath: errors)
-            try process.run()
+            try ProcessLaunch.run(process)
             return Server(process: process, httpPort: http, rtmpPort: rtmp, errors: errors)
         }
 

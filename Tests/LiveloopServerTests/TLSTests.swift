@@ -223,7 +223,7 @@ struct TLSTests {
             ["LIVELOOP_TLS_CERT": live.certificate, "LIVELOOP_TLS_KEY": live.key]) { _, new in new }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try process.run()
+        try ProcessLaunch.run(process)
         defer { if process.isRunning { process.terminate() } }
         let up = await eventually(timeout: .seconds(20)) {
             (try? await curl(["https://localhost:\(http)/healthz"], caFile: certificates.caFile))?.status == 0

@@ -139,7 +139,7 @@ final class Thumbnails: Sendable {
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return nil }
+        do { try ProcessLaunch.run(process) } catch { return nil }
         let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
         // Feed stdin on another thread so a full stdout pipe cannot deadlock the two.

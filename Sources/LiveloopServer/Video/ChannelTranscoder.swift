@@ -120,7 +120,7 @@ final class ChannelTranscoder: Sendable {
         // Our end of stdin, written by the input's thread and closed by it.
         let stdin = dup(input.fileHandleForWriting.fileDescriptor)
         do {
-            try process.run()
+            try ProcessLaunch.run(process)
         } catch {
             close(stdin)
             logger.error("cannot start ffmpeg for renditions", metadata: ["channel": "\(channel)", "error": "\(error)"])

@@ -88,7 +88,7 @@ final class OpusTranscoder: @unchecked Sendable {
             loop.execute { [self] in exited(generation: generation) }
         }
         do {
-            try process.run()
+            try ProcessLaunch.run(process)
         } catch {
             logger.warning("WebRTC audio: ffmpeg did not start; video only", metadata: ["channel": "\(channel)", "error": "\(error)"])
             return

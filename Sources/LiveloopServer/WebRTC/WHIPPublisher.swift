@@ -159,7 +159,7 @@ final class WHIPPublisher: @unchecked Sendable {
             loop.execute { [self] in exited(generation: generation, status: status, error: errors.text) }
         }
         do {
-            try process.run()
+            try ProcessLaunch.run(process)
         } catch {
             logger.error("WHIP: ffmpeg did not start", metadata: ["channel": "\(channel)", "error": "\(error)"])
             scheduleRestart()

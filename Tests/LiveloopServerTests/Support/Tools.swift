@@ -1,4 +1,5 @@
 import Foundation
+import LiveloopServer
 
 /// Runs real command-line tools (ffmpeg, ffprobe) for the tests.
 enum Tools {
@@ -34,7 +35,7 @@ enum Tools {
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        try ProcessLaunch.run(process)
         return process
     }
 
@@ -64,7 +65,7 @@ enum Tools {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        try process.run()
+        try ProcessLaunch.run(process)
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
