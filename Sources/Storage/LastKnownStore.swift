@@ -2,19 +2,20 @@ import Foundation
 import Synchronization
 
 /// A store that keeps answering reads while the database is away: every read the server serves from (channels,
-/// tenants, credentials, settings, audience and signing keys, destinations, webhooks, token revocations) is passed
+/// tenants, credentials, settings, audience and signing keys, destinations, webhooks) is passed
 /// through while the database answers, and its last answer is kept; when a read fails because the database cannot be
 /// reached (``StoreAvailability/isUnavailable(_:)``), the last answer is given instead. Writes always go through (and
-/// are refused while the database is away); a write made here forgets every kept answer, so a read never answers
-/// older than this node's own changes. What other nodes change while the database is away cannot be seen, and is not.
+/// are refused while the database is away); a write made here to what reads keep forgets every kept answer, so a
+/// read never answers older than this node's own changes (a token revocation or an event-log write forgets none).
+/// What other nodes change while the database is away cannot be seen, and is not.
 ///
 /// For a second after a read found the database away, reads with a kept answer do not ask it again (a partitioned
 /// database would hold each for its connect timeout); reads without one fail at once with ``StoreUnavailable``.
 ///
 /// Bounded: at most `capacity` answers are kept (all are dropped when it is reached; the next reads fill it again);
 /// a credential is kept by its SHA-256, only when it was accepted. Token revocations are mirrored whole (refreshed
-/// at most every 5 s while the database answers, at most 50,000), so a token never seen before is still checked
-/// against every revocation during an outage.
+/// at most every 5 s while the database answers, this node's own at once, at most 50,000), so a token is still
+/// checked against every revocation during an outage; when the mirror is not complete, the check fails (refused).
 public final class LastKnownStore: Store {
     public let base: any Store
     private let capacity: Int
@@ -25,6 +26,8 @@ public final class LastKnownStore: Store {
         var answers: [String: any Sendable] = [:]
         /// Until when reads are answered from what is kept without asking the database.
         var awayUntil: ContinuousClock.Instant?
+        /// Counts the writes made here, so a read that overlapped one does not keep its answer.
+        var generation = 0
     }
 
     private struct RevocationMirror {
@@ -49,11 +52,20 @@ public final class LastKnownStore: Store {
 
     // MARK: The read and write paths
 
+    private var isAway: Bool {
+        let now = ContinuousClock.now
+        return state.withLock { $0.awayUntil.map { now < $0 } ?? false }
+    }
+
+    private func markAway() {
+        state.withLock { $0.awayUntil = ContinuousClock.now + Self.awayRetry }
+    }
+
     private func read<T: Sendable>(_ key: String, keepIf keep: (T) -> Bool = { _ in true },
                                    _ body: () async throws -> T) async throws -> T {
         let now = ContinuousClock.now
-        let (kept, away) = state.withLock { state -> (T?, Bool) in
-            (state.answers[key] as? T, state.awayUntil.map { now < $0 } ?? false)
+        let (kept, away, generation) = state.withLock { state -> (T?, Bool, Int) in
+            (state.answers[key] as? T, state.awayUntil.map { now < $0 } ?? false, state.generation)
         }
         if away {
             if let kept { return kept }
@@ -63,13 +75,15 @@ public final class LastKnownStore: Store {
             let value = try await body()
             state.withLock { state in
                 state.awayUntil = nil
+                // A write finished while this read was out: its answer may be older than the write.
+                guard state.generation == generation else { return }
                 guard keep(value) else { state.answers[key] = nil; return }
                 if state.answers[key] == nil, state.answers.count >= capacity { state.answers.removeAll(keepingCapacity: true) }
                 state.answers[key] = value
             }
             return value
         } catch where StoreAvailability.isUnavailable(error) {
-            state.withLock { $0.awayUntil = ContinuousClock.now + Self.awayRetry }
+            markAway()
             if let kept { return kept }
             throw error
         }
@@ -78,7 +92,10 @@ public final class LastKnownStore: Store {
     /// A refused write (the database away) keeps every answer: the outage must not wipe what reads go on with.
     private func write<T>(_ body: () async throws -> T) async throws -> T {
         let result = try await body()
-        state.withLock { $0.answers.removeAll(keepingCapacity: true) }
+        state.withLock { state in
+            state.answers.removeAll(keepingCapacity: true)
+            state.generation += 1
+        }
         return result
     }
 
@@ -235,28 +252,39 @@ public final class LastKnownStore: Store {
     // MARK: Tokens
 
     public func revoke(_ scope: Revocation.Scope, at now: Date, expiresAt: Date) async throws -> Revocation {
-        try await write { try await base.revoke(scope, at: now, expiresAt: expiresAt) }
+        // No kept answer depends on revocations (they are the mirror's), so every kept answer stays: a revocation just
+        // before an outage must not leave the node unable to check a key. It is in the mirror at once.
+        let revocation = try await base.revoke(scope, at: now, expiresAt: expiresAt)
+        mirror.withLock { mirror in
+            if mirror.complete, mirror.revocations.count < Self.mirrorCapacity { mirror.revocations.append(revocation) }
+        }
+        return revocation
     }
 
+    /// Not kept per token (every connection would add an answer): while the database is away a token is checked
+    /// against the mirror of every revocation.
     public func isRevoked(jti: String, sub: String, channel: String, issuedAt: Date) async throws -> Bool {
+        if isAway { return try mirrored(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt) }
         do {
-            let revoked = try await read(Self.key("revoked", jti, sub, channel, String(issuedAt.timeIntervalSince1970))) {
-                try await base.isRevoked(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt)
-            }
+            let revoked = try await base.isRevoked(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt)
             refreshMirrorIfDue()
             return revoked
         } catch where StoreAvailability.isUnavailable(error) {
-            // A token first seen during the outage: checked against every revocation known before it.
-            let now = Date()
-            let answer = mirror.withLock { mirror -> Bool? in
-                guard mirror.complete else { return nil }
-                return mirror.revocations.contains {
-                    $0.expiresAt > now && $0.covers(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt)
-                }
-            }
-            guard let answer else { throw error }
-            return answer
+            markAway()
+            return try mirrored(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt)
         }
+    }
+
+    private func mirrored(jti: String, sub: String, channel: String, issuedAt: Date) throws -> Bool {
+        let now = Date()
+        let answer = mirror.withLock { mirror -> Bool? in
+            guard mirror.complete else { return nil }
+            return mirror.revocations.contains {
+                $0.expiresAt > now && $0.covers(jti: jti, sub: sub, channel: channel, issuedAt: issuedAt)
+            }
+        }
+        guard let answer else { throw StoreUnavailable("the database is away and the revocations are not all known") }
+        return answer
     }
 
     /// Reads the revocations made since the mirror's last one, in the background, at most every 5 s.
@@ -401,7 +429,7 @@ public final class LastKnownStore: Store {
     }
 
     public func deleteEvents(channel: String) async throws {
-        try await write { try await base.deleteEvents(channel: channel) }
+        try await base.deleteEvents(channel: channel)
     }
 
     // MARK: Webhooks

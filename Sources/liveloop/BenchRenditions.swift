@@ -82,7 +82,7 @@ struct BenchRenditions: AsyncParsableCommand {
             publisher.standardInput = FileHandle.nullDevice
             publisher.standardOutput = FileHandle.nullDevice
             publisher.standardError = FileHandle.nullDevice
-            try publisher.run()
+            try ProcessLaunch.run(publisher)
             try await Task.sleep(for: .seconds(3))
             let transcoder = server.transcoders.pid(channel: "bench")
             if !rungs.isEmpty, transcoder == nil { log("  no transcoder is running: is libx264 in this ffmpeg?") }

@@ -111,6 +111,12 @@ struct DatabaseOutageTests {
             #expect(try await httpRequest(port: port, .GET, path, bearer: admin).0 == 200, "GET \(path) before the outage")
         }
 
+        // A token taken back just before the outage (by this node, so not yet in a periodic refresh of what it knows).
+        let revokedToken = try await token("revoked-viewer", "viewer")
+        let (revokedStatus, _) = try await httpRequest(port: port, .POST, "/api/v1/channels/show/tokens/revoke", bearer: admin,
+                                                       body: #"{"token":"\#(revokedToken)"}"#)
+        try #require(revokedStatus == 200, "the token is revoked")
+
         // The database goes away as a crash would (immediate shutdown; connections drop).
         let (paused, pauseErrors) = await Self.pgTemp(["pause", pgDir])
         try #require(paused == 0, "pg-temp pause: \(pauseErrors)")
@@ -161,6 +167,10 @@ struct DatabaseOutageTests {
         let joinTook = ContinuousClock.now - joinAsked
         await newcomer.close()
         print("database away: a new viewer minted a token and joined in \(joinTook)")
+        // The revoked token stays refused: every revocation is known to the node while the database is away.
+        let readmitted = try? await InteractionClient.connect(url: address, token: revokedToken, configuration: configuration)
+        #expect(readmitted == nil, "a token revoked before the outage is refused during it")
+        if let readmitted { await readmitted.close() }
         print("database away: first vote refused after \(firstRefusal), later refusals (vote + chat) in \(laterRefusals), /healthz \(health)")
 
         // The database returns: the room is rebuilt from it and takes votes again by itself.
